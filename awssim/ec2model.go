@@ -1,0 +1,558 @@
+package awssim
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// This file holds the EC2 resources and their lifecycles. Every service
+// that touches instances or images (Auto Scaling, Systems Manager, Backup)
+// goes through these primitives, so that a lifecycle is written once.
+
+// Instance state codes as EC2 reports them.
+var instanceStateCode = map[string]int{
+	"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80,
+}
+
+type ec2Store struct {
+	vpcs            map[string]*vpc
+	subnets         []*subnet
+	securityGroups  []*securityGroup
+	instances       map[string]*instance
+	instanceOrder   []*instance // launch order; terminated instances are pruned
+	images          map[string]*image
+	imageOrder      []*image
+	snapshots       map[string]*snapshot
+	launchTemplates map[string]*launchTemplate
+	ltOrder         []*launchTemplate
+	// instanceHooks run (holding s.mu) after any instance changes state.
+	instanceHooks []func(*instance)
+}
+
+type vpc struct {
+	ID, CIDR  string
+	IsDefault bool
+}
+
+type subnet struct {
+	ID, VpcID, AZ, CIDR string
+	DefaultForAz        bool
+	next                int // next private address
+}
+
+type securityGroup struct {
+	ID, Name, Description, VpcID string
+}
+
+type tags map[string]string
+
+// sorted returns the tags ordered by key, for stable output.
+func (t tags) sorted() []string {
+	keys := make([]string, 0, len(t))
+	for k := range t {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+type volume struct {
+	ID, Device string
+	SizeGiB    int
+}
+
+type instance struct {
+	ID, ImageID, InstanceType      string
+	SubnetID, VpcID, AZ, PrivateIP string
+	SecurityGroupIDs               []string
+	InstanceProfileArn, KeyName    string
+	HTTPTokens                     string // "required" or "optional"
+	Platform                       string // "windows" or ""
+	State                          string
+	StateReason                    string
+	LaunchTime                     time.Time
+	Tags                           tags
+	Volumes                        []volume
+	StatusOK, AgentOnline          bool
+	ComputerName                   string
+	createdAt, terminatedAt        time.Time
+	gen                            int // bumps on every transition; stale timers check it
+	LaunchTemplateID, LTVersion    string
+}
+
+func (i *instance) StateCode() int { return instanceStateCode[i.State] }
+
+type image struct {
+	ID, Name, Description, OwnerID string
+	OwnerAlias                     string // "amazon" for public base images
+	Platform                       string
+	State                          string // pending, available, failed, deregistered
+	StateReason                    string
+	Architecture                   string
+	Public                         bool
+	CreationDate                   time.Time
+	Tags                           tags
+	SnapshotIDs                    []string
+	Devices                        []volume // device → snapshot by index
+	SourceInstanceID               string
+	createdAt                      time.Time
+}
+
+type snapshot struct {
+	ID, VolumeID, State, Description string
+	SizeGiB                          int
+	StartTime                        time.Time
+	Tags                             tags
+	ImageID                          string // the image it was created for
+}
+
+type launchTemplate struct {
+	ID, Name       string
+	CreateTime     time.Time
+	CreatedBy      string
+	DefaultVersion int
+	LatestVersion  int
+	Versions       []*ltVersion // index i holds version i+1
+	Tags           tags
+}
+
+type ltVersion struct {
+	Number      int
+	Description string
+	CreateTime  time.Time
+	Data        ltData
+}
+
+// ltData is the part of LaunchTemplateData that the simulator keeps.
+type ltData struct {
+	ImageID, InstanceType, KeyName, UserData string
+	SecurityGroupIDs                         []string
+	InstanceProfileArn, InstanceProfileName  string
+	HTTPTokens                               string
+	TagSpecifications                        []tagSpec
+}
+
+type tagSpec struct {
+	ResourceType string
+	Tags         tags
+}
+
+func init() {
+	registerStore("ec2", func(s *Sim) {
+		s.ec2 = ec2Store{
+			vpcs: map[string]*vpc{}, instances: map[string]*instance{}, images: map[string]*image{},
+			snapshots: map[string]*snapshot{}, launchTemplates: map[string]*launchTemplate{},
+		}
+	}, ec2StateView)
+}
+
+var (
+	instanceIDRe = regexp.MustCompile(`^i-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	imageIDRe    = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	snapshotIDRe = regexp.MustCompile(`^snap-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	ltIDRe       = regexp.MustCompile(`^lt-([0-9a-f]{8}|[0-9a-f]{17})$`)
+)
+
+// visible reports whether a resource created at t is past the
+// eventual-consistency window for lookups by id.
+func (s *Sim) visible(created time.Time) bool {
+	d := s.opts.ConsistencyDelay
+	return d < 0 || !s.clock.now.Before(created.Add(d))
+}
+
+// instanceByID finds an instance, with AWS's malformed/not-found errors.
+// fresh=true lets a caller see instances inside the consistency window
+// (mutating calls right after RunInstances still fail in AWS, so only
+// internal callers pass true).
+func (s *Sim) instanceByID(id string, fresh bool) (*instance, error) {
+	if !instanceIDRe.MatchString(id) {
+		return nil, errorf("InvalidInstanceID.Malformed", "Invalid id: \"%s\"", id)
+	}
+	in, ok := s.ec2.instances[id]
+	if !ok || (!fresh && !s.visible(in.createdAt)) {
+		return nil, errorf("InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", id)
+	}
+	return in, nil
+}
+
+// imageByID finds an image that is not deregistered.
+func (s *Sim) imageByID(id string, fresh bool) (*image, error) {
+	if !imageIDRe.MatchString(id) {
+		return nil, errorf("InvalidAMIID.Malformed", "Invalid id: \"%s\" (expecting \"ami-...\")", id)
+	}
+	im, ok := s.ec2.images[id]
+	if !ok || im.State == "deregistered" || (!fresh && !s.visible(im.createdAt)) {
+		return nil, errorf("InvalidAMIID.NotFound", "The image id '[%s]' does not exist", id)
+	}
+	return im, nil
+}
+
+// instanceSpec is what RunInstances (or an Auto Scaling launch) asks for.
+type instanceSpec struct {
+	ImageID, InstanceType, SubnetID      string
+	SecurityGroupIDs                     []string
+	InstanceProfileArn, KeyName          string
+	HTTPTokens                           string
+	Tags                                 tags
+	LaunchTemplateID, LaunchTemplateVers string
+}
+
+// launchInstance creates one pending instance and schedules its boot:
+// running after InstancePending, status checks ok after StatusChecks,
+// SSM agent online after AgentOnline. Callers hold s.mu and have validated
+// the spec.
+func (s *Sim) launchInstance(sp instanceSpec) (*instance, error) {
+	im, err := s.imageByID(sp.ImageID, true)
+	if err != nil {
+		return nil, err
+	}
+	if im.State != "available" {
+		return nil, errorf("InvalidAMIID.Unavailable", "The image '%s' is not available (state %s)", im.ID, im.State)
+	}
+	sn := s.subnetByID(sp.SubnetID)
+	if sn == nil {
+		if sp.SubnetID != "" {
+			return nil, errorf("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", sp.SubnetID)
+		}
+		sn = s.ec2.subnets[0]
+	}
+	sgs := sp.SecurityGroupIDs
+	if len(sgs) == 0 {
+		sgs = []string{s.defaultSecurityGroup(sn.VpcID).ID}
+	}
+	for _, id := range sgs {
+		if s.securityGroupByID(id) == nil {
+			return nil, errorf("InvalidGroup.NotFound", "The security group '%s' does not exist", id)
+		}
+	}
+	if sp.InstanceType == "" {
+		sp.InstanceType = "m5.large"
+	}
+	if sp.HTTPTokens == "" {
+		sp.HTTPTokens = "optional"
+	}
+	sn.next++
+	in := &instance{
+		ID: s.newID("i"), ImageID: im.ID, InstanceType: sp.InstanceType,
+		SubnetID: sn.ID, VpcID: sn.VpcID, AZ: sn.AZ,
+		PrivateIP:        privateIP(sn.CIDR, sn.next),
+		SecurityGroupIDs: sgs, InstanceProfileArn: sp.InstanceProfileArn, KeyName: sp.KeyName,
+		HTTPTokens: sp.HTTPTokens, Platform: im.Platform, State: "pending",
+		LaunchTime: s.clock.now, createdAt: s.clock.now, Tags: tags{},
+		LaunchTemplateID: sp.LaunchTemplateID, LTVersion: sp.LaunchTemplateVers,
+	}
+	for k, v := range sp.Tags {
+		in.Tags[k] = v
+	}
+	for i, d := range im.Devices {
+		in.Volumes = append(in.Volumes, volume{ID: s.newID("vol"), Device: d.Device, SizeGiB: d.SizeGiB})
+		_ = i
+	}
+	in.ComputerName = "EC2AMAZ-" + strings.ToUpper(in.ID[len(in.ID)-7:])
+	s.ec2.instances[in.ID] = in
+	s.ec2.instanceOrder = append(s.ec2.instanceOrder, in)
+	s.boot(in)
+	return in, nil
+}
+
+// boot moves a pending instance to running and schedules its checks.
+func (s *Sim) boot(in *instance) {
+	gen := in.gen
+	s.after(s.dur.InstancePending, func() {
+		if in.gen != gen || in.State != "pending" {
+			return
+		}
+		s.setInstanceState(in, "running", "")
+		g := in.gen
+		s.after(s.dur.StatusChecks, func() {
+			if in.gen == g && in.State == "running" {
+				in.StatusOK = true
+				s.instanceChanged(in)
+			}
+		})
+		s.after(s.dur.AgentOnline, func() {
+			if in.gen == g && in.State == "running" {
+				in.AgentOnline = true
+				s.instanceChanged(in)
+			}
+		})
+	})
+}
+
+// setInstanceState records a transition and runs the instance hooks.
+func (s *Sim) setInstanceState(in *instance, state, reason string) {
+	in.State, in.StateReason = state, reason
+	in.gen++
+	if state != "running" {
+		in.StatusOK, in.AgentOnline = false, false
+	}
+	s.instanceChanged(in)
+}
+
+func (s *Sim) instanceChanged(in *instance) {
+	for _, h := range s.ec2.instanceHooks {
+		h(in)
+	}
+}
+
+// stopInstance stops a pending or running instance; reason is the
+// StateReason AWS would give ("User initiated" or, after Sysprep's
+// shutdown, "Client.InstanceInitiatedShutdown").
+func (s *Sim) stopInstance(in *instance, reason string) {
+	switch in.State {
+	case "pending", "running":
+	default:
+		return
+	}
+	s.setInstanceState(in, "stopping", reason)
+	gen := in.gen
+	s.after(s.dur.InstanceStopping, func() {
+		if in.gen == gen {
+			s.setInstanceState(in, "stopped", reason)
+		}
+	})
+}
+
+// startInstance starts a stopped instance.
+func (s *Sim) startInstance(in *instance) {
+	if in.State != "stopped" {
+		return
+	}
+	s.setInstanceState(in, "pending", "")
+	s.boot(in)
+}
+
+// terminateInstance terminates an instance; terminated instances stay
+// listed for TerminatedVisible. Terminating twice is harmless.
+func (s *Sim) terminateInstance(in *instance, reason string) {
+	switch in.State {
+	case "shutting-down", "terminated":
+		return
+	}
+	s.setInstanceState(in, "shutting-down", reason)
+	gen := in.gen
+	s.after(s.dur.InstanceShuttingDown, func() {
+		if in.gen != gen {
+			return
+		}
+		s.setInstanceState(in, "terminated", reason)
+		in.terminatedAt = s.clock.now
+		s.after(s.dur.TerminatedVisible, func() { s.forgetInstance(in) })
+	})
+}
+
+func (s *Sim) forgetInstance(in *instance) {
+	delete(s.ec2.instances, in.ID)
+	for i, x := range s.ec2.instanceOrder {
+		if x == in {
+			s.ec2.instanceOrder = append(s.ec2.instanceOrder[:i], s.ec2.instanceOrder[i+1:]...)
+			break
+		}
+	}
+}
+
+// newImage registers a pending image with one snapshot per volume of the
+// instance. The caller decides when it completes (completeImage).
+func (s *Sim) newImage(in *instance, name, description string, imageTags, snapTags tags) *image {
+	im := &image{
+		ID: s.newID("ami"), Name: name, Description: description, OwnerID: s.opts.AccountID,
+		Platform: in.Platform, State: "pending", Architecture: "x86_64",
+		CreationDate: s.clock.now, createdAt: s.clock.now, Tags: tags{}, SourceInstanceID: in.ID,
+	}
+	for k, v := range imageTags {
+		im.Tags[k] = v
+	}
+	for _, v := range in.Volumes {
+		sn := &snapshot{
+			ID: s.newID("snap"), VolumeID: v.ID, State: "pending", SizeGiB: v.SizeGiB,
+			StartTime: s.clock.now, Tags: tags{}, ImageID: im.ID,
+			Description: fmt.Sprintf("Created by CreateImage(%s) for %s", in.ID, im.ID),
+		}
+		for k, v := range snapTags {
+			sn.Tags[k] = v
+		}
+		s.ec2.snapshots[sn.ID] = sn
+		im.SnapshotIDs = append(im.SnapshotIDs, sn.ID)
+		im.Devices = append(im.Devices, volume{ID: sn.ID, Device: v.Device, SizeGiB: v.SizeGiB})
+	}
+	s.ec2.images[im.ID] = im
+	s.ec2.imageOrder = append(s.ec2.imageOrder, im)
+	return im
+}
+
+// imageBuildTime is how long CreateImage takes for an instance's platform.
+func (s *Sim) imageBuildTime(platform string) time.Duration {
+	if platform == "windows" {
+		return s.dur.ImageWindows
+	}
+	return s.dur.ImageLinux
+}
+
+// completeImage ends a pending image as available or failed and emits the
+// EC2 AMI State Change event.
+func (s *Sim) completeImage(im *image, failed bool, reason string) {
+	if im.State != "pending" {
+		return
+	}
+	state, snapState := "available", "completed"
+	if failed {
+		state, snapState = "failed", "error"
+		if reason == "" {
+			reason = "Client.InternalError: Client error on launch"
+		}
+		im.StateReason = reason
+	}
+	im.State = state
+	for _, id := range im.SnapshotIDs {
+		if sn := s.ec2.snapshots[id]; sn != nil {
+			sn.State = snapState
+		}
+	}
+	s.emit("aws.ec2", "EC2 AMI State Change", []string{"arn:aws:ec2:" + s.opts.Region + "::image/" + im.ID},
+		map[string]any{"RequestId": "", "ImageId": im.ID, "State": state, "ErrorMessage": im.StateReason})
+}
+
+// deregisterImage removes an image from listings; its snapshots stay.
+func (s *Sim) deregisterImage(im *image) {
+	im.State = "deregistered"
+	delete(s.ec2.images, im.ID)
+	for i, x := range s.ec2.imageOrder {
+		if x == im {
+			s.ec2.imageOrder = append(s.ec2.imageOrder[:i], s.ec2.imageOrder[i+1:]...)
+			break
+		}
+	}
+	s.emit("aws.ec2", "EC2 AMI State Change", []string{"arn:aws:ec2:" + s.opts.Region + "::image/" + im.ID},
+		map[string]any{"RequestId": "", "ImageId": im.ID, "State": "deregistered", "ErrorMessage": ""})
+}
+
+// deleteSnapshot deletes a snapshot unless a registered image uses it.
+func (s *Sim) deleteSnapshot(id string) error {
+	if !snapshotIDRe.MatchString(id) {
+		return errorf("InvalidSnapshotID.Malformed", "Invalid id: \"%s\" (expecting \"snap-...\")", id)
+	}
+	sn, ok := s.ec2.snapshots[id]
+	if !ok {
+		return errorf("InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", id)
+	}
+	if im, ok := s.ec2.images[sn.ImageID]; ok && im.State != "deregistered" {
+		return errorf("InvalidSnapshot.InUse", "The snapshot %s is currently in use by %s", id, im.ID)
+	}
+	delete(s.ec2.snapshots, id)
+	return nil
+}
+
+func (s *Sim) subnetByID(id string) *subnet {
+	for _, sn := range s.ec2.subnets {
+		if sn.ID == id {
+			return sn
+		}
+	}
+	return nil
+}
+
+func (s *Sim) securityGroupByID(id string) *securityGroup {
+	for _, g := range s.ec2.securityGroups {
+		if g.ID == id {
+			return g
+		}
+	}
+	return nil
+}
+
+func (s *Sim) defaultSecurityGroup(vpcID string) *securityGroup {
+	for _, g := range s.ec2.securityGroups {
+		if g.VpcID == vpcID && g.Name == "default" {
+			return g
+		}
+	}
+	return s.ec2.securityGroups[0]
+}
+
+// launchTemplateByRef finds a launch template by id or name.
+func (s *Sim) launchTemplateByRef(id, name string) (*launchTemplate, error) {
+	if id != "" {
+		if !ltIDRe.MatchString(id) {
+			return nil, errorf("InvalidLaunchTemplateId.Malformed", "The launch template ID '%s' is malformed", id)
+		}
+		lt, ok := s.ec2.launchTemplates[id]
+		if !ok {
+			return nil, errorf("InvalidLaunchTemplateId.NotFound", "The specified launch template, with template ID %s, does not exist.", id)
+		}
+		return lt, nil
+	}
+	for _, lt := range s.ec2.ltOrder {
+		if lt.Name == name {
+			return lt, nil
+		}
+	}
+	return nil, errorf("InvalidLaunchTemplateName.NotFoundException", "The specified launch template, with template name %s, does not exist.", name)
+}
+
+// version resolves "$Latest", "$Default", "" (= $Default) or a number.
+func (lt *launchTemplate) version(v string) (*ltVersion, error) {
+	n := lt.DefaultVersion
+	switch v {
+	case "", "$Default":
+	case "$Latest":
+		n = lt.LatestVersion
+	default:
+		if _, err := fmt.Sscanf(v, "%d", &n); err != nil || fmt.Sprint(n) != v {
+			return nil, errorf("InvalidLaunchTemplateVersion.Malformed", "The launch template version '%s' is malformed", v)
+		}
+	}
+	if n < 1 || n > len(lt.Versions) || lt.Versions[n-1] == nil {
+		return nil, errorf("InvalidLaunchTemplateId.VersionNotFound", "Could not find launch template version %s for launch template %s", v, lt.ID)
+	}
+	return lt.Versions[n-1], nil
+}
+
+func privateIP(cidr string, n int) string {
+	base := strings.Split(strings.Split(cidr, "/")[0], ".")
+	return fmt.Sprintf("%s.%s.%d.%d", base[0], base[1], (n/250)%250+mustAtoi(base[2]), n%250+4)
+}
+
+func mustAtoi(s string) int {
+	var n int
+	fmt.Sscanf(s, "%d", &n)
+	return n
+}
+
+// ec2StateView is the EC2 part of GET /_sim/state.
+func ec2StateView(s *Sim) any {
+	type ltv struct {
+		Number  int    `json:"number"`
+		ImageID string `json:"imageId"`
+	}
+	type ltView struct {
+		ID, Name       string
+		DefaultVersion int   `json:"defaultVersion"`
+		LatestVersion  int   `json:"latestVersion"`
+		Versions       []ltv `json:"versions"`
+		Tags           tags  `json:"tags"`
+	}
+	lts := []ltView{}
+	for _, lt := range s.ec2.ltOrder {
+		v := ltView{ID: lt.ID, Name: lt.Name, DefaultVersion: lt.DefaultVersion, LatestVersion: lt.LatestVersion, Tags: lt.Tags}
+		for _, x := range lt.Versions {
+			v.Versions = append(v.Versions, ltv{Number: x.Number, ImageID: x.Data.ImageID})
+		}
+		lts = append(lts, v)
+	}
+	snaps := make([]*snapshot, 0, len(s.ec2.snapshots))
+	for _, sn := range s.ec2.snapshots {
+		snaps = append(snaps, sn)
+	}
+	sort.Slice(snaps, func(i, j int) bool { return snaps[i].ID < snaps[j].ID })
+	return map[string]any{
+		"instances":       s.ec2.instanceOrder,
+		"images":          s.ec2.imageOrder,
+		"snapshots":       snaps,
+		"launchTemplates": lts,
+		"subnets":         s.ec2.subnets,
+		"securityGroups":  s.ec2.securityGroups,
+	}
+}

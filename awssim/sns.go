@@ -1,0 +1,4 @@
+package awssim
+
+// snsStore holds the sns resources. (Being written: see the issue.)
+type snsStore struct{}
