@@ -28,6 +28,9 @@ type ec2Store struct {
 	snapshots       map[string]*snapshot
 	launchTemplates map[string]*launchTemplate
 	ltOrder         []*launchTemplate
+	// clientTokens remembers RunInstances calls by ClientToken, for
+	// idempotent retries.
+	clientTokens map[string]*runRecord
 	// instanceHooks run (holding s.mu) after any instance changes state.
 	instanceHooks []func(*instance)
 }
@@ -62,6 +65,14 @@ func (t tags) sorted() []string {
 type volume struct {
 	ID, Device string
 	SizeGiB    int
+	Tags       tags // volume tags of a running instance (nil when none)
+}
+
+// runRecord is what a RunInstances call with a ClientToken produced.
+type runRecord struct {
+	fingerprint   string // the other parameters, to detect a mismatch
+	reservationID string
+	instanceIDs   []string
 }
 
 type instance struct {
@@ -81,6 +92,10 @@ type instance struct {
 	createdAt, terminatedAt        time.Time
 	gen                            int // bumps on every transition; stale timers check it
 	LaunchTemplateID, LTVersion    string
+	ReservationID, ClientToken     string
+	LaunchIndex                    int
+	stateTime                      time.Time // when State last changed
+	seq                            uint64    // launch order, for pagination tokens
 }
 
 func (i *instance) StateCode() int { return instanceStateCode[i.State] }
@@ -145,6 +160,7 @@ func init() {
 		s.ec2 = ec2Store{
 			vpcs: map[string]*vpc{}, instances: map[string]*instance{}, images: map[string]*image{},
 			snapshots: map[string]*snapshot{}, launchTemplates: map[string]*launchTemplate{},
+			clientTokens: map[string]*runRecord{},
 		}
 	}, ec2StateView)
 }
@@ -198,6 +214,11 @@ type instanceSpec struct {
 	HTTPTokens                           string
 	Tags                                 tags
 	LaunchTemplateID, LaunchTemplateVers string
+	// ReservationID groups the instances of one RunInstances call; empty
+	// gives the instance a reservation of its own.
+	ReservationID, ClientToken string
+	LaunchIndex                int
+	VolumeTags                 tags
 }
 
 // launchInstance creates one pending instance and schedules its boot:
@@ -243,13 +264,26 @@ func (s *Sim) launchInstance(sp instanceSpec) (*instance, error) {
 		HTTPTokens: sp.HTTPTokens, Platform: im.Platform, State: "pending",
 		LaunchTime: s.clock.now, createdAt: s.clock.now, Tags: tags{},
 		LaunchTemplateID: sp.LaunchTemplateID, LTVersion: sp.LaunchTemplateVers,
+		ReservationID: sp.ReservationID, ClientToken: sp.ClientToken, LaunchIndex: sp.LaunchIndex,
+		stateTime: s.clock.now,
 	}
+	if in.ReservationID == "" {
+		in.ReservationID = s.newID("r")
+	}
+	in.seq = s.seq
 	for k, v := range sp.Tags {
 		in.Tags[k] = v
 	}
-	for i, d := range im.Devices {
-		in.Volumes = append(in.Volumes, volume{ID: s.newID("vol"), Device: d.Device, SizeGiB: d.SizeGiB})
-		_ = i
+	in.Volumes = make([]volume, 0, len(im.Devices))
+	for _, d := range im.Devices {
+		v := volume{ID: s.newID("vol"), Device: d.Device, SizeGiB: d.SizeGiB}
+		if len(sp.VolumeTags) > 0 {
+			v.Tags = tags{}
+			for k, x := range sp.VolumeTags {
+				v.Tags[k] = x
+			}
+		}
+		in.Volumes = append(in.Volumes, v)
 	}
 	in.ComputerName = "EC2AMAZ-" + strings.ToUpper(in.ID[len(in.ID)-7:])
 	s.ec2.instances[in.ID] = in
@@ -266,25 +300,45 @@ func (s *Sim) boot(in *instance) {
 			return
 		}
 		s.setInstanceState(in, "running", "")
-		g := in.gen
-		s.after(s.dur.StatusChecks, func() {
-			if in.gen == g && in.State == "running" {
-				in.StatusOK = true
-				s.instanceChanged(in)
-			}
-		})
-		s.after(s.dur.AgentOnline, func() {
-			if in.gen == g && in.State == "running" {
-				in.AgentOnline = true
-				s.instanceChanged(in)
-			}
-		})
+		s.scheduleChecks(in)
 	})
+}
+
+// scheduleChecks makes a running instance's status checks pass and its SSM
+// agent come online after their durations, unless it changes meanwhile.
+func (s *Sim) scheduleChecks(in *instance) {
+	g := in.gen
+	s.after(s.dur.StatusChecks, func() {
+		if in.gen == g && in.State == "running" {
+			in.StatusOK = true
+			s.instanceChanged(in)
+		}
+	})
+	s.after(s.dur.AgentOnline, func() {
+		if in.gen == g && in.State == "running" {
+			in.AgentOnline = true
+			s.instanceChanged(in)
+		}
+	})
+}
+
+// rebootInstance reboots a running instance (CreateImage without NoReboot
+// does): it stays running, and its SSM agent goes offline until the
+// instance is back up.
+func (s *Sim) rebootInstance(in *instance) {
+	if in.State != "running" {
+		return
+	}
+	in.gen++
+	in.AgentOnline = false
+	s.instanceChanged(in)
+	s.scheduleChecks(in)
 }
 
 // setInstanceState records a transition and runs the instance hooks.
 func (s *Sim) setInstanceState(in *instance, state, reason string) {
 	in.State, in.StateReason = state, reason
+	in.stateTime = s.clock.now
 	in.gen++
 	if state != "running" {
 		in.StatusOK, in.AgentOnline = false, false
