@@ -1,0 +1,146 @@
+package amiswap
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+)
+
+// The error types below are the contract between the task handlers and the
+// workflow definition: a handler returns one of them, the Lambda runtime
+// (and the local invoker) reports its type name as the error name, and the
+// definition's Retry and Catch match on that name. Renaming one is a
+// breaking change to the definition; TestErrorNamesInDefinition keeps the
+// two in step.
+
+// InvalidInputError: the request or a group's settings are malformed.
+// Nothing has been changed; the workflow fails at once without retrying.
+type InvalidInputError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InvalidInputError) Error() string { return "invalid " + e.Field + ": " + e.Reason }
+
+// LockHeldError: another execution is swapping the same group. The
+// workflow ends without doing anything: concurrent events collapse to one run.
+type LockHeldError struct {
+	Group, Owner string
+	Expires      time.Time
+}
+
+func (e *LockHeldError) Error() string {
+	return fmt.Sprintf("group %s is being swapped by %s (lock expires %s)", e.Group, e.Owner, e.Expires.UTC().Format(time.RFC3339))
+}
+
+// TransientError: an AWS call failed in a way worth retrying (throttling,
+// a 5xx, a resource not yet visible). The definition retries it with backoff.
+type TransientError struct {
+	Op  string
+	Err error
+}
+
+func (e *TransientError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *TransientError) Unwrap() error { return e.Err }
+
+// AWSError: an AWS call failed for good (access denied, validation, …).
+type AWSError struct {
+	Op  string
+	Err error
+}
+
+func (e *AWSError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *AWSError) Unwrap() error { return e.Err }
+
+// BuilderFailedError: the builder instance stopped, terminated or failed
+// its status checks while amiswap was waiting for it.
+type BuilderFailedError struct {
+	InstanceID, Reason string
+}
+
+func (e *BuilderFailedError) Error() string {
+	return "builder " + e.InstanceID + " failed: " + e.Reason
+}
+
+// GeneralizeFailedError: the Sysprep or cleanup command did not succeed.
+type GeneralizeFailedError struct {
+	InstanceID, CommandID, Status, Output string
+}
+
+func (e *GeneralizeFailedError) Error() string {
+	msg := fmt.Sprintf("generalization command %s on %s ended %s", e.CommandID, e.InstanceID, e.Status)
+	if e.Output != "" {
+		msg += ": " + e.Output
+	}
+	return msg
+}
+
+// ImageFailedError: the golden AMI ended in state failed.
+type ImageFailedError struct {
+	ImageID, Reason string
+}
+
+func (e *ImageFailedError) Error() string { return "image " + e.ImageID + " failed: " + e.Reason }
+
+// RefreshFailedError: the instance refresh did not succeed.
+type RefreshFailedError struct {
+	Group, RefreshID, Status, Reason string
+}
+
+func (e *RefreshFailedError) Error() string {
+	return fmt.Sprintf("instance refresh %s of %s ended %s: %s", e.RefreshID, e.Group, e.Status, e.Reason)
+}
+
+// StepTimeoutError: a wait exceeded its deadline.
+type StepTimeoutError struct {
+	Step     string
+	Deadline time.Time
+	Waiting  string
+}
+
+func (e *StepTimeoutError) Error() string {
+	return fmt.Sprintf("%s: still %s at the deadline %s", e.Step, e.Waiting, e.Deadline.UTC().Format(time.RFC3339))
+}
+
+// CompensationError: undoing a failed swap left something behind; the
+// message lists what, so that an operator can finish the job.
+type CompensationError struct {
+	Problems []string
+}
+
+func (e *CompensationError) Error() string {
+	return fmt.Sprintf("compensation incomplete: %v", e.Problems)
+}
+
+// ErrorTypes lists one value of each error type, for tests and docs.
+var ErrorTypes = []error{
+	&InvalidInputError{}, &LockHeldError{}, &TransientError{}, &AWSError{},
+	&BuilderFailedError{}, &GeneralizeFailedError{}, &ImageFailedError{},
+	&RefreshFailedError{}, &StepTimeoutError{}, &CompensationError{},
+}
+
+// ErrorName is the name a Lambda runtime reports for err, the way
+// aws-lambda-go does: the name of its (pointed-to) type. Typed errors found
+// inside a wrapped chain are reported by their own name; see Typed.
+func ErrorName(err error) string {
+	t := reflect.TypeOf(Typed(err))
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}
+
+// Typed returns the first error in err's chain whose type is one of
+// ErrorTypes, or err itself. Handlers pass their errors through it before
+// returning to the runtime, so that wrapping never hides the name.
+func Typed(err error) error {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		for _, t := range ErrorTypes {
+			if reflect.TypeOf(e) == reflect.TypeOf(t) {
+				return e
+			}
+		}
+	}
+	return err
+}

@@ -1,0 +1,68 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+
+	"github.com/amiswap/amiswap"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// classify turns an AWS SDK error into the typed error the definition
+// understands: *amiswap.TransientError for what is worth retrying
+// (throttling, server errors, resources not yet visible, network trouble),
+// *amiswap.AWSError for the rest. op names the call ("ec2:RunInstances").
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	if transient(err) {
+		return &amiswap.TransientError{Op: op, Err: err}
+	}
+	return &amiswap.AWSError{Op: op, Err: err}
+}
+
+// transientCodes are error codes that say "try again later".
+var transientCodes = map[string]bool{
+	"RequestLimitExceeded": true, "Throttling": true, "ThrottlingException": true,
+	"ThrottledException": true, "TooManyRequestsException": true, "RequestThrottled": true,
+	"ProvisionedThroughputExceededException": true, "InternalError": true, "InternalFailure": true,
+	"ServiceUnavailable": true, "Unavailable": true, "InternalServerError": true,
+	"ResourceContention": true, "ScalingActivityInProgress": true,
+	"InvocationDoesNotExist": true, "IncorrectInstanceState": false,
+}
+
+func transient(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		if transientCodes[ae.ErrorCode()] {
+			return true
+		}
+		if strings.HasSuffix(ae.ErrorCode(), ".NotFound") && strings.Contains(ae.ErrorCode(), "ID") {
+			// Eventual consistency right after a create; callers that
+			// know the id must exist rely on the retry.
+			return false
+		}
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() >= 500 {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
+}
+
+// apiCode returns the AWS error code of err, or "".
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}

@@ -1,0 +1,240 @@
+// Package workflow is amiswap's swap workflow: the States Language
+// definition (embedded, deployed as it is to Step Functions and run by the
+// local executor), the Go mirror of the data it carries, and the task
+// handlers that do the AWS work, one per operation ("op") of the
+// definition's Lambda tasks.
+package workflow
+
+import (
+	_ "embed"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/amiswap/amiswap"
+)
+
+//go:embed definition.asl.json
+var definition []byte
+
+// Definition returns the workflow definition with ${…FunctionArn}
+// placeholders, as Step Functions' DefinitionSubstitutions expects them.
+func Definition() []byte { return append([]byte(nil), definition...) }
+
+// Function is one Lambda function of the deployment: a family of ops that
+// share an IAM role.
+type Function struct {
+	// Name is the function's name in the definition: ${NameFunctionArn}.
+	Name string
+	Ops  []string
+}
+
+// Functions lists the deployment's Lambda functions and the ops each serves.
+var Functions = []Function{
+	{"Resolve", []string{"resolve"}},
+	{"Lock", []string{"lock", "unlock"}},
+	{"Builder", []string{"launch-builder", "stop-builder"}},
+	{"CheckInstance", []string{"check-builder-ready", "check-builder-stopped"}},
+	{"Generalize", []string{"generalize", "check-generalized"}},
+	{"Image", []string{"create-image"}},
+	{"CheckImage", []string{"check-image"}},
+	{"UpdateAsg", []string{"freeze", "update-launch-template", "thaw", "start-refresh", "check-refresh"}},
+	{"Cleanup", []string{"cleanup"}},
+	{"Notify", []string{"notify"}},
+	{"Compensate", []string{"compensate"}},
+}
+
+// FunctionFor returns the function that serves op.
+func FunctionFor(op string) (Function, bool) {
+	for _, f := range Functions {
+		for _, o := range f.Ops {
+			if o == op {
+				return f, true
+			}
+		}
+	}
+	return Function{}, false
+}
+
+// Placeholder is the definition's placeholder for a function's ARN.
+func Placeholder(function string) string { return "${" + function + "FunctionArn}" }
+
+// LocalDefinition returns the definition with each placeholder replaced by
+// a local function name ("amiswap-resolve", …), for the embedded executor.
+func LocalDefinition() []byte {
+	s := string(definition)
+	for _, f := range Functions {
+		s = strings.ReplaceAll(s, Placeholder(f.Name), LocalFunctionName(f.Name))
+	}
+	return []byte(s)
+}
+
+// LocalFunctionName is the function name used by local runs.
+func LocalFunctionName(function string) string {
+	var b strings.Builder
+	b.WriteString("amiswap")
+	for i, r := range function {
+		if r >= 'A' && r <= 'Z' {
+			if i >= 0 {
+				b.WriteByte('-')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Payload is what every task sends its Lambda function: the op to run, the
+// whole execution state, and a few context-object fields.
+type Payload struct {
+	Op      string  `json:"op"`
+	State   State   `json:"state"`
+	Context Context `json:"context"`
+}
+
+// Context carries the Step Functions context-object fields a handler needs.
+// Handlers take the time from here, never from the machine's clock, so that
+// a run against the simulator follows its virtual clock.
+type Context struct {
+	ExecutionID string    `json:"executionId"`
+	EnteredTime time.Time `json:"enteredTime"`
+}
+
+// State mirrors the execution's JSON state ($): the request at the top
+// level, then one key per step, written by that step's ResultPath.
+type State struct {
+	amiswap.Request
+
+	Target       *amiswap.Target     `json:"target,omitempty"`
+	Lock         *LockResult         `json:"lock,omitempty"`
+	Freeze       *FreezeResult       `json:"freeze,omitempty"`
+	Builder      *BuilderResult      `json:"builder,omitempty"`
+	Poll         *PollResult         `json:"poll,omitempty"`
+	Generalize   *GeneralizeResult   `json:"generalize,omitempty"`
+	Stop         *StopResult         `json:"stop,omitempty"`
+	Image        *ImageResult        `json:"image,omitempty"`
+	Swap         *SwapResult         `json:"swap,omitempty"`
+	Thaw         *ThawResult         `json:"thaw,omitempty"`
+	Refresh      *RefreshResult      `json:"refresh,omitempty"`
+	RolledOut    bool                `json:"rolledOut,omitempty"`
+	Cleanup      *CleanupResult      `json:"cleanup,omitempty"`
+	Notify       *NotifyResult       `json:"notify,omitempty"`
+	Compensation *CompensationResult `json:"compensation,omitempty"`
+
+	// Error is what a Catch recorded: the error that failed the run.
+	Error             *ErrorInfo `json:"error,omitempty"`
+	CompensationError *ErrorInfo `json:"compensationError,omitempty"`
+	NotifyError       *ErrorInfo `json:"notifyError,omitempty"`
+	UnlockError       *ErrorInfo `json:"unlockError,omitempty"`
+}
+
+// ErrorInfo is the error output of a Catch: {"Error": name, "Cause": message}.
+type ErrorInfo struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// LockResult is the group lock that Lock took.
+type LockResult struct {
+	Table     string    `json:"table"`
+	Key       string    `json:"key"`
+	Owner     string    `json:"owner"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// FreezeResult says whether MaxSize was frozen, and from what.
+type FreezeResult struct {
+	Frozen          bool  `json:"frozen"`
+	OriginalMaxSize int32 `json:"originalMaxSize"`
+	FrozenMaxSize   int32 `json:"frozenMaxSize"`
+}
+
+// BuilderResult is the builder instance LaunchBuilder started.
+type BuilderResult struct {
+	InstanceID string    `json:"instanceId"`
+	LaunchedAt time.Time `json:"launchedAt"`
+}
+
+// PollResult is a check's verdict: ready, or how long to wait and for what.
+type PollResult struct {
+	Ready       bool   `json:"ready"`
+	WaitSeconds int    `json:"waitSeconds"`
+	Waiting     string `json:"waiting"`
+}
+
+// GeneralizeResult is the SSM command that generalizes the builder.
+type GeneralizeResult struct {
+	CommandID string    `json:"commandId"`
+	Document  string    `json:"document"`
+	SentAt    time.Time `json:"sentAt"`
+}
+
+// StopResult records the stop request.
+type StopResult struct {
+	RequestedAt    time.Time `json:"requestedAt"`
+	AlreadyStopped bool      `json:"alreadyStopped"`
+}
+
+// ImageResult is the golden AMI being created.
+type ImageResult struct {
+	ImageID     string    `json:"imageId"`
+	Name        string    `json:"name"`
+	RequestedAt time.Time `json:"requestedAt"`
+}
+
+// SwapResult is what UpdateLaunchTemplate changed, with what it needs to
+// revert it.
+type SwapResult struct {
+	LaunchTemplateID       string `json:"launchTemplateId"`
+	NewVersion             string `json:"newVersion"`
+	PreviousDefaultVersion string `json:"previousDefaultVersion"`
+	DefaultVersionChanged  bool   `json:"defaultVersionChanged"`
+	// GroupVersion is the version the group now names; PreviousGroupVersion
+	// what it named before. GroupUpdated is true when the group was changed.
+	GroupVersion         string `json:"groupVersion"`
+	PreviousGroupVersion string `json:"previousGroupVersion"`
+	GroupUpdated         bool   `json:"groupUpdated"`
+}
+
+// ThawResult says whether MaxSize was restored.
+type ThawResult struct {
+	Restored bool  `json:"restored"`
+	MaxSize  int32 `json:"maxSize"`
+}
+
+// RefreshResult is the instance refresh started.
+type RefreshResult struct {
+	RefreshID string `json:"refreshId"`
+}
+
+// CleanupResult is what Cleanup removed, and what it could not.
+type CleanupResult struct {
+	BuilderTerminated    bool     `json:"builderTerminated"`
+	RecoveryPointDeleted bool     `json:"recoveryPointDeleted"`
+	RecoveryPointProblem string   `json:"recoveryPointProblem"`
+	DeregisteredImages   []string `json:"deregisteredImages"`
+	DeletedSnapshots     []string `json:"deletedSnapshots"`
+}
+
+// NotifyResult is the SNS message published.
+type NotifyResult struct {
+	MessageID string `json:"messageId"`
+	Subject   string `json:"subject"`
+}
+
+// CompensationResult lists what compensation did and what it could not do.
+type CompensationResult struct {
+	Actions  []string `json:"actions"`
+	Problems []string `json:"problems"`
+}
+
+// Ops returns every op name, sorted.
+func Ops() []string {
+	var ops []string
+	for _, f := range Functions {
+		ops = append(ops, f.Ops...)
+	}
+	sort.Strings(ops)
+	return ops
+}
