@@ -1,0 +1,599 @@
+package awssim
+
+import (
+	"encoding/base64"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// This file serves EC2's launch template actions (Create, CreateVersion,
+// Describe, DescribeVersions, Modify) and the read-only network actions
+// (DescribeSubnets, DescribeSecurityGroups, DescribeVpcs).
+
+var ltNameRe = regexp.MustCompile(`^[a-zA-Z0-9().\-/_]{3,128}$`)
+
+// parseLTData reads LaunchTemplateData.* over base: what is given
+// replaces, what is not is kept (CreateLaunchTemplateVersion's
+// SourceVersion inheritance; base is empty otherwise).
+func (s *Sim) parseLTData(p params, base ltData) (ltData, error) {
+	d := base
+	d.SecurityGroupIDs = append([]string(nil), base.SecurityGroupIDs...)
+	d.TagSpecifications = append([]tagSpec(nil), base.TagSpecifications...)
+	if p.has("ImageId") {
+		d.ImageID = p.str("ImageId")
+		if !strings.HasPrefix(d.ImageID, "resolve:ssm:") && !imageIDRe.MatchString(d.ImageID) {
+			return d, errorf("InvalidAMIID.Malformed", "Invalid id: \"%s\" (expecting \"ami-...\" or \"resolve:ssm:...\")", d.ImageID)
+		}
+	}
+	if p.has("InstanceType") {
+		d.InstanceType = p.str("InstanceType")
+		if !instanceTypeRe.MatchString(d.InstanceType) {
+			return d, errorf("InvalidParameterValue", "Invalid value '%s' for InstanceType.", d.InstanceType)
+		}
+	}
+	if p.has("KeyName") {
+		d.KeyName = p.str("KeyName")
+	}
+	if p.has("UserData") {
+		d.UserData = p.str("UserData")
+		if _, err := base64.StdEncoding.DecodeString(d.UserData); err != nil {
+			return d, errorf("InvalidUserData.Malformed", "Invalid BASE64 encoding of user data.")
+		}
+	}
+	if ids := p.list("SecurityGroupId"); len(ids) > 0 {
+		for _, id := range ids {
+			if !strings.HasPrefix(id, "sg-") {
+				return d, errorf("InvalidGroupId.Malformed", "Invalid id: \"%s\" (expecting \"sg-...\")", id)
+			}
+		}
+		d.SecurityGroupIDs = ids
+	}
+	if names := p.list("SecurityGroup"); len(names) > 0 {
+		d.SecurityGroupIDs = nil
+		for _, name := range names {
+			var found *securityGroup
+			for _, g := range s.ec2.securityGroups {
+				if g.Name == name {
+					found = g
+				}
+			}
+			if found == nil {
+				return d, errorf("InvalidGroup.NotFound", "The security group '%s' does not exist", name)
+			}
+			d.SecurityGroupIDs = append(d.SecurityGroupIDs, found.ID)
+		}
+	}
+	if ip := p.sub("IamInstanceProfile"); ip.has("Arn") || ip.has("Name") {
+		d.InstanceProfileArn, d.InstanceProfileName = ip.str("Arn"), ip.str("Name")
+		if d.InstanceProfileArn != "" && !instanceProfileArnRe.MatchString(d.InstanceProfileArn) {
+			return d, errorf("InvalidParameterValue", "Value (%s) for parameter iamInstanceProfile.arn is invalid.", d.InstanceProfileArn)
+		}
+	}
+	if p.has("MetadataOptions.HttpTokens") {
+		d.HTTPTokens = p.str("MetadataOptions.HttpTokens")
+		if d.HTTPTokens != "required" && d.HTTPTokens != "optional" {
+			return d, errorf("InvalidParameterValue", "Value (%s) for parameter MetadataOptions.HttpTokens is invalid. Valid values: required, optional", d.HTTPTokens)
+		}
+	}
+	if p.present("TagSpecification") {
+		specs, err := parseTagSpecs(p, "TagSpecification", "instance", "volume", "network-interface", "spot-instances-request")
+		if err != nil {
+			return d, err
+		}
+		d.TagSpecifications = nil
+		for _, rt := range []string{"instance", "volume", "network-interface", "spot-instances-request"} {
+			if t, ok := specs[rt]; ok {
+				d.TagSpecifications = append(d.TagSpecifications, tagSpec{ResourceType: rt, Tags: t})
+			}
+		}
+	}
+	return d, nil
+}
+
+// ltRef finds the template named by LaunchTemplateId or LaunchTemplateName.
+func (s *Sim) ltRef(p params) (*launchTemplate, error) {
+	id, name := p.str("LaunchTemplateId"), p.str("LaunchTemplateName")
+	if id == "" && name == "" {
+		return nil, errorf("MissingParameter", "The request must include either the launch template ID or the launch template name")
+	}
+	return s.launchTemplateByRef(id, name)
+}
+
+func (s *Sim) ltARN(id string) string { return s.arn("ec2", "launch-template/"+id) }
+
+func (s *Sim) ec2CreateLaunchTemplate(r *request, p params, w *xmlWriter) error {
+	name, err := p.required("LaunchTemplateName", true)
+	if err != nil {
+		return err
+	}
+	if !ltNameRe.MatchString(name) {
+		return errorf("InvalidLaunchTemplateName.MalformedException", "A launch template name must be between 3 and 128 characters, and may contain letters, numbers, and the following characters: - ( ) . / _ (got %q)", name)
+	}
+	if !p.present("LaunchTemplateData") {
+		return errorf("MissingParameter", "The request must contain the parameter LaunchTemplateData")
+	}
+	for _, lt := range s.ec2.ltOrder {
+		if lt.Name == name {
+			return errorf("InvalidLaunchTemplateName.AlreadyExistsException", "Launch template name already in use.")
+		}
+	}
+	desc := p.str("VersionDescription")
+	if len(desc) > 255 {
+		return errorf("InvalidParameterValue", "The version description must be at most 255 characters long")
+	}
+	data, err := s.parseLTData(p.sub("LaunchTemplateData"), ltData{})
+	if err != nil {
+		return err
+	}
+	specs, err := parseTagSpecs(p, "TagSpecification", "launch-template")
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(r, Resource{ARN: s.ltARN("*"), Tags: specs["launch-template"]}); err != nil {
+		return err
+	}
+	lt := &launchTemplate{
+		ID: s.newID("lt"), Name: name, CreateTime: s.clock.now, CreatedBy: s.callerARN(r),
+		DefaultVersion: 1, LatestVersion: 1, Tags: tags{},
+	}
+	for k, v := range specs["launch-template"] {
+		lt.Tags[k] = v
+	}
+	lt.Versions = []*ltVersion{{Number: 1, Description: desc, CreateTime: s.clock.now, Data: data}}
+	s.ec2.launchTemplates[lt.ID] = lt
+	s.ec2.ltOrder = append(s.ec2.ltOrder, lt)
+	writeLaunchTemplate(w, "launchTemplate", lt)
+	return nil
+}
+
+// callerARN is the identity recorded as a launch template's creator.
+func (s *Sim) callerARN(r *request) string {
+	if r.accessKeyID == "" {
+		return "arn:aws:iam::" + s.opts.AccountID + ":root"
+	}
+	return "arn:aws:iam::" + s.opts.AccountID + ":user/" + r.accessKeyID
+}
+
+func writeLaunchTemplate(w *xmlWriter, tag string, lt *launchTemplate) {
+	w.open(tag)
+	w.time("createTime", lt.CreateTime)
+	w.elem("createdBy", lt.CreatedBy)
+	w.int("defaultVersionNumber", lt.DefaultVersion)
+	w.int("latestVersionNumber", lt.LatestVersion)
+	w.elem("launchTemplateId", lt.ID)
+	w.elem("launchTemplateName", lt.Name)
+	writeTagSet(w, lt.Tags)
+	w.close(tag)
+}
+
+func writeLTVersion(w *xmlWriter, tag string, lt *launchTemplate, v *ltVersion) {
+	w.open(tag)
+	w.time("createTime", v.CreateTime)
+	w.elem("createdBy", lt.CreatedBy)
+	w.bool("defaultVersion", v.Number == lt.DefaultVersion)
+	d := v.Data
+	w.open("launchTemplateData")
+	w.elemIf("imageId", d.ImageID)
+	w.elemIf("instanceType", d.InstanceType)
+	w.elemIf("keyName", d.KeyName)
+	if len(d.SecurityGroupIDs) > 0 {
+		w.open("securityGroupIdSet")
+		for _, id := range d.SecurityGroupIDs {
+			w.elem("item", id)
+		}
+		w.close("securityGroupIdSet")
+	}
+	if d.InstanceProfileArn != "" || d.InstanceProfileName != "" {
+		w.open("iamInstanceProfile")
+		w.elemIf("arn", d.InstanceProfileArn)
+		w.elemIf("name", d.InstanceProfileName)
+		w.close("iamInstanceProfile")
+	}
+	if d.HTTPTokens != "" {
+		w.open("metadataOptions")
+		w.elem("httpTokens", d.HTTPTokens)
+		w.close("metadataOptions")
+	}
+	if len(d.TagSpecifications) > 0 {
+		w.open("tagSpecificationSet")
+		for _, ts := range d.TagSpecifications {
+			w.open("item")
+			w.elem("resourceType", ts.ResourceType)
+			writeTagSet(w, ts.Tags)
+			w.close("item")
+		}
+		w.close("tagSpecificationSet")
+	}
+	w.elemIf("userData", d.UserData)
+	w.close("launchTemplateData")
+	w.elem("launchTemplateId", lt.ID)
+	w.elem("launchTemplateName", lt.Name)
+	w.elemIf("versionDescription", v.Description)
+	w.int("versionNumber", v.Number)
+	w.close(tag)
+}
+
+func (s *Sim) ec2CreateLaunchTemplateVersion(r *request, p params, w *xmlWriter) error {
+	lt, err := s.ltRef(p)
+	if err != nil {
+		return err
+	}
+	if !p.present("LaunchTemplateData") {
+		return errorf("MissingParameter", "The request must contain the parameter LaunchTemplateData")
+	}
+	desc := p.str("VersionDescription")
+	if len(desc) > 255 {
+		return errorf("InvalidParameterValue", "The version description must be at most 255 characters long")
+	}
+	var base ltData
+	if sv := p.str("SourceVersion"); sv != "" {
+		src, err := lt.version(sv)
+		if err != nil {
+			return err
+		}
+		base = src.Data
+	}
+	data, err := s.parseLTData(p.sub("LaunchTemplateData"), base)
+	if err != nil {
+		return err
+	}
+	if lt.LatestVersion >= 10000 {
+		return errorf("LaunchTemplateVersionLimitExceeded", "Launch template %s has reached the limit of 10000 versions", lt.ID)
+	}
+	if err := s.authorize(r, Resource{ARN: s.ltARN(lt.ID), Tags: lt.Tags}); err != nil {
+		return err
+	}
+	v := &ltVersion{Number: len(lt.Versions) + 1, Description: desc, CreateTime: s.clock.now, Data: data}
+	lt.Versions = append(lt.Versions, v)
+	lt.LatestVersion = v.Number
+	writeLTVersion(w, "launchTemplateVersion", lt, v)
+	return nil
+}
+
+func (s *Sim) ec2DescribeLaunchTemplates(r *request, p params, w *xmlWriter) error {
+	filters, err := parseFilters(p, true, "launch-template-name", "launch-template-id")
+	if err != nil {
+		return err
+	}
+	limit, err := maxResults(p, 1, 200)
+	if err != nil {
+		return err
+	}
+	var cands []*launchTemplate
+	ids, names := p.list("LaunchTemplateId"), p.list("LaunchTemplateName")
+	if len(ids) > 0 || len(names) > 0 {
+		seen := map[*launchTemplate]bool{}
+		for _, id := range ids {
+			lt, err := s.launchTemplateByRef(id, "")
+			if err != nil {
+				return err
+			}
+			if !seen[lt] {
+				seen[lt] = true
+				cands = append(cands, lt)
+			}
+		}
+		for _, name := range names {
+			lt, err := s.launchTemplateByRef("", name)
+			if err != nil {
+				return err
+			}
+			if !seen[lt] {
+				seen[lt] = true
+				cands = append(cands, lt)
+			}
+		}
+	} else {
+		cands = s.ec2.ltOrder
+	}
+	var out []*launchTemplate
+	for _, lt := range cands {
+		ok := matchFilters(filters, lt.Tags, func(name string) string {
+			if name == "launch-template-id" {
+				return lt.ID
+			}
+			return lt.Name
+		})
+		if ok {
+			out = append(out, lt)
+		}
+	}
+	from, to, next, err := pageOf(p, len(out), limit)
+	if err != nil {
+		return err
+	}
+	w.open("launchTemplates")
+	for _, lt := range out[from:to] {
+		writeLaunchTemplate(w, "item", lt)
+	}
+	w.close("launchTemplates")
+	w.elemIf("nextToken", next)
+	return nil
+}
+
+func (s *Sim) ec2DescribeLaunchTemplateVersions(r *request, p params, w *xmlWriter) error {
+	lt, err := s.ltRef(p)
+	if err != nil {
+		return err
+	}
+	filters, err := parseFilters(p, false, "is-default-version", "image-id", "instance-type", "key-name")
+	if err != nil {
+		return err
+	}
+	limit, err := maxResults(p, 1, 200)
+	if err != nil {
+		return err
+	}
+	minV, hasMin, err := p.integer("MinVersion")
+	if err != nil {
+		return err
+	}
+	maxV, hasMax, err := p.integer("MaxVersion")
+	if err != nil {
+		return err
+	}
+	var cands []*ltVersion
+	if vs := p.list("LaunchTemplateVersion"); len(vs) > 0 {
+		seen := map[int]bool{}
+		for _, x := range vs {
+			v, err := lt.version(x)
+			if err != nil {
+				return err
+			}
+			if !seen[v.Number] {
+				seen[v.Number] = true
+				cands = append(cands, v)
+			}
+		}
+	} else {
+		for _, v := range lt.Versions {
+			if v != nil && (!hasMin || v.Number >= minV) && (!hasMax || v.Number <= maxV) {
+				cands = append(cands, v)
+			}
+		}
+	}
+	var out []*ltVersion
+	for _, v := range cands {
+		ok := matchFilters(filters, nil, func(name string) string {
+			switch name {
+			case "is-default-version":
+				return strconv.FormatBool(v.Number == lt.DefaultVersion)
+			case "image-id":
+				return v.Data.ImageID
+			case "instance-type":
+				return v.Data.InstanceType
+			}
+			return v.Data.KeyName
+		})
+		if ok {
+			out = append(out, v)
+		}
+	}
+	from, to, next, err := pageOf(p, len(out), limit)
+	if err != nil {
+		return err
+	}
+	w.open("launchTemplateVersionSet")
+	for _, v := range out[from:to] {
+		writeLTVersion(w, "item", lt, v)
+	}
+	w.close("launchTemplateVersionSet")
+	w.elemIf("nextToken", next)
+	return nil
+}
+
+func (s *Sim) ec2ModifyLaunchTemplate(r *request, p params, w *xmlWriter) error {
+	lt, err := s.ltRef(p)
+	if err != nil {
+		return err
+	}
+	var v *ltVersion
+	if p.has("SetDefaultVersion") {
+		if v, err = lt.version(p.str("SetDefaultVersion")); err != nil {
+			return err
+		}
+	}
+	if err := s.authorize(r, Resource{ARN: s.ltARN(lt.ID), Tags: lt.Tags}); err != nil {
+		return err
+	}
+	if v != nil {
+		lt.DefaultVersion = v.Number
+	}
+	writeLaunchTemplate(w, "launchTemplate", lt)
+	return nil
+}
+
+// ---- network (read-only) ---------------------------------------------------------
+
+// azID is the zone id AWS pairs with a zone name ("us-east-1a" → "use1-az1").
+func azID(region, az string) string {
+	parts := strings.Split(region, "-")
+	short := ""
+	for _, x := range parts {
+		if x != "" {
+			short += x[:1]
+		}
+	}
+	short = short[:len(short)-1] + parts[len(parts)-1]
+	return short + "-az" + strconv.Itoa(int(az[len(az)-1]-'a')+1)
+}
+
+func (s *Sim) ec2DescribeSubnets(r *request, p params, w *xmlWriter) error {
+	filters, err := parseFilters(p, false, "subnet-id", "vpc-id", "availability-zone", "default-for-az", "cidr-block", "state", "owner-id")
+	if err != nil {
+		return err
+	}
+	var cands []*subnet
+	if ids := p.list("SubnetId"); len(ids) > 0 {
+		for _, id := range ids {
+			sn := s.subnetByID(id)
+			if sn == nil {
+				return errorf("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", id)
+			}
+			cands = append(cands, sn)
+		}
+	} else {
+		cands = s.ec2.subnets
+	}
+	w.open("subnetSet")
+	for _, sn := range cands {
+		ok := matchFilters(filters, nil, func(name string) string {
+			switch name {
+			case "subnet-id":
+				return sn.ID
+			case "vpc-id":
+				return sn.VpcID
+			case "availability-zone":
+				return sn.AZ
+			case "default-for-az":
+				return strconv.FormatBool(sn.DefaultForAz)
+			case "cidr-block":
+				return sn.CIDR
+			case "owner-id":
+				return s.opts.AccountID
+			}
+			return "available"
+		})
+		if !ok {
+			continue
+		}
+		w.open("item")
+		w.elem("subnetId", sn.ID)
+		w.elem("subnetArn", s.arn("ec2", "subnet/"+sn.ID))
+		w.elem("state", "available")
+		w.elem("ownerId", s.opts.AccountID)
+		w.elem("vpcId", sn.VpcID)
+		w.elem("cidrBlock", sn.CIDR)
+		w.int("availableIpAddressCount", 4091-sn.next)
+		w.elem("availabilityZone", sn.AZ)
+		w.elem("availabilityZoneId", azID(s.opts.Region, sn.AZ))
+		w.bool("defaultForAz", sn.DefaultForAz)
+		w.bool("mapPublicIpOnLaunch", sn.DefaultForAz)
+		w.bool("assignIpv6AddressOnCreation", false)
+		w.close("item")
+	}
+	w.close("subnetSet")
+	return nil
+}
+
+func (s *Sim) ec2DescribeSecurityGroups(r *request, p params, w *xmlWriter) error {
+	filters, err := parseFilters(p, false, "group-id", "group-name", "vpc-id", "description", "owner-id")
+	if err != nil {
+		return err
+	}
+	var cands []*securityGroup
+	ids, names := p.list("GroupId"), p.list("GroupName")
+	for _, id := range ids {
+		g := s.securityGroupByID(id)
+		if g == nil {
+			if !strings.HasPrefix(id, "sg-") {
+				return errorf("InvalidGroupId.Malformed", "Invalid id: \"%s\" (expecting \"sg-...\")", id)
+			}
+			return errorf("InvalidGroup.NotFound", "The security group '%s' does not exist", id)
+		}
+		cands = append(cands, g)
+	}
+	for _, name := range names {
+		var found *securityGroup
+		for _, g := range s.ec2.securityGroups {
+			if g.Name == name {
+				found = g
+			}
+		}
+		if found == nil {
+			return errorf("InvalidGroup.NotFound", "The security group '%s' does not exist in default VPC", name)
+		}
+		cands = append(cands, found)
+	}
+	if len(ids) == 0 && len(names) == 0 {
+		cands = s.ec2.securityGroups
+	}
+	w.open("securityGroupInfo")
+	for _, g := range cands {
+		ok := matchFilters(filters, nil, func(name string) string {
+			switch name {
+			case "group-id":
+				return g.ID
+			case "group-name":
+				return g.Name
+			case "vpc-id":
+				return g.VpcID
+			case "description":
+				return g.Description
+			}
+			return s.opts.AccountID
+		})
+		if !ok {
+			continue
+		}
+		w.open("item")
+		w.elem("ownerId", s.opts.AccountID)
+		w.elem("groupId", g.ID)
+		w.elem("groupName", g.Name)
+		w.elem("groupDescription", g.Description)
+		w.elem("vpcId", g.VpcID)
+		w.elem("securityGroupArn", s.arn("ec2", "security-group/"+g.ID))
+		w.raw("<ipPermissions/><ipPermissionsEgress><item><ipProtocol>-1</ipProtocol><ipRanges><item><cidrIp>0.0.0.0/0</cidrIp></item></ipRanges></item></ipPermissionsEgress>")
+		w.close("item")
+	}
+	w.close("securityGroupInfo")
+	return nil
+}
+
+func (s *Sim) ec2DescribeVpcs(r *request, p params, w *xmlWriter) error {
+	filters, err := parseFilters(p, false, "vpc-id", "is-default", "cidr", "cidr-block", "state", "owner-id")
+	if err != nil {
+		return err
+	}
+	var cands []*vpc
+	if ids := p.list("VpcId"); len(ids) > 0 {
+		for _, id := range ids {
+			v := s.ec2.vpcs[id]
+			if v == nil {
+				return errorf("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", id)
+			}
+			cands = append(cands, v)
+		}
+	} else {
+		for _, v := range s.ec2.vpcs {
+			cands = append(cands, v)
+		}
+		sort.Slice(cands, func(i, j int) bool { return cands[i].ID < cands[j].ID })
+	}
+	w.open("vpcSet")
+	for _, v := range cands {
+		ok := matchFilters(filters, nil, func(name string) string {
+			switch name {
+			case "vpc-id":
+				return v.ID
+			case "is-default":
+				return strconv.FormatBool(v.IsDefault)
+			case "cidr", "cidr-block":
+				return v.CIDR
+			case "owner-id":
+				return s.opts.AccountID
+			}
+			return "available"
+		})
+		if !ok {
+			continue
+		}
+		w.open("item")
+		w.elem("vpcId", v.ID)
+		w.elem("ownerId", s.opts.AccountID)
+		w.elem("state", "available")
+		w.elem("cidrBlock", v.CIDR)
+		w.raw("<cidrBlockAssociationSet><item>")
+		w.elem("associationId", "vpc-cidr-assoc-"+strings.TrimPrefix(v.ID, "vpc-"))
+		w.elem("cidrBlock", v.CIDR)
+		w.raw("<cidrBlockState><state>associated</state></cidrBlockState></item></cidrBlockAssociationSet>")
+		w.elem("dhcpOptionsId", "dopt-"+strings.TrimPrefix(v.ID, "vpc-")[:8])
+		w.elem("instanceTenancy", "default")
+		w.bool("isDefault", v.IsDefault)
+		w.close("item")
+	}
+	w.close("vpcSet")
+	return nil
+}
