@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/amiswap/amiswap/awssim"
+)
+
+func init() {
+	register(command{name: "sim", summary: "serve the AWS simulator (EC2, Auto Scaling, SSM, Backup, SNS, STS, DynamoDB)", run: runSim})
+}
+
+// simInput are the flags of `amiswap sim`.
+type simInput struct {
+	Addr     string
+	Region   string
+	Speed    float64
+	Scenario string
+	Throttle bool
+	Verbose  bool
+}
+
+func runSim(ctx context.Context, args []string, env *Env) error {
+	var in simInput
+	fs := newFlagSet("sim", "[--addr 127.0.0.1:4566] [--region us-east-1] [--speed 60] [--scenario empty|demo]", env)
+	fs.StringVar(&in.Addr, "addr", "127.0.0.1:4566", "address to listen on (loopback only: use 127.0.0.1:0 for a free port)")
+	fs.StringVar(&in.Region, "region", "us-east-1", "simulated region")
+	fs.Float64Var(&in.Speed, "speed", 60, "run simulated time this many times faster than the wall clock (0: manual clock, moved with POST /_sim/clock)")
+	fs.StringVar(&in.Scenario, "scenario", "empty", "initial resources: empty (default VPC, base images) or demo (plus an opted-in Windows group)")
+	fs.BoolVar(&in.Throttle, "throttle", true, "apply per-action request throttling as AWS does")
+	fs.BoolVar(&in.Verbose, "v", false, "log every API call")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if in.Speed < 0 {
+		return &usageError{"sim: --speed must be 0 or more"}
+	}
+	host, _, err := net.SplitHostPort(in.Addr)
+	if err != nil {
+		return &usageError{fmt.Sprintf("sim: --addr %q: %v", in.Addr, err)}
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return &usageError{fmt.Sprintf("sim: --addr %q is not a loopback address; the simulator has no authentication and serves 127.0.0.1 only", in.Addr)}
+	}
+	level := slog.LevelWarn
+	if in.Verbose {
+		level = slog.LevelDebug
+	}
+	sim, err := awssim.New(awssim.Options{
+		Region: in.Region, Speed: in.Speed, Scenario: in.Scenario,
+		Throttle: awssim.Throttle{Disabled: !in.Throttle},
+		Logger:   slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level})),
+	})
+	if err != nil {
+		return &usageError{"sim: " + err.Error()}
+	}
+	ln, err := net.Listen("tcp", in.Addr)
+	if err != nil {
+		return fmt.Errorf("sim: listen: %w", err)
+	}
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(env.Stdout, "endpoint: http://%s\n", ln.Addr())
+	fmt.Fprintf(env.Stdout, "region: %s  account: %s  speed: %gx  scenario: %s\n", sim.Region(), sim.AccountID(), in.Speed, in.Scenario)
+	fmt.Fprintf(env.Stdout, "try: AWS_ENDPOINT_URL=http://%s AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws ec2 describe-images --owners amazon --region %s\n", ln.Addr(), in.Region)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go sim.Run(runCtx)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
+		defer done()
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("sim: shutdown: %w", err)
+		}
+		fmt.Fprintln(env.Stderr, "amiswap sim: stopped")
+		return nil
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("sim: serve: %w", err)
+	}
+}
