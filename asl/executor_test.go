@@ -1,0 +1,124 @@
+package asl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+const pollWorkflow = `{
+  "Comment": "resolve, then poll an image until it is available",
+  "StartAt": "Resolve",
+  "States": {
+    "Resolve": {"Type": "Task", "Resource": "resolve", "ResultPath": "$.target", "Next": "CreateImage"},
+    "CreateImage": {"Type": "Task", "Resource": "create", "ResultPath": "$.image", "Next": "WaitImage"},
+    "WaitImage": {"Type": "Wait", "SecondsPath": "$.image.waitSeconds", "Next": "CheckImage"},
+    "CheckImage": {"Type": "Task", "Resource": "check", "Parameters": {"id.$": "$.image.id"}, "ResultPath": "$.image", "Next": "ImageReady?"},
+    "ImageReady?": {"Type": "Choice", "Choices": [
+        {"Variable": "$.image.state", "StringEquals": "available", "Next": "Done"},
+        {"Variable": "$.image.state", "StringEquals": "failed", "Next": "Broken"}
+      ], "Default": "WaitImage"},
+    "Broken": {"Type": "Fail", "Error": "ImageFailed", "CausePath": "$.image.reason"},
+    "Done": {"Type": "Succeed", "OutputPath": "$.image"}
+  }
+}`
+
+func TestPollLoopPath(t *testing.T) {
+	def := mustParse(t, pollWorkflow)
+	clk := newFakeClock()
+	h := newHandlers()
+	h.on("resolve", func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) {
+		return json.RawMessage(`{"group":"web"}`), nil
+	})
+	h.on("create", func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) {
+		return json.RawMessage(`{"id":"ami-1","state":"pending","waitSeconds":30}`), nil
+	})
+	checks := 0
+	h.on("check", func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) {
+		if !sameJSON(t, p, `{"id":"ami-1"}`) {
+			t.Errorf("check params = %s", p)
+		}
+		checks++
+		if checks < 3 {
+			return json.RawMessage(`{"id":"ami-1","state":"pending","waitSeconds":60}`), nil
+		}
+		return json.RawMessage(`{"id":"ami-1","state":"available","waitSeconds":0}`), nil
+	})
+	var seen []EventType
+	ex := &Executor{Invoker: h, Clock: clk, Observer: func(x *Execution, ev Event) { seen = append(seen, ev.Type) }}
+	x, res, err := ex.Run(context.Background(), def, "run-1", json.RawMessage(`{"backup":"job-1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StatusSucceeded || !sameJSON(t, res.Output, `{"id":"ami-1","state":"available","waitSeconds":0}`) {
+		t.Fatalf("result = %+v %s", res, res.Output)
+	}
+	want := []string{"Resolve", "CreateImage", "WaitImage", "CheckImage", "ImageReady?", "WaitImage", "CheckImage", "ImageReady?", "WaitImage", "CheckImage", "ImageReady?", "Done"}
+	if got := x.Path(); !slices.Equal(got, want) {
+		t.Fatalf("path = %q\nwant   %q", got, want)
+	}
+	if got := clk.Sleeps(); !slices.Equal(got, []time.Duration{30 * time.Second, 60 * time.Second, 60 * time.Second}) {
+		t.Fatalf("sleeps = %v", got)
+	}
+	if x.Transitions() != len(want) {
+		t.Fatalf("transitions = %d, want %d", x.Transitions(), len(want))
+	}
+	hist := x.History()
+	if len(seen) != len(hist) {
+		t.Fatalf("observer saw %d events, history has %d", len(seen), len(hist))
+	}
+	for i, ev := range hist {
+		if ev.ID != int64(i+1) || ev.PreviousEventID != int64(i) {
+			t.Fatalf("event %d: id %d prev %d", i, ev.ID, ev.PreviousEventID)
+		}
+		if i > 0 && ev.Timestamp.Before(hist[i-1].Timestamp) {
+			t.Fatalf("event %d goes back in time", i)
+		}
+	}
+	if hist[0].Type != ExecutionStarted || hist[len(hist)-1].Type != ExecutionSucceeded {
+		t.Fatalf("first/last = %s/%s", hist[0].Type, hist[len(hist)-1].Type)
+	}
+	if end := hist[len(hist)-1].Timestamp; end.Sub(hist[0].Timestamp) != 150*time.Second {
+		t.Fatalf("virtual duration = %v", end.Sub(hist[0].Timestamp))
+	}
+}
+
+func TestPollLoopFailBranch(t *testing.T) {
+	def := mustParse(t, pollWorkflow)
+	h := newHandlers()
+	h.on("resolve", func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`{}`), nil })
+	h.on("create", func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) {
+		return json.RawMessage(`{"id":"ami-1","state":"pending","waitSeconds":5}`), nil
+	})
+	h.on("check", func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) {
+		return json.RawMessage(`{"id":"ami-1","state":"failed","reason":"snapshot error"}`), nil
+	})
+	x, res, err := (&Executor{Invoker: h, Clock: newFakeClock()}).Run(context.Background(), def, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StatusFailed || res.Error != "ImageFailed" || res.Cause != "snapshot error" {
+		t.Fatalf("result = %+v", res)
+	}
+	want := []string{"Resolve", "CreateImage", "WaitImage", "CheckImage", "ImageReady?", "Broken"}
+	if got := x.Path(); !slices.Equal(got, want) {
+		t.Fatalf("path = %q", got)
+	}
+	if x.Name() == "" {
+		t.Fatal("an empty name must be replaced by a generated one")
+	}
+}
+
+func TestRunCompletedExecution(t *testing.T) {
+	def := mustParse(t, `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)
+	x, _, err := (&Executor{Clock: newFakeClock()}).Run(context.Background(), def, "a", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.Run(context.Background()); !errors.Is(err, ErrCompleted) {
+		t.Fatalf("second run: %v", err)
+	}
+}
