@@ -5,34 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/amiswap/amiswap/asl"
 	"net/http"
 	"strings"
 	"time"
 )
-
-// Clock is the time the executor's Wait states and retry intervals follow.
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// WallClock is real time: what runs against AWS use.
-type WallClock struct{}
-
-// Now returns time.Now.
-func (WallClock) Now() time.Time { return time.Now() }
-
-// Sleep waits d or until ctx is done.
-func (WallClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // SimClock follows a remote amiswap simulator's virtual clock through its
 // control API: on a free-running simulator a wait of d sleeps d/speed of
@@ -103,7 +80,7 @@ func (c *SimClock) Sleep(ctx context.Context, d time.Duration) error {
 		return fmt.Errorf("simulator clock: %w", err)
 	}
 	if st.Speed > 0 {
-		return WallClock{}.Sleep(ctx, time.Duration(float64(d)/st.Speed))
+		return asl.SystemClock{}.Sleep(ctx, time.Duration(float64(d)/st.Speed))
 	}
 	body, _ := json.Marshal(map[string]string{"advance": d.String()})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoint+"/_sim/clock", bytes.NewReader(body))
