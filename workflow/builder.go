@@ -1,0 +1,523 @@
+package workflow
+
+// This file holds the builder instance's ops: launch-builder,
+// check-builder-ready, stop-builder and check-builder-stopped, plus the
+// helpers that the builder-side polls share (id checks, wait lengths,
+// deadlines).
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/amiswap/amiswap"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+)
+
+// Deadlines of the builder-side waits, measured from the start of the step
+// they wait for.
+const (
+	builderReadyDeadline   = 30 * time.Minute
+	builderStoppedDeadline = 20 * time.Minute
+	// notFoundGrace is how long a just-created resource may be invisible to
+	// Describe calls (eventual consistency) before it counts as gone.
+	notFoundGrace = 5 * time.Minute
+)
+
+// Wait lengths a poll can ask for: never shorter than minPollWait (except
+// to land on a deadline), never longer than maxPollWait.
+const (
+	minPollWait = 5 * time.Second
+	maxPollWait = 120 * time.Second
+)
+
+var (
+	instanceIDRe = regexp.MustCompile(`^i-[0-9a-f]{8}([0-9a-f]{9})?$`)
+	imageIDRe    = regexp.MustCompile(`^ami-[0-9a-f]{8}([0-9a-f]{9})?$`)
+	subnetIDRe   = regexp.MustCompile(`^subnet-[0-9a-f]{8}([0-9a-f]{9})?$`)
+	sgIDRe       = regexp.MustCompile(`^sg-[0-9a-f]{8}([0-9a-f]{9})?$`)
+)
+
+// checkID returns an *amiswap.InvalidInputError unless id matches re.
+func checkID(field, id string, re *regexp.Regexp) error {
+	if !re.MatchString(id) {
+		return &amiswap.InvalidInputError{Field: field, Reason: fmt.Sprintf("%q is not a valid id", id)}
+	}
+	return nil
+}
+
+// needTarget returns the resolved target, or an *amiswap.InvalidInputError
+// when the state has none (a task ran out of order).
+func needTarget(p Payload) (*amiswap.Target, error) {
+	t := p.State.Target
+	if t == nil || t.Group == "" {
+		return nil, &amiswap.InvalidInputError{Field: "state.target", Reason: "missing: resolve has not run"}
+	}
+	return t, nil
+}
+
+// needBuilder returns the builder's instance id from the state, checked.
+func needBuilder(p Payload) (string, error) {
+	if p.State.Builder == nil {
+		return "", &amiswap.InvalidInputError{Field: "state.builder", Reason: "missing: launch-builder has not run"}
+	}
+	id := p.State.Builder.InstanceID
+	return id, checkID("state.builder.instanceId", id, instanceIDRe)
+}
+
+// needNow returns the step's entered time; handlers never read the
+// machine's clock.
+func needNow(p Payload) (time.Time, error) {
+	if p.Context.EnteredTime.IsZero() {
+		return time.Time{}, &amiswap.InvalidInputError{Field: "context.enteredTime", Reason: "missing"}
+	}
+	return p.Context.EnteredTime, nil
+}
+
+// pollReady is the verdict of a wait that is over.
+func pollReady() *PollResult { return &PollResult{Ready: true, Waiting: ""} }
+
+// pollAgain asks the state machine to wait about want before checking
+// again, clamped to [minPollWait, maxPollWait] and never past deadline.
+// Past the deadline it returns a *amiswap.StepTimeoutError naming what was
+// still awaited.
+func pollAgain(step string, now, deadline time.Time, want time.Duration, waiting string) (*PollResult, error) {
+	left := deadline.Sub(now)
+	if left <= 0 {
+		return nil, &amiswap.StepTimeoutError{Step: step, Deadline: deadline, Waiting: waiting}
+	}
+	want = min(max(want, minPollWait), maxPollWait)
+	if want > left {
+		want = left
+	}
+	secs := int((want + time.Second - 1) / time.Second)
+	return &PollResult{Ready: false, WaitSeconds: max(secs, 1), Waiting: waiting}, nil
+}
+
+// towards is half of what is left of a typical duration that started at
+// start, or after when that is already over: polls start sparse and
+// tighten as the expected end approaches.
+func towards(now, start time.Time, typical, after time.Duration) time.Duration {
+	if left := start.Add(typical).Sub(now); left > 2*after {
+		return left / 2
+	}
+	return after
+}
+
+// executionName is the last part of an execution ARN (the name), or the
+// whole id when it is not an ARN.
+func executionName(executionID string) string {
+	if i := strings.LastIndexByte(executionID, ':'); i >= 0 && i < len(executionID)-1 {
+		return executionID[i+1:]
+	}
+	return executionID
+}
+
+// shortHash is a stable 16-hex-digit digest of s.
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
+}
+
+// builderClientToken is the RunInstances idempotency token of an execution:
+// a retried or resumed launch-builder gets the instance launched the first
+// time instead of a second one. AWS allows 64 ASCII characters.
+func builderClientToken(executionID string) string {
+	sum := sha256.Sum256([]byte("amiswap/launch-builder/" + executionID))
+	return "amiswap-" + hex.EncodeToString(sum[:24])
+}
+
+// ---- launch-builder --------------------------------------------------------
+
+// instanceLauncher is what launch-builder calls.
+type instanceLauncher interface {
+	RunInstances(ctx context.Context, in *ec2.RunInstancesInput, optFns ...func(*ec2.Options)) (*ec2.RunInstancesOutput, error)
+}
+
+// LaunchBuilder runs the temporary builder instance.
+type LaunchBuilder struct {
+	EC2  instanceLauncher
+	Conf Config
+}
+
+// Launch runs the builder from the backup AMI with the group's instance
+// type, subnet, security groups and instance profile (or the deployment's
+// overrides): one instance, no key pair, no public IP, IMDSv2 required,
+// tagged as amiswap's builder of this execution. The ClientToken derived
+// from the execution id makes a retry return the same instance.
+func (h *LaunchBuilder) Launch(ctx context.Context, p Payload) (*BuilderResult, error) {
+	in, err := h.input(p)
+	if err != nil {
+		return nil, err
+	}
+	out, err := h.EC2.RunInstances(ctx, in)
+	if err != nil {
+		if code := apiCode(err); code == "InsufficientInstanceCapacity" || code == "InsufficientCapacity" {
+			return nil, &amiswap.TransientError{Op: "ec2:RunInstances", Err: err}
+		}
+		return nil, classify("ec2:RunInstances", err)
+	}
+	if len(out.Instances) != 1 || aws.ToString(out.Instances[0].InstanceId) == "" {
+		return nil, &amiswap.AWSError{Op: "ec2:RunInstances", Err: fmt.Errorf("answered %d instances, want 1", len(out.Instances))}
+	}
+	return &BuilderResult{InstanceID: aws.ToString(out.Instances[0].InstanceId), LaunchedAt: p.Context.EnteredTime}, nil
+}
+
+// input validates the target and builds the RunInstances request.
+func (h *LaunchBuilder) input(p Payload) (*ec2.RunInstancesInput, error) {
+	t, err := needTarget(p)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := needNow(p); err != nil {
+		return nil, err
+	}
+	if p.Context.ExecutionID == "" {
+		return nil, &amiswap.InvalidInputError{Field: "context.executionId", Reason: "missing"}
+	}
+	if err := checkID("target.source.imageId", t.Source.ImageID, imageIDRe); err != nil {
+		return nil, err
+	}
+	spec := t.Builder
+	if t.Settings.InstanceType != "" {
+		spec.InstanceType = t.Settings.InstanceType
+	}
+	if h.Conf.BuilderSubnetID != "" {
+		spec.SubnetID = h.Conf.BuilderSubnetID
+	}
+	if len(h.Conf.BuilderSecurityGroupIDs) > 0 {
+		spec.SecurityGroupIDs = h.Conf.BuilderSecurityGroupIDs
+	}
+	if v := h.Conf.BuilderInstanceProfile; v != "" {
+		spec.InstanceProfileArn, spec.InstanceProfile = "", ""
+		if strings.HasPrefix(v, "arn:") {
+			spec.InstanceProfileArn = v
+		} else {
+			spec.InstanceProfile = v
+		}
+	}
+	if spec.InstanceType == "" || !strings.Contains(spec.InstanceType, ".") {
+		return nil, &amiswap.InvalidInputError{Field: "target.builder.instanceType", Reason: fmt.Sprintf("%q is not an instance type", spec.InstanceType)}
+	}
+	if err := checkID("target.builder.subnetId", spec.SubnetID, subnetIDRe); err != nil {
+		return nil, err
+	}
+	for _, sg := range spec.SecurityGroupIDs {
+		if err := checkID("target.builder.securityGroupIds", sg, sgIDRe); err != nil {
+			return nil, err
+		}
+	}
+	if spec.InstanceProfileArn != "" && !strings.HasPrefix(spec.InstanceProfileArn, "arn:") {
+		return nil, &amiswap.InvalidInputError{Field: "target.builder.instanceProfileArn", Reason: fmt.Sprintf("%q is not an ARN", spec.InstanceProfileArn)}
+	}
+
+	tags := []ec2types.Tag{
+		{Key: aws.String("Name"), Value: aws.String(limitTagValue("amiswap-builder-" + t.Group))},
+		{Key: aws.String(amiswap.TagRole), Value: aws.String(amiswap.RoleBuilder)},
+		{Key: aws.String(amiswap.TagGroup), Value: aws.String(limitTagValue(t.Group))},
+		{Key: aws.String(amiswap.TagExecution), Value: aws.String(limitTagValue(p.Context.ExecutionID))},
+		{Key: aws.String(amiswap.TagBackupJob), Value: aws.String(limitTagValue(t.Source.BackupJobID))},
+	}
+	in := &ec2.RunInstancesInput{
+		ImageId:      aws.String(t.Source.ImageID),
+		InstanceType: ec2types.InstanceType(spec.InstanceType),
+		MinCount:     aws.Int32(1),
+		MaxCount:     aws.Int32(1),
+		ClientToken:  aws.String(builderClientToken(p.Context.ExecutionID)),
+		// The network interface form is the only one that can refuse a
+		// public IP in a subnet that maps one on launch.
+		NetworkInterfaces: []ec2types.InstanceNetworkInterfaceSpecification{{
+			DeviceIndex:              aws.Int32(0),
+			SubnetId:                 aws.String(spec.SubnetID),
+			Groups:                   spec.SecurityGroupIDs,
+			AssociatePublicIpAddress: aws.Bool(false),
+			DeleteOnTermination:      aws.Bool(true),
+		}},
+		MetadataOptions: &ec2types.InstanceMetadataOptionsRequest{
+			HttpTokens:   ec2types.HttpTokensStateRequired,
+			HttpEndpoint: ec2types.InstanceMetadataEndpointStateEnabled,
+		},
+		// Sysprep shuts the instance down; it must stop, not terminate.
+		InstanceInitiatedShutdownBehavior: ec2types.ShutdownBehaviorStop,
+		TagSpecifications: []ec2types.TagSpecification{
+			{ResourceType: ec2types.ResourceTypeInstance, Tags: tags},
+			{ResourceType: ec2types.ResourceTypeVolume, Tags: tags},
+		},
+	}
+	switch {
+	case spec.InstanceProfileArn != "":
+		in.IamInstanceProfile = &ec2types.IamInstanceProfileSpecification{Arn: aws.String(spec.InstanceProfileArn)}
+	case spec.InstanceProfile != "":
+		in.IamInstanceProfile = &ec2types.IamInstanceProfileSpecification{Name: aws.String(spec.InstanceProfile)}
+	}
+	return in, nil
+}
+
+// limitTagValue cuts a tag value to the 256 characters EC2 allows.
+func limitTagValue(v string) string {
+	r := []rune(v)
+	if len(r) > 256 {
+		return string(r[:256])
+	}
+	return v
+}
+
+// ---- check-builder-ready ---------------------------------------------------
+
+// instanceDescriber is DescribeInstances, used by every op that looks at
+// the builder's state.
+type instanceDescriber interface {
+	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+}
+
+type instanceStatusDescriber interface {
+	DescribeInstanceStatus(ctx context.Context, in *ec2.DescribeInstanceStatusInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstanceStatusOutput, error)
+}
+
+// instanceWatcher is what check-builder-ready asks EC2.
+type instanceWatcher interface {
+	instanceDescriber
+	instanceStatusDescriber
+}
+
+type managedNodeDescriber interface {
+	DescribeInstanceInformation(ctx context.Context, in *ssm.DescribeInstanceInformationInput, optFns ...func(*ssm.Options)) (*ssm.DescribeInstanceInformationOutput, error)
+}
+
+// describeInstance returns one instance, or nil when EC2 answers
+// InvalidInstanceID.NotFound (or an empty list).
+func describeInstance(ctx context.Context, c instanceDescriber, id string) (*ec2types.Instance, error) {
+	out, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if err != nil {
+		if apiCode(err) == "InvalidInstanceID.NotFound" {
+			return nil, nil
+		}
+		return nil, classify("ec2:DescribeInstances", err)
+	}
+	for _, r := range out.Reservations {
+		for i := range r.Instances {
+			if aws.ToString(r.Instances[i].InstanceId) == id {
+				return &r.Instances[i], nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// instanceState is the state name of in ("" when unknown).
+func instanceState(in *ec2types.Instance) ec2types.InstanceStateName {
+	if in == nil || in.State == nil {
+		return ""
+	}
+	return in.State.Name
+}
+
+// stateReason says why an instance is in its state, as EC2 tells it.
+func stateReason(in *ec2types.Instance) string {
+	reason := "instance is " + string(instanceState(in))
+	if in.StateReason != nil && aws.ToString(in.StateReason.Message) != "" {
+		reason += ": " + aws.ToString(in.StateReason.Message)
+	} else if aws.ToString(in.StateTransitionReason) != "" {
+		reason += ": " + aws.ToString(in.StateTransitionReason)
+	}
+	return reason
+}
+
+// CheckBuilderReady waits for the builder to be usable by Run Command.
+type CheckBuilderReady struct {
+	EC2 instanceWatcher
+	SSM managedNodeDescriber
+}
+
+// Check reports ready once the builder is running, both status checks are
+// ok and its SSM agent is Online. A builder that stops, terminates or
+// fails a status check is a *amiswap.BuilderFailedError; 30 minutes after
+// the launch the wait is a *amiswap.StepTimeoutError.
+func (h *CheckBuilderReady) Check(ctx context.Context, p Payload) (*PollResult, error) {
+	const step = "check-builder-ready"
+	id, err := needBuilder(p)
+	if err != nil {
+		return nil, err
+	}
+	now, err := needNow(p)
+	if err != nil {
+		return nil, err
+	}
+	launched := p.State.Builder.LaunchedAt
+	deadline := launched.Add(builderReadyDeadline)
+	in, err := describeInstance(ctx, h.EC2, id)
+	if err != nil {
+		return nil, err
+	}
+	if in == nil {
+		if now.Sub(launched) < notFoundGrace {
+			return pollAgain(step, now, deadline, 10*time.Second, "instance not visible yet")
+		}
+		return nil, &amiswap.BuilderFailedError{InstanceID: id, Reason: "instance not found"}
+	}
+	switch st := instanceState(in); st {
+	case ec2types.InstanceStateNamePending:
+		return pollAgain(step, now, deadline, 15*time.Second, "instance pending")
+	case ec2types.InstanceStateNameRunning:
+	default:
+		return nil, &amiswap.BuilderFailedError{InstanceID: id, Reason: stateReason(in)}
+	}
+
+	st, err := h.EC2.DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{InstanceIds: []string{id}, IncludeAllInstances: aws.Bool(true)})
+	if err != nil {
+		if apiCode(err) == "InvalidInstanceID.NotFound" {
+			return pollAgain(step, now, deadline, 15*time.Second, "status checks not visible yet")
+		}
+		return nil, classify("ec2:DescribeInstanceStatus", err)
+	}
+	instance, system := ec2types.SummaryStatus(""), ec2types.SummaryStatus("")
+	for _, s := range st.InstanceStatuses {
+		if aws.ToString(s.InstanceId) != id {
+			continue
+		}
+		if s.InstanceStatus != nil {
+			instance = s.InstanceStatus.Status
+		}
+		if s.SystemStatus != nil {
+			system = s.SystemStatus.Status
+		}
+	}
+	if instance == ec2types.SummaryStatusImpaired || system == ec2types.SummaryStatusImpaired {
+		return nil, &amiswap.BuilderFailedError{InstanceID: id, Reason: fmt.Sprintf("status checks impaired (instance %s, system %s)", instance, system)}
+	}
+	if instance != ec2types.SummaryStatusOk || system != ec2types.SummaryStatusOk {
+		// Windows typically passes both checks 2-5 minutes after running.
+		return pollAgain(step, now, deadline, 30*time.Second,
+			fmt.Sprintf("status checks initializing (instance %s, system %s)", orUnknown(string(instance)), orUnknown(string(system))))
+	}
+
+	info, err := h.SSM.DescribeInstanceInformation(ctx, &ssm.DescribeInstanceInformationInput{
+		Filters: []ssmtypes.InstanceInformationStringFilter{{Key: aws.String("InstanceIds"), Values: []string{id}}},
+	})
+	if err != nil {
+		return nil, classify("ssm:DescribeInstanceInformation", err)
+	}
+	ping := ssmtypes.PingStatus("")
+	for _, n := range info.InstanceInformationList {
+		if aws.ToString(n.InstanceId) == id {
+			ping = n.PingStatus
+		}
+	}
+	if ping == ssmtypes.PingStatusOnline {
+		return pollReady(), nil
+	}
+	waiting := "SSM agent not online yet"
+	if ping != "" {
+		waiting += " (ping status " + string(ping) + ")"
+	}
+	return pollAgain(step, now, deadline, 20*time.Second, waiting)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// ---- stop-builder ----------------------------------------------------------
+
+type instanceStopper interface {
+	instanceDescriber
+	StopInstances(ctx context.Context, in *ec2.StopInstancesInput, optFns ...func(*ec2.Options)) (*ec2.StopInstancesOutput, error)
+}
+
+// StopBuilder makes sure the builder is stopped before it is imaged.
+type StopBuilder struct {
+	EC2 instanceStopper
+}
+
+// Stop asks EC2 to stop the builder unless it is already stopping or
+// stopped (Sysprep shuts Windows down by itself). A terminated builder is
+// a *amiswap.BuilderFailedError.
+func (h *StopBuilder) Stop(ctx context.Context, p Payload) (*StopResult, error) {
+	id, err := needBuilder(p)
+	if err != nil {
+		return nil, err
+	}
+	now, err := needNow(p)
+	if err != nil {
+		return nil, err
+	}
+	in, err := describeInstance(ctx, h.EC2, id)
+	if err != nil {
+		return nil, err
+	}
+	if in == nil {
+		return nil, &amiswap.BuilderFailedError{InstanceID: id, Reason: "instance not found"}
+	}
+	switch instanceState(in) {
+	case ec2types.InstanceStateNameStopping, ec2types.InstanceStateNameStopped:
+		return &StopResult{RequestedAt: now, AlreadyStopped: true}, nil
+	case ec2types.InstanceStateNameShuttingDown, ec2types.InstanceStateNameTerminated:
+		return nil, &amiswap.BuilderFailedError{InstanceID: id, Reason: stateReason(in)}
+	}
+	if _, err := h.EC2.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}); err != nil {
+		if apiCode(err) == "IncorrectInstanceState" {
+			// Between states (pending, or stopping on its own): look again.
+			return nil, &amiswap.TransientError{Op: "ec2:StopInstances", Err: err}
+		}
+		return nil, classify("ec2:StopInstances", err)
+	}
+	return &StopResult{RequestedAt: now, AlreadyStopped: false}, nil
+}
+
+// ---- check-builder-stopped -------------------------------------------------
+
+// CheckBuilderStopped waits for the builder to reach stopped.
+type CheckBuilderStopped struct {
+	EC2 instanceDescriber
+}
+
+// Check reports ready when the builder is stopped. Stopping is waited on;
+// a builder still running shortly after the stop request is too (EC2 is
+// eventually consistent), later it is a *amiswap.BuilderFailedError, as is
+// any other state. 20 minutes after the stop request the wait is a
+// *amiswap.StepTimeoutError.
+func (h *CheckBuilderStopped) Check(ctx context.Context, p Payload) (*PollResult, error) {
+	const step = "check-builder-stopped"
+	id, err := needBuilder(p)
+	if err != nil {
+		return nil, err
+	}
+	now, err := needNow(p)
+	if err != nil {
+		return nil, err
+	}
+	if p.State.Stop == nil {
+		return nil, &amiswap.InvalidInputError{Field: "state.stop", Reason: "missing: stop-builder has not run"}
+	}
+	requested := p.State.Stop.RequestedAt
+	deadline := requested.Add(builderStoppedDeadline)
+	in, err := describeInstance(ctx, h.EC2, id)
+	if err != nil {
+		return nil, err
+	}
+	if in == nil {
+		return nil, &amiswap.BuilderFailedError{InstanceID: id, Reason: "instance not found"}
+	}
+	switch instanceState(in) {
+	case ec2types.InstanceStateNameStopped:
+		return pollReady(), nil
+	case ec2types.InstanceStateNameStopping:
+		return pollAgain(step, now, deadline, 15*time.Second, "instance stopping")
+	case ec2types.InstanceStateNameRunning, ec2types.InstanceStateNamePending:
+		if now.Sub(requested) < 2*time.Minute {
+			return pollAgain(step, now, deadline, 15*time.Second, "instance still "+string(instanceState(in))+", stop requested")
+		}
+	}
+	return nil, &amiswap.BuilderFailedError{InstanceID: id, Reason: stateReason(in)}
+}
