@@ -1,0 +1,94 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/amiswap/amiswap/asl"
+)
+
+// Progress prints an execution's progress as it happens: one line per step,
+// and, while a poll loop waits, what it is waiting for. On a terminal the
+// waiting line is rewritten in place; elsewhere each change is a new line.
+type Progress struct {
+	W        io.Writer
+	Terminal bool
+
+	start    time.Time
+	lastWait string
+	inPoll   bool
+}
+
+// Observe is an asl.Executor Observer.
+func (p *Progress) Observe(x *asl.Execution, ev asl.Event) {
+	if p.start.IsZero() {
+		p.start = ev.Timestamp
+	}
+	at := fmtElapsed(ev.Timestamp.Sub(p.start))
+	switch {
+	case ev.Type == asl.TaskStateEntered || ev.Type == asl.PassStateEntered || ev.Type == asl.SucceedStateEntered || ev.Type == asl.FailStateEntered:
+		if strings.HasPrefix(ev.State, "Check") && p.inPoll {
+			return
+		}
+		p.endWaitLine()
+		p.inPoll = strings.HasPrefix(ev.State, "Check")
+		p.lastWait = ""
+		fmt.Fprintf(p.W, "%s  %s\n", at, ev.State)
+	case ev.Type == asl.TaskSucceeded && strings.HasPrefix(ev.State, "Check"):
+		var r struct {
+			Payload struct {
+				Ready       bool   `json:"ready"`
+				WaitSeconds int    `json:"waitSeconds"`
+				Waiting     string `json:"waiting"`
+			}
+		}
+		if json.Unmarshal(ev.Output, &r) != nil || r.Payload.Ready || r.Payload.Waiting == "" {
+			return
+		}
+		line := fmt.Sprintf("%s    waiting: %s (next check in %ds)", at, r.Payload.Waiting, r.Payload.WaitSeconds)
+		if p.Terminal {
+			fmt.Fprintf(p.W, "\r\033[K%s", line)
+			p.lastWait = line
+			return
+		}
+		if r.Payload.Waiting != p.lastWait {
+			fmt.Fprintln(p.W, line)
+			p.lastWait = r.Payload.Waiting
+		}
+	case ev.Type == asl.RetryScheduled:
+		p.endWaitLine()
+		fmt.Fprintf(p.W, "%s    retry %d of %s in %s: %s\n", at, ev.RetryCount, ev.State, time.Duration(ev.Delay), ev.Error)
+	case ev.Type == asl.CatchMatched:
+		p.endWaitLine()
+		fmt.Fprintf(p.W, "%s    %s failed with %s: %s\n", at, ev.State, ev.Error, shortCause(ev.Cause))
+	case ev.Type.IsTerminal():
+		p.endWaitLine()
+		fmt.Fprintf(p.W, "%s  %s\n", at, strings.TrimPrefix(string(ev.Type), "Execution"))
+	}
+}
+
+func (p *Progress) endWaitLine() {
+	if p.Terminal && p.lastWait != "" {
+		fmt.Fprintln(p.W)
+	}
+	p.lastWait = ""
+}
+
+// shortCause extracts the message from a Lambda-style error cause.
+func shortCause(cause string) string {
+	var c struct {
+		ErrorMessage string `json:"errorMessage"`
+	}
+	if json.Unmarshal([]byte(cause), &c) == nil && c.ErrorMessage != "" {
+		return c.ErrorMessage
+	}
+	return cause
+}
+
+func fmtElapsed(d time.Duration) string {
+	d = d.Round(time.Second)
+	return fmt.Sprintf("+%02d:%02d:%02d", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60)
+}
