@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"net/http"
 	"net/url"
 	"sort"
@@ -18,6 +19,9 @@ type apiError struct {
 	Status  int
 	Code    string
 	Message string
+	// Extra holds additional members of a JSON-protocol error body, such
+	// as DynamoDB's Item on ConditionalCheckFailedException.
+	Extra map[string]any
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -418,6 +422,10 @@ func (j *jsonService) serve(s *Sim, r *request, w http.ResponseWriter) {
 	s.record(r, http.StatusOK, "")
 	w.Header().Set("Content-Type", j.contentType)
 	w.Header().Set("X-Amzn-RequestId", r.requestID)
+	if j.targetPrefix == "DynamoDB_20120810" {
+		// DynamoDB signs every body with a CRC32 that its SDK checks.
+		w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10))
+	}
 	w.Write(b)
 }
 
@@ -435,7 +443,11 @@ func writeJSONError(w http.ResponseWriter, ae *apiError) {
 	}
 	w.Header().Set("X-Amzn-ErrorType", ae.Code)
 	w.WriteHeader(ae.Status)
-	b, _ := json.Marshal(map[string]string{"__type": ae.Code, "message": ae.Message})
+	body := map[string]any{"__type": ae.Code, "message": ae.Message}
+	for k, v := range ae.Extra {
+		body[k] = v
+	}
+	b, _ := json.Marshal(body)
 	w.Write(b)
 }
 
