@@ -3,7 +3,7 @@ package sandbox
 import (
 	"context"
 	"fmt"
-	"slices"
+	"maps"
 	"strings"
 
 	"github.com/amiswap/amiswap"
@@ -207,7 +207,7 @@ func VerifyRestored(ctx context.Context, cfg aws.Config, lockTable string, befor
 		"the group names launch template %s version %s as before", after.LaunchTemplateID, after.GroupVersion)
 	c.check(after.DefaultVersion == before.DefaultVersion, "the default version is %d as before (%d)", after.DefaultVersion, before.DefaultVersion)
 	c.check(after.ImageID == before.ImageID, "the group launches %s as before (%s)", after.ImageID, before.ImageID)
-	c.check(sameTags(after.Tags, before.Tags), "the group's tags are as before")
+	c.check(maps.Equal(after.Tags, before.Tags), "the group's tags are as before")
 
 	e := ec2.NewFromConfig(cfg)
 	running := 0
@@ -259,18 +259,4 @@ func hasTags(have, want map[string]string) bool {
 		}
 	}
 	return true
-}
-
-func sameTags(a, b map[string]string) bool {
-	ka := make([]string, 0, len(a))
-	for k := range a {
-		ka = append(ka, k+"="+a[k])
-	}
-	kb := make([]string, 0, len(b))
-	for k := range b {
-		kb = append(kb, k+"="+b[k])
-	}
-	slices.Sort(ka)
-	slices.Sort(kb)
-	return slices.Equal(ka, kb)
 }
