@@ -1,4 +1,44 @@
 package workflow
 
-// registerBuilderOps registers the builder-side ops (being written).
-func registerBuilderOps(r *Registry, c Clients, conf Config) {}
+// This file registers the builder-side ops: the builder instance, its
+// generalization, the golden AMI, cleanup and notification.
+
+import "context"
+
+// registerBuilderOps registers the builder-side ops with the production
+// clients.
+func registerBuilderOps(r *Registry, c Clients, conf Config) {
+	launch := &LaunchBuilder{EC2: c.EC2, Conf: conf}
+	ready := &CheckBuilderReady{EC2: c.EC2, SSM: c.SSM}
+	stop := &StopBuilder{EC2: c.EC2}
+	stopped := &CheckBuilderStopped{EC2: c.EC2}
+	gen := &Generalize{SSM: c.SSM}
+	genCheck := &CheckGeneralized{SSM: c.SSM, EC2: c.EC2}
+	create := &CreateImage{EC2: c.EC2}
+	imgCheck := &CheckImage{EC2: c.EC2}
+	clean := &Cleanup{EC2: c.EC2, Backup: c.Backup}
+	notify := &Notify{SNS: c.SNS, TopicArn: conf.TopicArn}
+
+	r.Handle("launch-builder", typedHandler(launch.Launch))
+	r.Handle("check-builder-ready", typedHandler(ready.Check))
+	r.Handle("stop-builder", typedHandler(stop.Stop))
+	r.Handle("check-builder-stopped", typedHandler(stopped.Check))
+	r.Handle("generalize", typedHandler(gen.Send))
+	r.Handle("check-generalized", typedHandler(genCheck.Check))
+	r.Handle("create-image", typedHandler(create.Create))
+	r.Handle("check-image", typedHandler(imgCheck.Check))
+	r.Handle("cleanup", typedHandler(clean.Clean))
+	r.Handle("notify", typedHandler(notify.Send))
+}
+
+// typedHandler adapts a typed handler method to a HandlerFunc. A failed call returns
+// a nil result, never a typed nil pointer inside the interface.
+func typedHandler[T any](f func(context.Context, Payload) (*T, error)) HandlerFunc {
+	return func(ctx context.Context, p Payload) (any, error) {
+		out, err := f(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+}

@@ -1,0 +1,213 @@
+package workflow
+
+// This file holds the cleanup op: terminate the builder, dispose of the
+// backup's recovery point, and keep only the newest golden AMIs of the
+// group that no launch template version in use references.
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/amiswap/amiswap"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/backup"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// cleanupEC2 is what cleanup asks EC2.
+type cleanupEC2 interface {
+	imageDescriber
+	TerminateInstances(ctx context.Context, in *ec2.TerminateInstancesInput, optFns ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error)
+	DescribeLaunchTemplateVersions(ctx context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error)
+	DeregisterImage(ctx context.Context, in *ec2.DeregisterImageInput, optFns ...func(*ec2.Options)) (*ec2.DeregisterImageOutput, error)
+	DeleteSnapshot(ctx context.Context, in *ec2.DeleteSnapshotInput, optFns ...func(*ec2.Options)) (*ec2.DeleteSnapshotOutput, error)
+}
+
+type recoveryPointDeleter interface {
+	DeleteRecoveryPoint(ctx context.Context, in *backup.DeleteRecoveryPointInput, optFns ...func(*backup.Options)) (*backup.DeleteRecoveryPointOutput, error)
+}
+
+// Cleanup removes what a finished swap no longer needs.
+type Cleanup struct {
+	EC2    cleanupEC2
+	Backup recoveryPointDeleter
+}
+
+// Clean terminates the builder (an already terminated one is fine),
+// deletes the recovery point when the group's settings say so, and
+// applies retention. A recovery point that cannot be deleted for a reason
+// that will not go away on a retry (a vault lock, access denied) is
+// reported in RecoveryPointProblem, not as an error: the swap is done.
+func (h *Cleanup) Clean(ctx context.Context, p Payload) (*CleanupResult, error) {
+	t, err := needTarget(p)
+	if err != nil {
+		return nil, err
+	}
+	res := &CleanupResult{DeregisteredImages: []string{}, DeletedSnapshots: []string{}}
+
+	if b := p.State.Builder; b != nil && b.InstanceID != "" {
+		if err := checkID("state.builder.instanceId", b.InstanceID, instanceIDRe); err != nil {
+			return nil, err
+		}
+		_, err := h.EC2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{b.InstanceID}})
+		if err != nil && apiCode(err) != "InvalidInstanceID.NotFound" {
+			return nil, classify("ec2:TerminateInstances", err)
+		}
+		res.BuilderTerminated = true
+	}
+
+	if t.Settings.DeleteRecoveryPoint {
+		if err := h.deleteRecoveryPoint(ctx, t.Source, res); err != nil {
+			return nil, err
+		}
+	}
+
+	if err := h.retain(ctx, p, t, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// deleteRecoveryPoint disposes of the backup through AWS Backup, which
+// also deregisters its AMI and deletes its snapshots.
+func (h *Cleanup) deleteRecoveryPoint(ctx context.Context, src amiswap.Source, res *CleanupResult) error {
+	if src.RecoveryPointArn == "" || src.BackupVaultName == "" {
+		res.RecoveryPointProblem = "recovery point or backup vault unknown: nothing deleted"
+		return nil
+	}
+	_, err := h.Backup.DeleteRecoveryPoint(ctx, &backup.DeleteRecoveryPointInput{
+		BackupVaultName:  aws.String(src.BackupVaultName),
+		RecoveryPointArn: aws.String(src.RecoveryPointArn),
+	})
+	switch {
+	case err == nil:
+		res.RecoveryPointDeleted = true
+	case apiCode(err) == "ResourceNotFoundException":
+		// Deleted by an earlier attempt of this step, or by someone else.
+		res.RecoveryPointDeleted = true
+	default:
+		cerr := classify("backup:DeleteRecoveryPoint", err)
+		if _, ok := errorsAs[*amiswap.TransientError](cerr); ok {
+			return cerr
+		}
+		res.RecoveryPointProblem = fmt.Sprintf("recovery point %s in vault %s was not deleted: %v", src.RecoveryPointArn, src.BackupVaultName, err)
+	}
+	return nil
+}
+
+// retain keeps the newest Keep golden AMIs of the group, the new one and
+// every AMI that a launch template version in use references, and
+// deregisters the rest, deleting their snapshots.
+func (h *Cleanup) retain(ctx context.Context, p Payload, t *amiswap.Target, res *CleanupResult) error {
+	inUse, ok, err := h.imagesInUse(ctx, p, t)
+	if err != nil || !ok {
+		// Without the template, nothing is provably unused: keep all.
+		return err
+	}
+	if img := p.State.Image; img != nil && img.ImageID != "" {
+		inUse[img.ImageID] = true
+	}
+
+	var golden []ec2types.Image
+	in := &ec2.DescribeImagesInput{
+		Owners: []string{"self"},
+		Filters: []ec2types.Filter{
+			{Name: aws.String("tag:" + amiswap.TagGroup), Values: []string{limitTagValue(t.Group)}},
+			{Name: aws.String("tag:" + amiswap.TagRole), Values: []string{amiswap.RoleGolden}},
+		},
+	}
+	for {
+		out, err := h.EC2.DescribeImages(ctx, in)
+		if err != nil {
+			return classify("ec2:DescribeImages", err)
+		}
+		golden = append(golden, out.Images...)
+		if aws.ToString(out.NextToken) == "" {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	// Newest first; CreationDate is ISO 8601 in UTC, so strings sort.
+	sort.SliceStable(golden, func(i, j int) bool {
+		return aws.ToString(golden[i].CreationDate) > aws.ToString(golden[j].CreationDate)
+	})
+	keep := max(t.Settings.Keep, 1)
+	for i, img := range golden {
+		id := aws.ToString(img.ImageId)
+		if i < keep || inUse[id] || img.State == ec2types.ImageStatePending {
+			continue
+		}
+		if _, err := h.EC2.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(id)}); err != nil {
+			if code := apiCode(err); code != "InvalidAMIID.NotFound" && code != "InvalidAMIID.Unavailable" {
+				return classify("ec2:DeregisterImage", err)
+			}
+		}
+		res.DeregisteredImages = append(res.DeregisteredImages, id)
+		for _, bdm := range img.BlockDeviceMappings {
+			if bdm.Ebs == nil || aws.ToString(bdm.Ebs.SnapshotId) == "" {
+				continue
+			}
+			snap := aws.ToString(bdm.Ebs.SnapshotId)
+			if _, err := h.EC2.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(snap)}); err != nil {
+				switch apiCode(err) {
+				case "InvalidSnapshot.NotFound":
+				case "InvalidSnapshot.InUse":
+					// Another registered image shares it: it stays.
+					continue
+				default:
+					return classify("ec2:DeleteSnapshot", err)
+				}
+			}
+			res.DeletedSnapshots = append(res.DeletedSnapshots, snap)
+		}
+	}
+	return nil
+}
+
+// imagesInUse returns the AMIs that the group's launch template versions
+// in use reference: $Default, $Latest, the version the group names and
+// the one the swap created. ok is false when the state names no template.
+func (h *Cleanup) imagesInUse(ctx context.Context, p Payload, t *amiswap.Target) (map[string]bool, bool, error) {
+	lt := t.LaunchTemplate
+	in := &ec2.DescribeLaunchTemplateVersionsInput{}
+	id, name := lt.ID, lt.Name
+	if s := p.State.Swap; s != nil && s.LaunchTemplateID != "" {
+		id = s.LaunchTemplateID
+	}
+	switch {
+	case id != "":
+		in.LaunchTemplateId = aws.String(id)
+	case name != "":
+		in.LaunchTemplateName = aws.String(name)
+	default:
+		return nil, false, nil
+	}
+	versions := []string{"$Default", "$Latest"}
+	add := func(v string) {
+		if v != "" && !containsString(versions, v) {
+			versions = append(versions, v)
+		}
+	}
+	add(lt.Version)
+	add(lt.SourceVersion)
+	if s := p.State.Swap; s != nil {
+		add(s.GroupVersion)
+		add(s.NewVersion)
+		add(s.PreviousGroupVersion)
+	}
+	in.Versions = versions
+	out, err := h.EC2.DescribeLaunchTemplateVersions(ctx, in)
+	if err != nil {
+		return nil, false, classify("ec2:DescribeLaunchTemplateVersions", err)
+	}
+	used := map[string]bool{}
+	for _, v := range out.LaunchTemplateVersions {
+		if d := v.LaunchTemplateData; d != nil && strings.HasPrefix(aws.ToString(d.ImageId), "ami-") {
+			used[aws.ToString(d.ImageId)] = true
+		}
+	}
+	return used, true, nil
+}

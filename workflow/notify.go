@@ -1,0 +1,309 @@
+package workflow
+
+// This file holds the notify op: one SNS message per swap, readable by a
+// person (a text body) and by a program (a JSON block with the same facts).
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/amiswap/amiswap"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+)
+
+// SNS limits.
+const (
+	maxSubject = 100        // ASCII characters
+	maxMessage = 256 * 1024 // bytes
+	// maxCause bounds each error cause in a message that would be too long.
+	maxCause = 8 * 1024
+)
+
+type publisher interface {
+	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// Notify tells the operators how a swap ended.
+type Notify struct {
+	SNS publisher
+	// TopicArn is the topic; empty disables notifications.
+	TopicArn string
+}
+
+// SwapReport is the JSON block of a notification: the facts of one swap.
+type SwapReport struct {
+	Outcome               string              `json:"outcome"` // "swapped" or "failed"
+	Execution             string              `json:"execution"`
+	Group                 string              `json:"group"`
+	OldImage              string              `json:"oldImage"`
+	NewImage              string              `json:"newImage"`
+	LaunchTemplateID      string              `json:"launchTemplateId"`
+	NewVersion            string              `json:"newVersion"`
+	GroupVersion          string              `json:"groupVersion"`
+	DefaultVersionChanged bool                `json:"defaultVersionChanged"`
+	Refresh               string              `json:"refresh"`
+	BackupJob             string              `json:"backupJob"`
+	RecoveryPoint         string              `json:"recoveryPoint"`
+	RecoveryPointDisposal string              `json:"recoveryPointDisposal"`
+	Builder               string              `json:"builder"`
+	Cleanup               *CleanupResult      `json:"cleanup,omitempty"`
+	Error                 *ErrorInfo          `json:"error,omitempty"`
+	Compensation          *CompensationResult `json:"compensation,omitempty"`
+	CompensationError     *ErrorInfo          `json:"compensationError,omitempty"`
+}
+
+// Send publishes the notification of the swap: success when the state
+// records no error, failure otherwise. Without a topic it publishes
+// nothing, and the Subject says so. An unknown topic is a *amiswap.AWSError.
+func (h *Notify) Send(ctx context.Context, p Payload) (*NotifyResult, error) {
+	r := Report(p)
+	subject := NotificationSubject(r)
+	if h.TopicArn == "" {
+		return &NotifyResult{MessageID: "", Subject: asciiSubject("not sent, no topic configured: " + subject)}, nil
+	}
+	out, err := h.SNS.Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(h.TopicArn),
+		Subject:  aws.String(subject),
+		Message:  aws.String(NotificationMessage(r)),
+	})
+	if err != nil {
+		return nil, classify("sns:Publish", err)
+	}
+	return &NotifyResult{MessageID: aws.ToString(out.MessageId), Subject: subject}, nil
+}
+
+// Report gathers the facts of a swap from the execution state.
+func Report(p Payload) SwapReport {
+	s := p.State
+	r := SwapReport{
+		Outcome:               "swapped",
+		Execution:             p.Context.ExecutionID,
+		BackupJob:             s.BackupJobID,
+		RecoveryPoint:         s.RecoveryPointArn,
+		RecoveryPointDisposal: "not reached",
+		Refresh:               "none",
+		Cleanup:               s.Cleanup,
+		Error:                 s.Error,
+		Compensation:          s.Compensation,
+		CompensationError:     s.CompensationError,
+	}
+	if s.Error != nil {
+		r.Outcome = "failed"
+	}
+	if t := s.Target; t != nil {
+		r.Group = t.Group
+		r.OldImage = t.LaunchTemplate.ImageID
+		r.LaunchTemplateID = t.LaunchTemplate.ID
+		r.GroupVersion = t.LaunchTemplate.Version
+		if t.Source.BackupJobID != "" {
+			r.BackupJob = t.Source.BackupJobID
+		}
+		if t.Source.RecoveryPointArn != "" {
+			r.RecoveryPoint = t.Source.RecoveryPointArn
+		}
+		if !t.Settings.DeleteRecoveryPoint {
+			r.RecoveryPointDisposal = "kept (" + amiswap.TagDeleteRecoveryPoint + "=false)"
+		}
+	}
+	if r.Group == "" {
+		switch {
+		case s.InstanceID != "":
+			r.Group = "(group of instance " + s.InstanceID + ")"
+		case s.BackupJobID != "":
+			r.Group = "(group of backup job " + s.BackupJobID + ")"
+		default:
+			r.Group = "(unknown group)"
+		}
+	}
+	if s.Image != nil {
+		r.NewImage = s.Image.ImageID
+	}
+	if s.Builder != nil {
+		r.Builder = s.Builder.InstanceID
+	}
+	if w := s.Swap; w != nil {
+		r.LaunchTemplateID = firstOf(w.LaunchTemplateID, r.LaunchTemplateID)
+		r.NewVersion = w.NewVersion
+		r.GroupVersion = firstOf(w.GroupVersion, r.GroupVersion)
+		r.DefaultVersionChanged = w.DefaultVersionChanged
+	}
+	if s.Refresh != nil && s.Refresh.RefreshID != "" {
+		r.Refresh = "instance refresh " + s.Refresh.RefreshID
+		if s.RolledOut {
+			r.Refresh += " (successful)"
+		}
+	}
+	if c := s.Cleanup; c != nil && (s.Target == nil || s.Target.Settings.DeleteRecoveryPoint) {
+		switch {
+		case c.RecoveryPointDeleted:
+			r.RecoveryPointDisposal = "deleted"
+		case c.RecoveryPointProblem != "":
+			r.RecoveryPointDisposal = "NOT deleted: " + c.RecoveryPointProblem
+		}
+	}
+	return r
+}
+
+// firstOf returns a unless it is empty, else b.
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// NotificationSubject is the subject of a report: at most 100 printable
+// ASCII characters, as SNS requires.
+func NotificationSubject(r SwapReport) string {
+	if r.Outcome == "failed" {
+		name := "unknown error"
+		if r.Error != nil && r.Error.Error != "" {
+			name = r.Error.Error
+		}
+		// Keep the error name whole: shorten the group instead.
+		tail := " FAILED (" + name + ")"
+		head := "amiswap: swap of "
+		room := maxSubject - len(head) - len(asciiSubject(tail))
+		return asciiSubject(head + clip(asciiSubject(r.Group), max(room, 8)) + tail)
+	}
+	tail := " swapped to " + r.NewImage
+	room := maxSubject - len("amiswap: ") - len(tail)
+	return asciiSubject("amiswap: " + clip(asciiSubject(r.Group), max(room, 8)) + tail)
+}
+
+// asciiSubject replaces what SNS refuses in a subject (non-ASCII, control
+// characters, line breaks) and cuts it to 100 characters.
+func asciiSubject(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e {
+			r = '?'
+		}
+		b.WriteRune(r)
+	}
+	return clip(b.String(), maxSubject)
+}
+
+// clip cuts s to n bytes (ASCII input: characters), marking the cut with "...".
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	if n <= 3 {
+		return s[:n]
+	}
+	return s[:n-3] + "..."
+}
+
+// NotificationMessage is the body of a report: a text for people, then
+// the same facts as JSON. It stays within SNS's 256 KB: long error causes
+// are shortened first.
+func NotificationMessage(r SwapReport) string {
+	msg := renderMessage(r)
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	short := r
+	if r.Error != nil {
+		short.Error = &ErrorInfo{Error: r.Error.Error, Cause: truncateUTF8(r.Error.Cause, maxCause)}
+	}
+	if r.CompensationError != nil {
+		short.CompensationError = &ErrorInfo{Error: r.CompensationError.Error, Cause: truncateUTF8(r.CompensationError.Cause, maxCause)}
+	}
+	if msg = renderMessage(short); len(msg) <= maxMessage {
+		return msg
+	}
+	return truncateUTF8(msg, maxMessage)
+}
+
+// truncateUTF8 cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncateUTF8(s string, n int) string {
+	const mark = " …[truncated]"
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
+}
+
+func renderMessage(r SwapReport) string {
+	var b strings.Builder
+	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	if r.Outcome == "failed" {
+		line("amiswap could not swap the Auto Scaling group %s to a new golden AMI.", r.Group)
+		line("")
+		if r.Error != nil {
+			line("Error:  %s", r.Error.Error)
+			line("Cause:  %s", r.Error.Cause)
+		}
+		line("")
+		line("Backup job:      %s", orNone(r.BackupJob))
+		line("Builder:         %s", orNone(r.Builder))
+		line("Golden AMI:      %s", orNone(r.NewImage))
+		line("")
+		if r.Compensation != nil {
+			line("Compensation:")
+			for _, a := range r.Compensation.Actions {
+				line("  - %s", a)
+			}
+			if len(r.Compensation.Actions) == 0 {
+				line("  (nothing to undo)")
+			}
+			if len(r.Compensation.Problems) > 0 {
+				line("Compensation problems (finish these by hand):")
+				for _, pr := range r.Compensation.Problems {
+					line("  ! %s", pr)
+				}
+			}
+		} else {
+			line("Compensation:    not recorded")
+		}
+		if r.CompensationError != nil {
+			line("Compensation failed: %s: %s", r.CompensationError.Error, r.CompensationError.Cause)
+		}
+	} else {
+		line("amiswap swapped the Auto Scaling group %s to a new golden AMI.", r.Group)
+		line("")
+		line("AMI:             %s -> %s", orNone(r.OldImage), orNone(r.NewImage))
+		version := r.NewVersion
+		if r.DefaultVersionChanged {
+			version += " (now the default version)"
+		}
+		line("Launch template: %s version %s", orNone(r.LaunchTemplateID), orNone(version))
+		line("Group uses:      version %s", orNone(r.GroupVersion))
+		line("Rollout:         %s", r.Refresh)
+		line("Backup job:      %s", orNone(r.BackupJob))
+		line("Recovery point:  %s (%s)", orNone(r.RecoveryPoint), r.RecoveryPointDisposal)
+		if c := r.Cleanup; c != nil {
+			builder := "terminated"
+			if !c.BuilderTerminated {
+				builder = "not terminated"
+			}
+			line("Cleanup:         builder %s %s; %d old golden AMI(s) deregistered %v, %d snapshot(s) deleted",
+				orNone(r.Builder), builder, len(c.DeregisteredImages), c.DeregisteredImages, len(c.DeletedSnapshots))
+		} else {
+			line("Cleanup:         not recorded")
+		}
+	}
+	line("Execution:       %s", orNone(r.Execution))
+	line("")
+	line("Details (JSON):")
+	js, _ := json.MarshalIndent(r, "", "  ")
+	b.Write(js)
+	b.WriteByte('\n')
+	return b.String()
+}
+
+func orNone(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "(none)"
+	}
+	return s
+}
