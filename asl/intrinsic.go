@@ -155,9 +155,9 @@ func (p *intrinsicParser) arg(depth int) (intrinsicArg, error) {
 			if p.s[p.i] == '\\' && p.i+1 < len(p.s) {
 				p.i++
 				switch p.s[p.i] {
-				case '{', '}':
+				case '{', '}', '\\':
 					tmpl.WriteByte('\\')
-				case '\'', '\\':
+				case '\'':
 				default:
 					return intrinsicArg{}, fmt.Errorf("unknown escape \\%c in string", p.s[p.i])
 				}
@@ -337,13 +337,13 @@ func (c *intrinsic) eval(r *resolver) (any, error) {
 }
 
 // formatTemplate fills each {} of tmpl with the next value; \{ and \} are
-// literal braces.
+// literal braces and \\ a backslash.
 func formatTemplate(tmpl string, vals []any) (any, error) {
 	var b strings.Builder
 	n := 0
 	for i := 0; i < len(tmpl); i++ {
 		switch {
-		case tmpl[i] == '\\' && i+1 < len(tmpl) && (tmpl[i+1] == '{' || tmpl[i+1] == '}'):
+		case tmpl[i] == '\\' && i+1 < len(tmpl) && (tmpl[i+1] == '{' || tmpl[i+1] == '}' || tmpl[i+1] == '\\'):
 			i++
 			b.WriteByte(tmpl[i])
 		case tmpl[i] == '{' && i+1 < len(tmpl) && tmpl[i+1] == '}':
