@@ -1,0 +1,353 @@
+package workflow
+
+// This file holds the compensate op: undo what a failed swap did, from what
+// the state says was done, one independent and idempotent step at a time.
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/amiswap/amiswap"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// compensateASG is what compensate calls on Auto Scaling.
+type compensateASG interface {
+	groupReader
+	groupUpdater
+	groupTagger
+	refreshReader
+	CancelInstanceRefresh(ctx context.Context, in *autoscaling.CancelInstanceRefreshInput, opts ...func(*autoscaling.Options)) (*autoscaling.CancelInstanceRefreshOutput, error)
+}
+
+// compensateEC2 is what compensate calls on EC2.
+type compensateEC2 interface {
+	templateDefaulter
+	DescribeLaunchTemplateVersions(ctx context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, opts ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error)
+	DeleteLaunchTemplateVersions(ctx context.Context, in *ec2.DeleteLaunchTemplateVersionsInput, opts ...func(*ec2.Options)) (*ec2.DeleteLaunchTemplateVersionsOutput, error)
+	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, opts ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+	TerminateInstances(ctx context.Context, in *ec2.TerminateInstancesInput, opts ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error)
+	DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, opts ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
+	DeregisterImage(ctx context.Context, in *ec2.DeregisterImageInput, opts ...func(*ec2.Options)) (*ec2.DeregisterImageOutput, error)
+	DeleteSnapshot(ctx context.Context, in *ec2.DeleteSnapshotInput, opts ...func(*ec2.Options)) (*ec2.DeleteSnapshotOutput, error)
+}
+
+// Compensator serves the compensate op.
+type Compensator struct {
+	asg compensateASG
+	ec2 compensateEC2
+}
+
+// compensation collects what the steps did and what they could not do.
+type compensation struct {
+	res *CompensationResult
+}
+
+func (c *compensation) did(format string, args ...any) {
+	c.res.Actions = append(c.res.Actions, fmt.Sprintf(format, args...))
+}
+
+func (c *compensation) problem(format string, args ...any) {
+	c.res.Problems = append(c.res.Problems, fmt.Sprintf(format, args...))
+}
+
+// Compensate undoes a failed swap. Each step runs whatever happened to the
+// steps before it: cancel an instance refresh still going, revert the
+// launch template and group, restore MaxSize, terminate the builder,
+// remove the golden AMI and its snapshots. Once the swap is rolled out,
+// only the builder and MaxSize are touched. A golden AMI is kept while the
+// launch template version that uses it could not be removed. When
+// something could not be undone, the error is an
+// *amiswap.CompensationError listing what.
+func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationResult, error) {
+	c := &compensation{res: &CompensationResult{Actions: []string{}, Problems: []string{}}}
+	st := p.State
+	t := st.Target
+	group := ""
+	if t != nil {
+		group = t.Group
+	}
+
+	if !st.RolledOut && st.Refresh != nil && st.Refresh.RefreshID != "" && group != "" {
+		h.cancelRefresh(ctx, c, group, st.Refresh.RefreshID)
+	}
+
+	imageFree := true // no launch template version left that uses the golden AMI
+	if !st.RolledOut && st.Image != nil && st.Image.ImageID != "" {
+		swap := st.Swap
+		if swap == nil && t != nil {
+			// The update may have got part way before its task failed.
+			var err error
+			if swap, err = h.discoverSwap(ctx, p); err != nil {
+				c.problem("look for a launch template version of %s: %v", st.Image.ImageID, err)
+				imageFree = false
+			}
+		}
+		if swap != nil && !h.revertSwap(ctx, c, group, swap) {
+			imageFree = false
+		}
+	} else if !st.RolledOut && st.Swap != nil {
+		h.revertSwap(ctx, c, group, st.Swap)
+	}
+
+	if group != "" && (st.Thaw == nil || !st.Thaw.Restored) {
+		frozen := st.Freeze != nil && st.Freeze.Frozen
+		if frozen || (t != nil && t.Settings.FreezeMaxSize) {
+			fallback := int32(0)
+			if frozen {
+				fallback = st.Freeze.OriginalMaxSize
+			}
+			restored, size, err := restoreMaxSize(ctx, h.asg, group, fallback, frozen)
+			switch {
+			case err != nil:
+				c.problem("restore MaxSize of %s: %v", group, err)
+			case restored:
+				c.did("restored MaxSize of %s to %d", group, size)
+			}
+		}
+	}
+
+	h.terminateBuilder(ctx, c, p)
+
+	if !st.RolledOut && st.Image != nil && st.Image.ImageID != "" {
+		if imageFree {
+			h.removeImage(ctx, c, st.Image.ImageID)
+		} else {
+			c.problem("kept golden AMI %s: a launch template version may still use it", st.Image.ImageID)
+		}
+	}
+
+	if len(c.res.Problems) > 0 {
+		return c.res, &amiswap.CompensationError{Problems: c.res.Problems}
+	}
+	return c.res, nil
+}
+
+// cancelRefresh cancels the instance refresh when it is still going.
+func (h *Compensator) cancelRefresh(ctx context.Context, c *compensation, group, id string) {
+	out, err := h.asg.DescribeInstanceRefreshes(ctx, &autoscaling.DescribeInstanceRefreshesInput{
+		AutoScalingGroupName: aws.String(group), InstanceRefreshIds: []string{id},
+	})
+	if err != nil {
+		c.problem("describe instance refresh %s: %v", id, classify("autoscaling:DescribeInstanceRefreshes", err))
+		return
+	}
+	for _, r := range out.InstanceRefreshes {
+		if aws.ToString(r.InstanceRefreshId) != id {
+			continue
+		}
+		switch r.Status {
+		case asgtypes.InstanceRefreshStatusPending, asgtypes.InstanceRefreshStatusInProgress, asgtypes.InstanceRefreshStatusBaking:
+		default:
+			return // over, or already cancelling or rolling back
+		}
+		_, err := h.asg.CancelInstanceRefresh(ctx, &autoscaling.CancelInstanceRefreshInput{AutoScalingGroupName: aws.String(group)})
+		switch {
+		case err == nil:
+			c.did("cancelled instance refresh %s of %s", id, group)
+		case apiCode(err) == "ActiveInstanceRefreshNotFound":
+			// It ended meanwhile.
+		default:
+			c.problem("cancel instance refresh %s of %s: %v", id, group, classify("autoscaling:CancelInstanceRefresh", err))
+		}
+	}
+}
+
+// discoverSwap finds the launch template version this execution created
+// when the state has no record of it (update-launch-template failed or
+// died after creating it), and what it may have changed.
+func (h *Compensator) discoverSwap(ctx context.Context, p Payload) (*SwapResult, error) {
+	t := p.State.Target
+	lt := t.LaunchTemplate
+	if lt.ID == "" && lt.Name == "" {
+		return nil, nil
+	}
+	id, name := templateIdent(lt)
+	desc := swapDescription(p.Context.ExecutionID, t.Source.BackupJobID)
+	in := &ec2.DescribeLaunchTemplateVersionsInput{
+		LaunchTemplateId: id, LaunchTemplateName: name,
+		Filters: []ec2types.Filter{{Name: aws.String("image-id"), Values: []string{p.State.Image.ImageID}}},
+	}
+	var found *ec2types.LaunchTemplateVersion
+	for found == nil {
+		out, err := h.ec2.DescribeLaunchTemplateVersions(ctx, in)
+		if err != nil {
+			return nil, classify("ec2:DescribeLaunchTemplateVersions", err)
+		}
+		for i, v := range out.LaunchTemplateVersions {
+			if aws.ToString(v.VersionDescription) == desc {
+				found = &out.LaunchTemplateVersions[i]
+				break
+			}
+		}
+		if found != nil || aws.ToString(out.NextToken) == "" {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	if found == nil {
+		return nil, nil
+	}
+	s := &SwapResult{LaunchTemplateID: aws.ToString(found.LaunchTemplateId), NewVersion: strconv.FormatInt(aws.ToInt64(found.VersionNumber), 10)}
+	if s.LaunchTemplateID == "" {
+		s.LaunchTemplateID = lt.ID
+	}
+	switch lt.Version {
+	case "$Default", "":
+		if aws.ToBool(found.DefaultVersion) {
+			s.DefaultVersionChanged, s.PreviousDefaultVersion = true, lt.SourceVersion
+		}
+	case "$Latest":
+	default:
+		// revertSwap only reverts the group when it names the new version.
+		s.GroupUpdated, s.PreviousGroupVersion = true, lt.Version
+	}
+	return s, nil
+}
+
+// revertSwap undoes update-launch-template: the default version back, the
+// group back, then the new version deleted. It reports whether the new
+// version is gone (and with it every use of the golden AMI).
+func (h *Compensator) revertSwap(ctx context.Context, c *compensation, group string, s *SwapResult) bool {
+	if s.LaunchTemplateID == "" || s.NewVersion == "" {
+		return true
+	}
+	ok := true
+	if s.DefaultVersionChanged && s.PreviousDefaultVersion != "" && s.PreviousDefaultVersion != s.NewVersion {
+		_, err := h.ec2.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{
+			LaunchTemplateId: aws.String(s.LaunchTemplateID), DefaultVersion: aws.String(s.PreviousDefaultVersion),
+		})
+		if err != nil {
+			ok = false
+			c.problem("set the default version of %s back to %s: %v", s.LaunchTemplateID, s.PreviousDefaultVersion, classify("ec2:ModifyLaunchTemplate", err))
+		} else {
+			c.did("set the default version of %s back to %s", s.LaunchTemplateID, s.PreviousDefaultVersion)
+		}
+	}
+	if s.GroupUpdated && s.PreviousGroupVersion != "" && group != "" {
+		g, err := describeGroup(ctx, h.asg, group)
+		if err == nil {
+			if spec := groupTemplate(g); spec != nil && aws.ToString(spec.Version) == s.NewVersion {
+				err = setGroupVersion(ctx, h.asg, g, s.PreviousGroupVersion)
+				if err == nil {
+					c.did("set group %s back to launch template version %s", group, s.PreviousGroupVersion)
+				}
+			}
+		}
+		if err != nil {
+			ok = false
+			c.problem("set group %s back to launch template version %s: %v", group, s.PreviousGroupVersion, err)
+		}
+	}
+	if !ok {
+		c.problem("kept launch template version %s of %s: the group or the default version may still use it", s.NewVersion, s.LaunchTemplateID)
+		return false
+	}
+	out, err := h.ec2.DeleteLaunchTemplateVersions(ctx, &ec2.DeleteLaunchTemplateVersionsInput{
+		LaunchTemplateId: aws.String(s.LaunchTemplateID), Versions: []string{s.NewVersion},
+	})
+	if err != nil {
+		c.problem("delete launch template version %s of %s: %v", s.NewVersion, s.LaunchTemplateID, classify("ec2:DeleteLaunchTemplateVersions", err))
+		return false
+	}
+	for _, u := range out.UnsuccessfullyDeletedLaunchTemplateVersions {
+		if u.ResponseError != nil && u.ResponseError.Code == ec2types.LaunchTemplateErrorCodeLaunchTemplateVersionDoesNotExist {
+			return true // deleted by an earlier try
+		}
+		msg := "unknown reason"
+		if u.ResponseError != nil {
+			msg = string(u.ResponseError.Code) + ": " + aws.ToString(u.ResponseError.Message)
+		}
+		c.problem("delete launch template version %s of %s: %s", s.NewVersion, s.LaunchTemplateID, msg)
+		return false
+	}
+	c.did("deleted launch template version %s of %s", s.NewVersion, s.LaunchTemplateID)
+	return true
+}
+
+// terminateBuilder terminates the builder: the one the state names, or
+// when there is none, any this execution's launch left behind (found by
+// its tags).
+func (h *Compensator) terminateBuilder(ctx context.Context, c *compensation, p Payload) {
+	var ids []string
+	if b := p.State.Builder; b != nil && b.InstanceID != "" {
+		ids = []string{b.InstanceID}
+	} else if p.Context.ExecutionID != "" && p.State.Target != nil && !p.State.Target.Skip {
+		out, err := h.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+			{Name: aws.String("tag:" + amiswap.TagExecution), Values: []string{limitTagValue(p.Context.ExecutionID)}},
+			{Name: aws.String("tag:" + amiswap.TagRole), Values: []string{amiswap.RoleBuilder}},
+			{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped"}},
+		}})
+		if err != nil {
+			c.problem("look for this execution's builder: %v", classify("ec2:DescribeInstances", err))
+			return
+		}
+		for _, r := range out.Reservations {
+			for _, in := range r.Instances {
+				ids = append(ids, aws.ToString(in.InstanceId))
+			}
+		}
+	}
+	for _, id := range ids {
+		_, err := h.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+		switch {
+		case err == nil:
+			c.did("terminated builder %s", id)
+		case apiCode(err) == "InvalidInstanceID.NotFound":
+			// Gone already.
+		default:
+			c.problem("terminate builder %s: %v", id, classify("ec2:TerminateInstances", err))
+		}
+	}
+}
+
+// removeImage deregisters the golden AMI and deletes its snapshots.
+func (h *Compensator) removeImage(ctx context.Context, c *compensation, id string) {
+	out, err := h.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
+	if err != nil {
+		if apiCode(err) == "InvalidAMIID.NotFound" {
+			return
+		}
+		c.problem("describe golden AMI %s: %v", id, classify("ec2:DescribeImages", err))
+		return
+	}
+	var snaps []string
+	found := false
+	for _, img := range out.Images {
+		if aws.ToString(img.ImageId) != id {
+			continue
+		}
+		found = true
+		for _, bd := range img.BlockDeviceMappings {
+			if bd.Ebs != nil && aws.ToString(bd.Ebs.SnapshotId) != "" {
+				snaps = append(snaps, aws.ToString(bd.Ebs.SnapshotId))
+			}
+		}
+	}
+	if found {
+		_, err = h.ec2.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(id)})
+		switch {
+		case err == nil:
+			c.did("deregistered golden AMI %s", id)
+		case apiCode(err) == "InvalidAMIID.NotFound" || apiCode(err) == "InvalidAMIID.Unavailable":
+		default:
+			c.problem("deregister golden AMI %s: %v", id, classify("ec2:DeregisterImage", err))
+			return // its snapshots are still in use
+		}
+	}
+	for _, s := range snaps {
+		_, err := h.ec2.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(s)})
+		switch {
+		case err == nil:
+			c.did("deleted snapshot %s", s)
+		case apiCode(err) == "InvalidSnapshot.NotFound":
+		default:
+			c.problem("delete snapshot %s of %s: %v", s, id, classify("ec2:DeleteSnapshot", err))
+		}
+	}
+}

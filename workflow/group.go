@@ -1,0 +1,569 @@
+package workflow
+
+// This file holds the ops that change the Auto Scaling group and its launch
+// template: freeze, update-launch-template, thaw, start-refresh and
+// check-refresh, plus the group helpers that compensate shares.
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/amiswap/amiswap"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// refreshDeadline bounds the wait for an instance refresh, from its start.
+const refreshDeadline = 3 * time.Hour
+
+// groupReader reads an Auto Scaling group.
+type groupReader interface {
+	DescribeAutoScalingGroups(ctx context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, opts ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error)
+}
+
+// groupUpdater changes an Auto Scaling group.
+type groupUpdater interface {
+	UpdateAutoScalingGroup(ctx context.Context, in *autoscaling.UpdateAutoScalingGroupInput, opts ...func(*autoscaling.Options)) (*autoscaling.UpdateAutoScalingGroupOutput, error)
+}
+
+// groupTagger writes and removes an Auto Scaling group's tags.
+type groupTagger interface {
+	CreateOrUpdateTags(ctx context.Context, in *autoscaling.CreateOrUpdateTagsInput, opts ...func(*autoscaling.Options)) (*autoscaling.CreateOrUpdateTagsOutput, error)
+	DeleteTags(ctx context.Context, in *autoscaling.DeleteTagsInput, opts ...func(*autoscaling.Options)) (*autoscaling.DeleteTagsOutput, error)
+}
+
+// refreshReader reads instance refreshes.
+type refreshReader interface {
+	DescribeInstanceRefreshes(ctx context.Context, in *autoscaling.DescribeInstanceRefreshesInput, opts ...func(*autoscaling.Options)) (*autoscaling.DescribeInstanceRefreshesOutput, error)
+}
+
+// groupAPI is what the UpdateAsg function calls on Auto Scaling.
+type groupAPI interface {
+	groupReader
+	groupUpdater
+	groupTagger
+	refreshReader
+	StartInstanceRefresh(ctx context.Context, in *autoscaling.StartInstanceRefreshInput, opts ...func(*autoscaling.Options)) (*autoscaling.StartInstanceRefreshOutput, error)
+}
+
+// templateDefaulter reads and sets a launch template's default version.
+type templateDefaulter interface {
+	DescribeLaunchTemplates(ctx context.Context, in *ec2.DescribeLaunchTemplatesInput, opts ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplatesOutput, error)
+	ModifyLaunchTemplate(ctx context.Context, in *ec2.ModifyLaunchTemplateInput, opts ...func(*ec2.Options)) (*ec2.ModifyLaunchTemplateOutput, error)
+}
+
+// templateAPI is what the UpdateAsg function calls on EC2.
+type templateAPI interface {
+	templateDefaulter
+	DescribeLaunchTemplateVersions(ctx context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, opts ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error)
+	CreateLaunchTemplateVersion(ctx context.Context, in *ec2.CreateLaunchTemplateVersionInput, opts ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateVersionOutput, error)
+}
+
+// GroupOps serves the UpdateAsg function's ops: freeze, update-launch-template,
+// thaw, start-refresh and check-refresh.
+type GroupOps struct {
+	asg groupAPI
+	ec2 templateAPI
+}
+
+// ---- group helpers ---------------------------------------------------------
+
+// errGroupGone says a group that a step needs no longer exists.
+var errGroupGone = errors.New("the Auto Scaling group no longer exists")
+
+// describeGroup returns the named group, or an *amiswap.AWSError wrapping
+// errGroupGone when there is none.
+func describeGroup(ctx context.Context, c groupReader, name string) (*asgtypes.AutoScalingGroup, error) {
+	out, err := c.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
+	if err != nil {
+		return nil, classify("autoscaling:DescribeAutoScalingGroups", err)
+	}
+	for i := range out.AutoScalingGroups {
+		if aws.ToString(out.AutoScalingGroups[i].AutoScalingGroupName) == name {
+			return &out.AutoScalingGroups[i], nil
+		}
+	}
+	return nil, &amiswap.AWSError{Op: "autoscaling:DescribeAutoScalingGroups", Err: fmt.Errorf("group %s: %w", name, errGroupGone)}
+}
+
+// groupTag returns the value of a group's tag.
+func groupTag(g *asgtypes.AutoScalingGroup, key string) (string, bool) {
+	for _, t := range g.Tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value), true
+		}
+	}
+	return "", false
+}
+
+// groupTemplate returns the launch template specification a group launches
+// from (its own, or its mixed instances policy's), or nil.
+func groupTemplate(g *asgtypes.AutoScalingGroup) *asgtypes.LaunchTemplateSpecification {
+	if g.MixedInstancesPolicy != nil && g.MixedInstancesPolicy.LaunchTemplate != nil && g.MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification != nil {
+		return g.MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification
+	}
+	return g.LaunchTemplate
+}
+
+// withVersion returns a copy of spec naming version. Auto Scaling accepts
+// an id or a name, not both: the id wins when there is one.
+func withVersion(spec *asgtypes.LaunchTemplateSpecification, version string) *asgtypes.LaunchTemplateSpecification {
+	out := &asgtypes.LaunchTemplateSpecification{LaunchTemplateId: spec.LaunchTemplateId, Version: aws.String(version)}
+	if aws.ToString(spec.LaunchTemplateId) == "" {
+		out.LaunchTemplateId, out.LaunchTemplateName = nil, spec.LaunchTemplateName
+	}
+	return out
+}
+
+// policyWithVersion returns a copy of a mixed instances policy whose launch
+// template names version; everything else is unchanged.
+func policyWithVersion(p *asgtypes.MixedInstancesPolicy, version string) *asgtypes.MixedInstancesPolicy {
+	out := *p
+	lt := *p.LaunchTemplate
+	lt.LaunchTemplateSpecification = withVersion(p.LaunchTemplate.LaunchTemplateSpecification, version)
+	out.LaunchTemplate = &lt
+	return &out
+}
+
+// setGroupVersion makes a group launch from version of its launch template,
+// leaving everything else as it is: a mixed instances policy is sent back
+// whole with only the version changed.
+func setGroupVersion(ctx context.Context, c groupUpdater, g *asgtypes.AutoScalingGroup, version string) error {
+	in := &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: g.AutoScalingGroupName}
+	switch {
+	case g.MixedInstancesPolicy != nil && g.MixedInstancesPolicy.LaunchTemplate != nil && g.MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification != nil:
+		in.MixedInstancesPolicy = policyWithVersion(g.MixedInstancesPolicy, version)
+	case g.LaunchTemplate != nil:
+		in.LaunchTemplate = withVersion(g.LaunchTemplate, version)
+	default:
+		return &amiswap.AWSError{Op: "autoscaling:UpdateAutoScalingGroup", Err: fmt.Errorf("group %s no longer uses a launch template", aws.ToString(g.AutoScalingGroupName))}
+	}
+	_, err := c.UpdateAutoScalingGroup(ctx, in)
+	return classify("autoscaling:UpdateAutoScalingGroup", err)
+}
+
+// restoreMaxSize gives a frozen group its original MaxSize back: from the
+// amiswap:original-max-size tag when there is one, else from fallback
+// (when haveFallback). The tag goes last, so that a retry after a partial
+// failure still finds it. It reports whether it restored anything.
+func restoreMaxSize(ctx context.Context, c interface {
+	groupReader
+	groupUpdater
+	groupTagger
+}, group string, fallback int32, haveFallback bool) (bool, int32, error) {
+	g, err := describeGroup(ctx, c, group)
+	if err != nil {
+		return false, 0, err
+	}
+	orig, tagged := fallback, false
+	if v, ok := groupTag(g, amiswap.TagOriginalMaxSize); ok {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+		if err != nil || n < 0 {
+			return false, 0, &amiswap.InvalidInputError{Field: "tag " + amiswap.TagOriginalMaxSize, Reason: fmt.Sprintf("value %q of group %s is not a size", v, group)}
+		}
+		orig, tagged = int32(n), true
+	} else if !haveFallback {
+		return false, aws.ToInt32(g.MaxSize), nil
+	}
+	if aws.ToInt32(g.MaxSize) != orig {
+		_, err := c.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String(group), MaxSize: aws.Int32(orig)})
+		if err != nil {
+			return false, 0, classify("autoscaling:UpdateAutoScalingGroup", err)
+		}
+	}
+	if tagged {
+		_, err := c.DeleteTags(ctx, &autoscaling.DeleteTagsInput{Tags: []asgtypes.Tag{{
+			ResourceId: aws.String(group), ResourceType: aws.String("auto-scaling-group"), Key: aws.String(amiswap.TagOriginalMaxSize),
+		}}})
+		if err != nil {
+			return false, 0, classify("autoscaling:DeleteTags", err)
+		}
+	}
+	return true, orig, nil
+}
+
+// ---- freeze and thaw -------------------------------------------------------
+
+// Freeze holds the group's MaxSize at its current size while the golden
+// AMI is built, when the group's settings ask for it. The original MaxSize
+// is saved as a tag first, so that nothing is lost if the run dies; a tag
+// that is already there (a retry, or a run that died frozen) is kept.
+// MaxSize is never set below the number of InService and Pending
+// instances nor the desired capacity: Auto Scaling would scale in.
+func (o *GroupOps) Freeze(ctx context.Context, p Payload) (*FreezeResult, error) {
+	t, err := needTarget(p)
+	if err != nil {
+		return nil, err
+	}
+	if !t.Settings.FreezeMaxSize {
+		return &FreezeResult{}, nil
+	}
+	g, err := describeGroup(ctx, o.asg, t.Group)
+	if err != nil {
+		return nil, err
+	}
+	current := aws.ToInt32(g.MaxSize)
+	orig := current
+	if v, ok := groupTag(g, amiswap.TagOriginalMaxSize); ok {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+		if err != nil || n < 0 {
+			return nil, &amiswap.InvalidInputError{Field: "tag " + amiswap.TagOriginalMaxSize, Reason: fmt.Sprintf("value %q of group %s is not a size", v, t.Group)}
+		}
+		orig = int32(n)
+	} else {
+		_, err := o.asg.CreateOrUpdateTags(ctx, &autoscaling.CreateOrUpdateTagsInput{Tags: []asgtypes.Tag{{
+			ResourceId: aws.String(t.Group), ResourceType: aws.String("auto-scaling-group"),
+			Key: aws.String(amiswap.TagOriginalMaxSize), Value: aws.String(strconv.Itoa(int(current))),
+			PropagateAtLaunch: aws.Bool(false),
+		}}})
+		if err != nil {
+			return nil, classify("autoscaling:CreateOrUpdateTags", err)
+		}
+	}
+	var live int32
+	for _, in := range g.Instances {
+		if in.LifecycleState == asgtypes.LifecycleStateInService || strings.HasPrefix(string(in.LifecycleState), "Pending") {
+			live++
+		}
+	}
+	frozen := max(aws.ToInt32(g.DesiredCapacity), live, aws.ToInt32(g.MinSize))
+	if frozen != current {
+		_, err := o.asg.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String(t.Group), MaxSize: aws.Int32(frozen)})
+		if err != nil {
+			return nil, classify("autoscaling:UpdateAutoScalingGroup", err)
+		}
+	}
+	return &FreezeResult{Frozen: true, OriginalMaxSize: orig, FrozenMaxSize: frozen}, nil
+}
+
+// Thaw restores the MaxSize that Freeze saved (the tag, or the state when
+// the tag is gone) and removes the tag. It does nothing when Freeze did not
+// freeze.
+func (o *GroupOps) Thaw(ctx context.Context, p Payload) (*ThawResult, error) {
+	t, err := needTarget(p)
+	if err != nil {
+		return nil, err
+	}
+	f := p.State.Freeze
+	if f == nil || !f.Frozen {
+		return &ThawResult{}, nil
+	}
+	restored, size, err := restoreMaxSize(ctx, o.asg, t.Group, f.OriginalMaxSize, true)
+	if err != nil {
+		return nil, err
+	}
+	return &ThawResult{Restored: restored, MaxSize: size}, nil
+}
+
+// ---- update-launch-template ------------------------------------------------
+
+// swapDescription is the description of the launch template version an
+// execution creates; it is how a retried task finds its own version.
+func swapDescription(executionID, backupJob string) string {
+	d := "amiswap " + executionName(executionID) + " from " + backupJob
+	if len(d) > 255 {
+		d = d[:255]
+	}
+	return d
+}
+
+// swapClientToken is CreateLaunchTemplateVersion's idempotency token of an
+// execution (at most 128 characters).
+func swapClientToken(executionID string) string {
+	sum := sha256.Sum256([]byte("amiswap/update-launch-template/" + executionID))
+	return "amiswap-" + hex.EncodeToString(sum[:24])
+}
+
+// templateIdent names a launch template for EC2: by id when known.
+func templateIdent(lt amiswap.LaunchTemplateRef) (id, name *string) {
+	if lt.ID != "" {
+		return aws.String(lt.ID), nil
+	}
+	return nil, aws.String(lt.Name)
+}
+
+// UpdateLaunchTemplate creates a launch template version from the one the
+// group uses with only ImageId changed to the golden AMI, then makes the
+// group use it exactly as it used the old one: a group on $Default gets
+// the new default version, a group on $Latest follows by itself, a group
+// pinned to a number is pinned to the new number. A retried task finds
+// the version it created by its description and does not create another.
+func (o *GroupOps) UpdateLaunchTemplate(ctx context.Context, p Payload) (*SwapResult, error) {
+	t, err := needTarget(p)
+	if err != nil {
+		return nil, err
+	}
+	if p.State.Image == nil {
+		return nil, &amiswap.InvalidInputError{Field: "state.image", Reason: "missing: create-image has not run"}
+	}
+	image := p.State.Image.ImageID
+	if err := checkID("state.image.imageId", image, imageIDRe); err != nil {
+		return nil, err
+	}
+	lt := t.LaunchTemplate
+	if lt.ID == "" && lt.Name == "" {
+		return nil, &amiswap.InvalidInputError{Field: "state.target.launchTemplate", Reason: "names no launch template"}
+	}
+	if _, err := strconv.ParseInt(lt.SourceVersion, 10, 64); err != nil {
+		return nil, &amiswap.InvalidInputError{Field: "state.target.launchTemplate.sourceVersion", Reason: fmt.Sprintf("%q is not a version number", lt.SourceVersion)}
+	}
+	if p.Context.ExecutionID == "" {
+		return nil, &amiswap.InvalidInputError{Field: "context.executionId", Reason: "missing"}
+	}
+	desc := swapDescription(p.Context.ExecutionID, t.Source.BackupJobID)
+	ltID, newVersion, err := o.ensureVersion(ctx, lt, image, desc, swapClientToken(p.Context.ExecutionID))
+	if err != nil {
+		return nil, err
+	}
+	res := &SwapResult{LaunchTemplateID: ltID, NewVersion: newVersion}
+	switch lt.Version {
+	case "$Latest":
+		res.GroupVersion, res.PreviousGroupVersion = "$Latest", "$Latest"
+	case "$Default", "":
+		res.GroupVersion, res.PreviousGroupVersion = "$Default", "$Default"
+		out, err := o.ec2.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateIds: []string{ltID}})
+		if err != nil {
+			return nil, classify("ec2:DescribeLaunchTemplates", err)
+		}
+		if len(out.LaunchTemplates) == 0 {
+			return nil, &amiswap.AWSError{Op: "ec2:DescribeLaunchTemplates", Err: fmt.Errorf("launch template %s not found", ltID)}
+		}
+		current := strconv.FormatInt(aws.ToInt64(out.LaunchTemplates[0].DefaultVersionNumber), 10)
+		res.DefaultVersionChanged = true
+		if current == newVersion {
+			// An earlier try got this far: the default it replaced is the
+			// one the group was on when resolved.
+			res.PreviousDefaultVersion = lt.SourceVersion
+			break
+		}
+		res.PreviousDefaultVersion = current
+		_, err = o.ec2.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: aws.String(ltID), DefaultVersion: aws.String(newVersion)})
+		if err != nil {
+			return nil, classify("ec2:ModifyLaunchTemplate", err)
+		}
+	default:
+		g, err := describeGroup(ctx, o.asg, t.Group)
+		if err != nil {
+			return nil, err
+		}
+		spec := groupTemplate(g)
+		if spec == nil {
+			return nil, &amiswap.AWSError{Op: "autoscaling:DescribeAutoScalingGroups", Err: fmt.Errorf("group %s no longer uses a launch template", t.Group)}
+		}
+		res.GroupVersion, res.GroupUpdated = newVersion, true
+		res.PreviousGroupVersion = aws.ToString(spec.Version)
+		if res.PreviousGroupVersion == newVersion {
+			res.PreviousGroupVersion = lt.Version // an earlier try did it
+			break
+		}
+		if err := setGroupVersion(ctx, o.asg, g, newVersion); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// ensureVersion returns the launch template version with description desc
+// and the golden image, creating it from the source version when there is
+// none yet. It returns the template's id and the version number.
+func (o *GroupOps) ensureVersion(ctx context.Context, lt amiswap.LaunchTemplateRef, image, desc, token string) (string, string, error) {
+	id, name := templateIdent(lt)
+	in := &ec2.DescribeLaunchTemplateVersionsInput{
+		LaunchTemplateId: id, LaunchTemplateName: name,
+		Filters: []ec2types.Filter{{Name: aws.String("image-id"), Values: []string{image}}},
+	}
+	for {
+		out, err := o.ec2.DescribeLaunchTemplateVersions(ctx, in)
+		if err != nil {
+			return "", "", classify("ec2:DescribeLaunchTemplateVersions", err)
+		}
+		for _, v := range out.LaunchTemplateVersions {
+			if aws.ToString(v.VersionDescription) == desc {
+				return aws.ToString(v.LaunchTemplateId), strconv.FormatInt(aws.ToInt64(v.VersionNumber), 10), nil
+			}
+		}
+		if aws.ToString(out.NextToken) == "" {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	out, err := o.ec2.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{
+		LaunchTemplateId: id, LaunchTemplateName: name,
+		SourceVersion:      aws.String(lt.SourceVersion),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(image)},
+		VersionDescription: aws.String(desc),
+		ClientToken:        aws.String(token),
+	})
+	if err != nil {
+		return "", "", classify("ec2:CreateLaunchTemplateVersion", err)
+	}
+	v := out.LaunchTemplateVersion
+	if v == nil || v.VersionNumber == nil {
+		return "", "", &amiswap.AWSError{Op: "ec2:CreateLaunchTemplateVersion", Err: errors.New("the response names no version")}
+	}
+	ltID := aws.ToString(v.LaunchTemplateId)
+	if ltID == "" {
+		ltID = lt.ID
+	}
+	return ltID, strconv.FormatInt(*v.VersionNumber, 10), nil
+}
+
+// ---- start-refresh and check-refresh ---------------------------------------
+
+// activeRefresh reports whether an instance refresh status is still going.
+func activeRefresh(s asgtypes.InstanceRefreshStatus) bool {
+	switch s {
+	case asgtypes.InstanceRefreshStatusPending, asgtypes.InstanceRefreshStatusInProgress,
+		asgtypes.InstanceRefreshStatusBaking, asgtypes.InstanceRefreshStatusCancelling,
+		asgtypes.InstanceRefreshStatusRollbackInProgress:
+		return true
+	}
+	return false
+}
+
+// desiredVersion is the launch template version an instance refresh rolls
+// out, or "".
+func desiredVersion(r asgtypes.InstanceRefresh) string {
+	d := r.DesiredConfiguration
+	switch {
+	case d == nil:
+		return ""
+	case d.LaunchTemplate != nil:
+		return aws.ToString(d.LaunchTemplate.Version)
+	case d.MixedInstancesPolicy != nil && d.MixedInstancesPolicy.LaunchTemplate != nil && d.MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification != nil:
+		return aws.ToString(d.MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.Version)
+	}
+	return ""
+}
+
+// StartRefresh starts a rolling instance refresh onto the new launch
+// template version, pinned by number (auto-rollback refuses $Latest and
+// $Default), skipping instances that already match, with auto-rollback.
+// A mixed-instances group gets its own policy back as the desired
+// configuration, with only the version pinned. When a refresh is already
+// running it is ours if it rolls out our version (a retried task);
+// otherwise the error is a *amiswap.TransientError.
+func (o *GroupOps) StartRefresh(ctx context.Context, p Payload) (*RefreshResult, error) {
+	t, err := needTarget(p)
+	if err != nil {
+		return nil, err
+	}
+	s := p.State.Swap
+	if s == nil {
+		return nil, &amiswap.InvalidInputError{Field: "state.swap", Reason: "missing: update-launch-template has not run"}
+	}
+	if _, err := strconv.ParseInt(s.NewVersion, 10, 64); err != nil {
+		return nil, &amiswap.InvalidInputError{Field: "state.swap.newVersion", Reason: fmt.Sprintf("%q is not a version number", s.NewVersion)}
+	}
+	desired := &asgtypes.DesiredConfiguration{}
+	if t.LaunchTemplate.Mixed {
+		g, err := describeGroup(ctx, o.asg, t.Group)
+		if err != nil {
+			return nil, err
+		}
+		if groupTemplate(g) == nil || g.MixedInstancesPolicy == nil {
+			return nil, &amiswap.AWSError{Op: "autoscaling:DescribeAutoScalingGroups", Err: fmt.Errorf("group %s no longer has a mixed instances policy", t.Group)}
+		}
+		desired.MixedInstancesPolicy = policyWithVersion(g.MixedInstancesPolicy, s.NewVersion)
+	} else {
+		spec := &asgtypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(s.LaunchTemplateID)}
+		desired.LaunchTemplate = withVersion(spec, s.NewVersion)
+	}
+	prefs := &asgtypes.RefreshPreferences{
+		MinHealthyPercentage: aws.Int32(t.Settings.MinHealthyPercentage),
+		SkipMatching:         aws.Bool(true),
+		AutoRollback:         aws.Bool(true),
+	}
+	if t.Settings.InstanceWarmup > 0 {
+		prefs.InstanceWarmup = aws.Int32(t.Settings.InstanceWarmup)
+	}
+	out, err := o.asg.StartInstanceRefresh(ctx, &autoscaling.StartInstanceRefreshInput{
+		AutoScalingGroupName: aws.String(t.Group),
+		Strategy:             asgtypes.RefreshStrategyRolling,
+		DesiredConfiguration: desired,
+		Preferences:          prefs,
+	})
+	if err == nil {
+		return &RefreshResult{RefreshID: aws.ToString(out.InstanceRefreshId)}, nil
+	}
+	if apiCode(err) != "InstanceRefreshInProgress" {
+		return nil, classify("autoscaling:StartInstanceRefresh", err)
+	}
+	list, derr := o.asg.DescribeInstanceRefreshes(ctx, &autoscaling.DescribeInstanceRefreshesInput{AutoScalingGroupName: aws.String(t.Group)})
+	if derr != nil {
+		return nil, classify("autoscaling:DescribeInstanceRefreshes", derr)
+	}
+	for _, r := range list.InstanceRefreshes {
+		if activeRefresh(r.Status) && desiredVersion(r) == s.NewVersion {
+			return &RefreshResult{RefreshID: aws.ToString(r.InstanceRefreshId)}, nil
+		}
+	}
+	return nil, &amiswap.TransientError{Op: "autoscaling:StartInstanceRefresh", Err: fmt.Errorf("another instance refresh of %s is in progress: %w", t.Group, err)}
+}
+
+// CheckRefresh polls the instance refresh: Successful is ready; Failed,
+// Cancelled and rolled back are a *amiswap.RefreshFailedError; a refresh
+// still going after refreshDeadline from its start is a
+// *amiswap.StepTimeoutError. The wait is half of the remaining time
+// estimated from the progress so far.
+func (o *GroupOps) CheckRefresh(ctx context.Context, p Payload) (*PollResult, error) {
+	t, err := needTarget(p)
+	if err != nil {
+		return nil, err
+	}
+	if p.State.Refresh == nil || p.State.Refresh.RefreshID == "" {
+		return nil, &amiswap.InvalidInputError{Field: "state.refresh", Reason: "missing: start-refresh has not run"}
+	}
+	now, err := needNow(p)
+	if err != nil {
+		return nil, err
+	}
+	id := p.State.Refresh.RefreshID
+	out, err := o.asg.DescribeInstanceRefreshes(ctx, &autoscaling.DescribeInstanceRefreshesInput{
+		AutoScalingGroupName: aws.String(t.Group), InstanceRefreshIds: []string{id},
+	})
+	if err != nil {
+		return nil, classify("autoscaling:DescribeInstanceRefreshes", err)
+	}
+	var r *asgtypes.InstanceRefresh
+	for i := range out.InstanceRefreshes {
+		if aws.ToString(out.InstanceRefreshes[i].InstanceRefreshId) == id {
+			r = &out.InstanceRefreshes[i]
+		}
+	}
+	if r == nil {
+		return nil, &amiswap.AWSError{Op: "autoscaling:DescribeInstanceRefreshes", Err: fmt.Errorf("instance refresh %s of %s not found", id, t.Group)}
+	}
+	switch r.Status {
+	case asgtypes.InstanceRefreshStatusSuccessful:
+		return pollReady(), nil
+	case asgtypes.InstanceRefreshStatusFailed, asgtypes.InstanceRefreshStatusCancelled,
+		asgtypes.InstanceRefreshStatusRollbackSuccessful, asgtypes.InstanceRefreshStatusRollbackFailed:
+		reason := aws.ToString(r.StatusReason)
+		if reason == "" {
+			reason = "no reason given"
+		}
+		return nil, &amiswap.RefreshFailedError{Group: t.Group, RefreshID: id, Status: string(r.Status), Reason: reason}
+	}
+	pct := aws.ToInt32(r.PercentageComplete)
+	waiting := fmt.Sprintf("instance refresh %s %s (%d%% complete)", id, r.Status, pct)
+	start := now
+	if r.StartTime != nil {
+		start = *r.StartTime
+	}
+	want := time.Minute
+	if elapsed := now.Sub(start); pct > 0 && pct < 100 && elapsed > 0 {
+		want = elapsed * time.Duration(100-pct) / time.Duration(pct) / 2
+	}
+	want = max(want, 10*time.Second)
+	return pollAgain("check-refresh", now, start.Add(refreshDeadline), want, waiting)
+}

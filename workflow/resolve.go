@@ -1,0 +1,446 @@
+package workflow
+
+// This file holds the resolve op: from a backup job (or an instance) to the
+// Auto Scaling group to swap, its launch template, the backup AMI, the
+// group's settings and the builder's launch spec — or a reason to skip.
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/amiswap/amiswap"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/backup"
+	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// resolveBackup is what resolve calls on AWS Backup.
+type resolveBackup interface {
+	DescribeBackupJob(ctx context.Context, in *backup.DescribeBackupJobInput, opts ...func(*backup.Options)) (*backup.DescribeBackupJobOutput, error)
+	ListBackupJobs(ctx context.Context, in *backup.ListBackupJobsInput, opts ...func(*backup.Options)) (*backup.ListBackupJobsOutput, error)
+}
+
+// resolveEC2 is what resolve calls on EC2.
+type resolveEC2 interface {
+	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, opts ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+	DescribeLaunchTemplateVersions(ctx context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, opts ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error)
+	DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, opts ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
+}
+
+// Resolver serves the resolve op.
+type Resolver struct {
+	backup resolveBackup
+	ec2    resolveEC2
+	asg    groupReader
+	conf   Config
+	// region builds instance ARNs when a request names only an instance.
+	region string
+}
+
+var (
+	backupJobIDRe = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+	instanceArnRe = regexp.MustCompile(`^arn:aws[a-z-]*:ec2:[a-z0-9-]*:[0-9]*:instance/(i-[0-9a-f]{8}(?:[0-9a-f]{9})?)$`)
+	imageArnRe    = regexp.MustCompile(`^arn:aws[a-z-]*:ec2:[a-z0-9-]*:[0-9]*:image/(ami-[0-9a-f]{8}(?:[0-9a-f]{9})?)$`)
+)
+
+// asgGroupNameTag is the tag Auto Scaling puts on the instances it launches.
+const asgGroupNameTag = "aws:autoscaling:groupName"
+
+// resolvedJob is the part of a backup job resolve uses.
+type resolvedJob struct {
+	ID, State, ResourceArn, ResourceType, RecoveryPointArn, Vault string
+	Created                                                       time.Time
+}
+
+// Resolve validates the request, then finds what to swap. Anything that
+// makes the swap pointless or impossible (not EC2, not completed, instance
+// or group gone, group not opted in, launch configuration, image from an
+// SSM parameter, duplicate or stale event) is a Target with Skip and a
+// reason; a malformed request or setting is an *amiswap.InvalidInputError.
+func (r *Resolver) Resolve(ctx context.Context, p Payload) (*amiswap.Target, error) {
+	req := p.State.Request
+	t := &amiswap.Target{Settings: amiswap.DefaultSettings(), Builder: amiswap.BuilderSpec{SecurityGroupIDs: []string{}}}
+	skip := func(format string, args ...any) (*amiswap.Target, error) {
+		t.Skip, t.SkipReason = true, fmt.Sprintf(format, args...)
+		return t, nil
+	}
+
+	// Validate everything before any AWS call.
+	if req.ResourceType != "" && req.ResourceType != "EC2" {
+		return skip("the backup is of a %s resource, not an EC2 instance", req.ResourceType)
+	}
+	if req.State != "" && req.State != string(backuptypes.BackupJobStateCompleted) {
+		return skip("the backup job is %s, not COMPLETED", req.State)
+	}
+	if req.BackupJobID == "" && req.InstanceID == "" {
+		return nil, &amiswap.InvalidInputError{Field: "request", Reason: "give a backupJobId or an instanceId"}
+	}
+	if req.BackupJobID != "" && !backupJobIDRe.MatchString(req.BackupJobID) {
+		return nil, &amiswap.InvalidInputError{Field: "backupJobId", Reason: fmt.Sprintf("%q is not a backup job id", req.BackupJobID)}
+	}
+	if req.InstanceID != "" {
+		if err := checkID("instanceId", req.InstanceID, instanceIDRe); err != nil {
+			return nil, err
+		}
+	}
+	if req.ResourceArn != "" && !instanceArnRe.MatchString(req.ResourceArn) {
+		return nil, &amiswap.InvalidInputError{Field: "resourceArn", Reason: fmt.Sprintf("%q is not an EC2 instance ARN", req.ResourceArn)}
+	}
+	if req.RecoveryPointArn != "" && !imageArnRe.MatchString(req.RecoveryPointArn) {
+		return nil, &amiswap.InvalidInputError{Field: "recoveryPointArn", Reason: fmt.Sprintf("%q is not an EC2 image ARN", req.RecoveryPointArn)}
+	}
+
+	// The backup job: named, or the instance's newest completed one.
+	var inst *ec2types.Instance
+	var job *resolvedJob
+	if req.BackupJobID != "" {
+		out, err := r.backup.DescribeBackupJob(ctx, &backup.DescribeBackupJobInput{BackupJobId: aws.String(req.BackupJobID)})
+		if err != nil {
+			if apiCode(err) == "ResourceNotFoundException" {
+				return nil, &amiswap.InvalidInputError{Field: "backupJobId", Reason: fmt.Sprintf("there is no backup job %s", req.BackupJobID)}
+			}
+			return nil, classify("backup:DescribeBackupJob", err)
+		}
+		job = &resolvedJob{
+			ID: req.BackupJobID, State: string(out.State), ResourceArn: aws.ToString(out.ResourceArn),
+			ResourceType: aws.ToString(out.ResourceType), RecoveryPointArn: aws.ToString(out.RecoveryPointArn),
+			Vault: aws.ToString(out.BackupVaultName), Created: aws.ToTime(out.CreationDate),
+		}
+	} else {
+		var owner, reason string
+		var err error
+		inst, owner, reason, err = r.instance(ctx, req.InstanceID)
+		if err != nil {
+			return nil, err
+		}
+		if reason != "" {
+			return skip("%s", reason)
+		}
+		t.Source.InstanceID = req.InstanceID
+		job, err = r.newestJob(ctx, req.InstanceID, owner)
+		if err != nil {
+			return nil, err
+		}
+		if job == nil {
+			return skip("instance %s has no COMPLETED backup job", req.InstanceID)
+		}
+	}
+	t.Source.BackupJobID = job.ID
+	t.Source.BackupVaultName = job.Vault
+	if t.Source.BackupVaultName == "" {
+		t.Source.BackupVaultName = req.BackupVaultName
+	}
+	if job.State != string(backuptypes.BackupJobStateCompleted) {
+		return skip("the backup job %s is %s, not COMPLETED", job.ID, job.State)
+	}
+	if job.ResourceType != "" && job.ResourceType != "EC2" {
+		return skip("the backup job %s is of a %s resource, not an EC2 instance", job.ID, job.ResourceType)
+	}
+	m := instanceArnRe.FindStringSubmatch(job.ResourceArn)
+	if m == nil {
+		return skip("the backup job %s backed up %q, not an EC2 instance", job.ID, job.ResourceArn)
+	}
+	instanceID := m[1]
+	if req.InstanceID != "" && req.InstanceID != instanceID {
+		return nil, &amiswap.InvalidInputError{Field: "instanceId", Reason: fmt.Sprintf("backup job %s is of instance %s, not %s", job.ID, instanceID, req.InstanceID)}
+	}
+	t.Source.InstanceID = instanceID
+	m = imageArnRe.FindStringSubmatch(job.RecoveryPointArn)
+	if m == nil {
+		return skip("the backup job %s has no AMI recovery point (recovery point %q)", job.ID, job.RecoveryPointArn)
+	}
+	t.Source.RecoveryPointArn, t.Source.ImageID = job.RecoveryPointArn, m[1]
+
+	// The instance and its group.
+	if inst == nil {
+		var reason string
+		var err error
+		inst, _, reason, err = r.instance(ctx, instanceID)
+		if err != nil {
+			return nil, err
+		}
+		if reason != "" {
+			return skip("%s", reason)
+		}
+	}
+	groupName := ""
+	for _, tag := range inst.Tags {
+		if aws.ToString(tag.Key) == asgGroupNameTag {
+			groupName = aws.ToString(tag.Value)
+		}
+	}
+	if groupName == "" {
+		return skip("the instance %s is not in an Auto Scaling group", instanceID)
+	}
+	t.Group = groupName
+	gout, err := r.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{groupName}})
+	if err != nil {
+		return nil, classify("autoscaling:DescribeAutoScalingGroups", err)
+	}
+	var g *asgtypes.AutoScalingGroup
+	for i := range gout.AutoScalingGroups {
+		if aws.ToString(gout.AutoScalingGroups[i].AutoScalingGroupName) == groupName {
+			g = &gout.AutoScalingGroups[i]
+		}
+	}
+	if g == nil || strings.HasPrefix(aws.ToString(g.Status), "Delete") {
+		return skip("the Auto Scaling group %s no longer exists", groupName)
+	}
+	tags := map[string]string{}
+	for _, tag := range g.Tags {
+		tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+	}
+	if ok, why := amiswap.Enabled(tags); !ok {
+		return skip("%s", why)
+	}
+	settings, err := amiswap.ParseSettings(tags)
+	if err != nil {
+		return nil, err
+	}
+	t.Settings = settings
+	t.Capacity = amiswap.Capacity{Min: aws.ToInt32(g.MinSize), Max: aws.ToInt32(g.MaxSize), Desired: aws.ToInt32(g.DesiredCapacity)}
+	if aws.ToString(g.LaunchConfigurationName) != "" {
+		return skip("the Auto Scaling group %s uses a launch configuration, which amiswap does not support; move it to a launch template", groupName)
+	}
+	spec := groupTemplate(g)
+	if spec == nil {
+		return skip("the Auto Scaling group %s has no launch template", groupName)
+	}
+	lt := amiswap.LaunchTemplateRef{
+		ID: aws.ToString(spec.LaunchTemplateId), Name: aws.ToString(spec.LaunchTemplateName),
+		Version: aws.ToString(spec.Version), Mixed: spec != g.LaunchTemplate,
+	}
+	if lt.Version == "" {
+		lt.Version = "$Default" // what Auto Scaling uses when the group names none
+	}
+
+	// The launch template version the group launches from.
+	id, name := templateIdent(lt)
+	vout, err := r.ec2.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{
+		LaunchTemplateId: id, LaunchTemplateName: name, Versions: []string{lt.Version},
+	})
+	if err != nil {
+		return nil, classify("ec2:DescribeLaunchTemplateVersions", err)
+	}
+	if len(vout.LaunchTemplateVersions) == 0 {
+		return nil, &amiswap.AWSError{Op: "ec2:DescribeLaunchTemplateVersions", Err: fmt.Errorf("version %s of launch template %s not found", lt.Version, lt.ID+lt.Name)}
+	}
+	ver := vout.LaunchTemplateVersions[0]
+	if v := aws.ToString(ver.LaunchTemplateId); v != "" {
+		lt.ID = v
+	}
+	if v := aws.ToString(ver.LaunchTemplateName); v != "" {
+		lt.Name = v
+	}
+	lt.SourceVersion = strconv.FormatInt(aws.ToInt64(ver.VersionNumber), 10)
+	data := ver.LaunchTemplateData
+	if data == nil {
+		data = &ec2types.ResponseLaunchTemplateData{}
+	}
+	lt.ImageID = aws.ToString(data.ImageId)
+	t.LaunchTemplate = lt
+	if strings.HasPrefix(lt.ImageID, "resolve:ssm:") {
+		return skip("version %s of launch template %s takes its image from the SSM parameter %s; amiswap cannot pin a parameter-based image (put an AMI id in the launch template)",
+			lt.SourceVersion, lt.ID, strings.TrimPrefix(lt.ImageID, "resolve:ssm:"))
+	}
+
+	// The backup AMI.
+	img, err := r.image(ctx, t.Source.ImageID)
+	if err != nil {
+		return nil, err
+	}
+	if img == nil {
+		return skip("the recovery point AMI %s no longer exists", t.Source.ImageID)
+	}
+	if img.State != ec2types.ImageStateAvailable {
+		return skip("the recovery point AMI %s is %s, not available", t.Source.ImageID, img.State)
+	}
+	t.Source.Platform = "linux"
+	if img.Platform == ec2types.PlatformValuesWindows {
+		t.Source.Platform = "windows"
+	}
+	if settings.OS != "" {
+		t.Source.Platform = settings.OS
+	}
+
+	// Duplicate and stale events.
+	if strings.HasPrefix(lt.ImageID, "ami-") {
+		cur, err := r.image(ctx, lt.ImageID)
+		if err != nil {
+			return nil, err
+		}
+		if cur != nil {
+			ct := map[string]string{}
+			for _, tag := range cur.Tags {
+				ct[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+			}
+			if ct[amiswap.TagRole] == amiswap.RoleGolden {
+				if ct[amiswap.TagBackupJob] == job.ID {
+					return skip("the group %s is already swapped from this backup (golden AMI %s)", groupName, lt.ImageID)
+				}
+				if at, err := time.Parse(time.RFC3339, ct[amiswap.TagCreatedAt]); err == nil && !job.Created.IsZero() && at.After(job.Created) {
+					return skip("the group %s is already on a golden AMI built from a newer backup (%s, created %s; this backup job was created %s)",
+						groupName, lt.ImageID, at.UTC().Format(time.RFC3339), job.Created.UTC().Format(time.RFC3339))
+				}
+			}
+		}
+	}
+
+	// The builder's launch spec.
+	b, err := r.builderSpec(g, data, settings)
+	if err != nil {
+		return nil, err
+	}
+	t.Builder = b
+	return t, nil
+}
+
+// instance describes an instance and returns it with the account that
+// owns it; when it is gone, reason says so.
+func (r *Resolver) instance(ctx context.Context, id string) (in *ec2types.Instance, owner, reason string, err error) {
+	gone := fmt.Sprintf("the instance %s no longer exists", id)
+	out, err := r.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if err != nil {
+		if apiCode(err) == "InvalidInstanceID.NotFound" {
+			return nil, "", gone, nil
+		}
+		return nil, "", "", classify("ec2:DescribeInstances", err)
+	}
+	for _, res := range out.Reservations {
+		for i := range res.Instances {
+			in := &res.Instances[i]
+			if aws.ToString(in.InstanceId) != id {
+				continue
+			}
+			if in.State != nil && (in.State.Name == ec2types.InstanceStateNameTerminated || in.State.Name == ec2types.InstanceStateNameShuttingDown) {
+				return nil, "", gone, nil
+			}
+			return in, aws.ToString(res.OwnerId), "", nil
+		}
+	}
+	return nil, "", gone, nil
+}
+
+// newestJob returns the instance's newest COMPLETED backup job, or nil.
+func (r *Resolver) newestJob(ctx context.Context, instanceID, owner string) (*resolvedJob, error) {
+	if r.region == "" || owner == "" {
+		return nil, &amiswap.AWSError{Op: "backup:ListBackupJobs", Err: fmt.Errorf("cannot build the ARN of instance %s (region %q, account %q)", instanceID, r.region, owner)}
+	}
+	arn := fmt.Sprintf("arn:aws:ec2:%s:%s:instance/%s", r.region, owner, instanceID)
+	in := &backup.ListBackupJobsInput{ByResourceArn: aws.String(arn), ByState: backuptypes.BackupJobStateCompleted}
+	var best *resolvedJob
+	for {
+		out, err := r.backup.ListBackupJobs(ctx, in)
+		if err != nil {
+			return nil, classify("backup:ListBackupJobs", err)
+		}
+		for _, j := range out.BackupJobs {
+			if j.State != backuptypes.BackupJobStateCompleted {
+				continue
+			}
+			c := aws.ToTime(j.CreationDate)
+			if best == nil || c.After(best.Created) {
+				best = &resolvedJob{
+					ID: aws.ToString(j.BackupJobId), State: string(j.State), ResourceArn: aws.ToString(j.ResourceArn),
+					ResourceType: aws.ToString(j.ResourceType), RecoveryPointArn: aws.ToString(j.RecoveryPointArn),
+					Vault: aws.ToString(j.BackupVaultName), Created: c,
+				}
+			}
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return best, nil
+		}
+		in.NextToken = out.NextToken
+	}
+}
+
+// image describes one AMI, or returns nil when it does not exist.
+func (r *Resolver) image(ctx context.Context, id string) (*ec2types.Image, error) {
+	out, err := r.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
+	if err != nil {
+		if apiCode(err) == "InvalidAMIID.NotFound" {
+			return nil, nil
+		}
+		return nil, classify("ec2:DescribeImages", err)
+	}
+	for i := range out.Images {
+		if aws.ToString(out.Images[i].ImageId) == id {
+			return &out.Images[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// builderSpec is how the builder is launched: the group's instance type,
+// subnet, security groups and instance profile, unless the settings or the
+// configuration override them.
+func (r *Resolver) builderSpec(g *asgtypes.AutoScalingGroup, data *ec2types.ResponseLaunchTemplateData, s amiswap.Settings) (amiswap.BuilderSpec, error) {
+	b := amiswap.BuilderSpec{SecurityGroupIDs: []string{}}
+	b.InstanceType = s.InstanceType
+	if b.InstanceType == "" && g.MixedInstancesPolicy != nil && g.MixedInstancesPolicy.LaunchTemplate != nil {
+		for _, o := range g.MixedInstancesPolicy.LaunchTemplate.Overrides {
+			if v := aws.ToString(o.InstanceType); v != "" {
+				b.InstanceType = v
+				break
+			}
+		}
+	}
+	if b.InstanceType == "" {
+		b.InstanceType = string(data.InstanceType)
+	}
+	if b.InstanceType == "" {
+		return b, &amiswap.InvalidInputError{Field: "tag " + amiswap.TagInstanceType,
+			Reason: fmt.Sprintf("the launch template of group %s names no instance type; set this tag to the builder's instance type", aws.ToString(g.AutoScalingGroupName))}
+	}
+
+	b.SubnetID = r.conf.BuilderSubnetID
+	if b.SubnetID == "" {
+		for _, s := range strings.Split(aws.ToString(g.VPCZoneIdentifier), ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				b.SubnetID = s
+				break
+			}
+		}
+	}
+	if b.SubnetID == "" {
+		for _, ni := range data.NetworkInterfaces {
+			if v := aws.ToString(ni.SubnetId); v != "" {
+				b.SubnetID = v
+				break
+			}
+		}
+	}
+
+	switch {
+	case len(r.conf.BuilderSecurityGroupIDs) > 0:
+		b.SecurityGroupIDs = append(b.SecurityGroupIDs, r.conf.BuilderSecurityGroupIDs...)
+	case len(data.SecurityGroupIds) > 0:
+		b.SecurityGroupIDs = append(b.SecurityGroupIDs, data.SecurityGroupIds...)
+	default:
+		for _, ni := range data.NetworkInterfaces {
+			if len(ni.Groups) > 0 {
+				b.SecurityGroupIDs = append(b.SecurityGroupIDs, ni.Groups...)
+				break
+			}
+		}
+	}
+
+	switch p := r.conf.BuilderInstanceProfile; {
+	case strings.HasPrefix(p, "arn:"):
+		b.InstanceProfileArn = p
+	case p != "":
+		b.InstanceProfile = p
+	case data.IamInstanceProfile != nil:
+		b.InstanceProfileArn = aws.ToString(data.IamInstanceProfile.Arn)
+		b.InstanceProfile = aws.ToString(data.IamInstanceProfile.Name)
+	}
+	return b, nil
+}
