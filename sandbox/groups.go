@@ -1,0 +1,158 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/amiswap/amiswap"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// GroupSpec describes an Auto Scaling group to create for a scenario.
+type GroupSpec struct {
+	Name string
+	// Platform picks the base image: "windows" or "linux".
+	Platform string
+	// Version is how the group names its launch template version:
+	// "$Default" (the default), "$Latest" or a number such as "1".
+	Version string
+	// Mixed puts the launch template in a MixedInstancesPolicy.
+	Mixed bool
+	// LaunchConfiguration creates a group on a launch configuration name
+	// instead of a launch template (which amiswap refuses).
+	LaunchConfiguration bool
+	// Desired instances (default 2); MaxSize is Desired+2.
+	Desired int32
+	// Tags on the group; nil means amiswap:enabled=true.
+	Tags map[string]string
+}
+
+// CreateGroup creates a launch template and a group through the APIs and
+// lets simulated time pass until the group's instances are in service,
+// running, status ok and managed by SSM. It returns the group's instances.
+func (sb *Sandbox) CreateGroup(ctx context.Context, g GroupSpec) ([]string, error) {
+	if g.Desired == 0 {
+		g.Desired = 2
+	}
+	if g.Version == "" {
+		g.Version = "$Default"
+	}
+	if g.Tags == nil {
+		g.Tags = map[string]string{amiswap.TagEnabled: "true"}
+	}
+	e := ec2.NewFromConfig(sb.AWS)
+	image, err := sb.BaseImage(ctx, g.Platform)
+	if err != nil {
+		return nil, err
+	}
+	subnets, err := e.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{})
+	if err != nil {
+		return nil, fmt.Errorf("describe subnets: %w", err)
+	}
+	var zone []string
+	for _, s := range subnets.Subnets {
+		zone = append(zone, aws.ToString(s.SubnetId))
+	}
+	lt, err := e.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: aws.String(g.Name + "-lt"),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{
+			ImageId:      aws.String(image),
+			InstanceType: ec2types.InstanceTypeT3Medium,
+			MetadataOptions: &ec2types.LaunchTemplateInstanceMetadataOptionsRequest{
+				HttpTokens: ec2types.LaunchTemplateHttpTokensStateRequired,
+			},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create launch template: %w", err)
+	}
+	spec := &asgtypes.LaunchTemplateSpecification{LaunchTemplateId: lt.LaunchTemplate.LaunchTemplateId, Version: aws.String(g.Version)}
+	in := &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String(g.Name),
+		MinSize:              aws.Int32(1), MaxSize: aws.Int32(g.Desired + 2), DesiredCapacity: aws.Int32(g.Desired),
+		VPCZoneIdentifier: aws.String(strings.Join(zone, ",")),
+	}
+	switch {
+	case g.LaunchConfiguration:
+		in.LaunchConfigurationName = aws.String(g.Name + "-lc")
+	case g.Mixed:
+		in.MixedInstancesPolicy = &asgtypes.MixedInstancesPolicy{
+			LaunchTemplate: &asgtypes.LaunchTemplate{
+				LaunchTemplateSpecification: spec,
+				Overrides:                   []asgtypes.LaunchTemplateOverrides{{InstanceType: aws.String("t3.medium")}, {InstanceType: aws.String("t3a.medium")}},
+			},
+			InstancesDistribution: &asgtypes.InstancesDistribution{OnDemandPercentageAboveBaseCapacity: aws.Int32(100)},
+		}
+	default:
+		in.LaunchTemplate = spec
+	}
+	for k, v := range g.Tags {
+		in.Tags = append(in.Tags, asgtypes.Tag{Key: aws.String(k), Value: aws.String(v), PropagateAtLaunch: aws.Bool(false)})
+	}
+	asg := autoscaling.NewFromConfig(sb.AWS)
+	if _, err := asg.CreateAutoScalingGroup(ctx, in); err != nil {
+		return nil, fmt.Errorf("create group %s: %w", g.Name, err)
+	}
+	if g.LaunchConfiguration {
+		return nil, nil
+	}
+	return sb.WaitInService(ctx, g.Name, int(g.Desired))
+}
+
+// WaitInService lets simulated time pass until the group has n instances in
+// service whose status checks are ok, and returns them.
+func (sb *Sandbox) WaitInService(ctx context.Context, group string, n int) ([]string, error) {
+	asg := autoscaling.NewFromConfig(sb.AWS)
+	e := ec2.NewFromConfig(sb.AWS)
+	for range 120 {
+		out, err := asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+		if err != nil {
+			return nil, fmt.Errorf("describe group: %w", err)
+		}
+		var ids []string
+		for _, g := range out.AutoScalingGroups {
+			for _, i := range g.Instances {
+				if i.LifecycleState == asgtypes.LifecycleStateInService {
+					ids = append(ids, aws.ToString(i.InstanceId))
+				}
+			}
+		}
+		if len(ids) >= n {
+			st, err := e.DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{InstanceIds: ids})
+			ok := 0
+			if err == nil {
+				for _, s := range st.InstanceStatuses {
+					if s.InstanceStatus != nil && s.InstanceStatus.Status == ec2types.SummaryStatusOk {
+						ok++
+					}
+				}
+			}
+			if ok == len(ids) {
+				sb.Sim.Advance(5 * time.Minute) // and the SSM agent online
+				return ids, nil
+			}
+		}
+		sb.Sim.Advance(30 * time.Second)
+	}
+	return nil, fmt.Errorf("group %s did not reach %d healthy instances in service within an hour", group, n)
+}
+
+// BaseImage returns the public base image for a platform.
+func (sb *Sandbox) BaseImage(ctx context.Context, platform string) (string, error) {
+	out, err := ec2.NewFromConfig(sb.AWS).DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"amazon"}})
+	if err != nil {
+		return "", fmt.Errorf("describe base images: %w", err)
+	}
+	for _, im := range out.Images {
+		if (platform == "windows") == (im.Platform == ec2types.PlatformValuesWindows) {
+			return aws.ToString(im.ImageId), nil
+		}
+	}
+	return "", fmt.Errorf("no %s base image owned by amazon", platform)
+}
