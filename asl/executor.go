@@ -777,14 +777,6 @@ func (x *Execution) runTask(ctx context.Context, st *state) (any, string, error)
 	if x.ex.Invoker == nil {
 		return nil, "", errors.New("the executor has no Invoker for Task states")
 	}
-	params, err := x.effectiveInput(st)
-	if err != nil {
-		return nil, "", err
-	}
-	paramsRaw, err := json.Marshal(params)
-	if err != nil {
-		return nil, "", &failure{ErrRuntime, err.Error(), true}
-	}
 	if !x.retryAt.IsZero() { // resumed during a retry interval
 		if err := x.sleepUntil(ctx, x.retryAt); err != nil {
 			return nil, "", err
@@ -792,6 +784,16 @@ func (x *Execution) runTask(ctx context.Context, st *state) (any, string, error)
 		x.retryAt = time.Time{}
 	}
 	for {
+		// Parameters are evaluated for each attempt, so that
+		// $$.State.RetryCount counts the retries.
+		params, err := x.effectiveInput(st)
+		if err != nil {
+			return nil, "", err
+		}
+		paramsRaw, err := json.Marshal(params)
+		if err != nil {
+			return nil, "", &failure{ErrRuntime, err.Error(), true}
+		}
 		out, f, err := x.attempt(ctx, st, paramsRaw)
 		if err != nil {
 			return nil, "", err
