@@ -89,7 +89,9 @@ func TestPollLoopPath(t *testing.T) {
 func TestPollLoopFailBranch(t *testing.T) {
 	def := mustParse(t, pollWorkflow)
 	h := newHandlers()
-	h.on("resolve", func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`{}`), nil })
+	h.on("resolve", func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) {
+		return json.RawMessage(`{}`), nil
+	})
 	h.on("create", func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) {
 		return json.RawMessage(`{"id":"ami-1","state":"pending","waitSeconds":5}`), nil
 	})

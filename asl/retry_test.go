@@ -294,7 +294,7 @@ func TestExecutionTimeout(t *testing.T) {
 
 func TestFailState(t *testing.T) {
 	cases := []struct {
-		state, input       string
+		state, input         string
 		wantError, wantCause string
 	}{
 		{`{"Type":"Fail","Error":"Broken","Cause":"it broke"}`, `{}`, "Broken", "it broke"},
