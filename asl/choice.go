@@ -476,7 +476,7 @@ func (r *choiceRule) describe() string {
 	case float64:
 		operand = strconv.FormatFloat(x, 'g', -1, 64)
 	case string:
-		operand = strconv.Quote(x)
+		operand = `"` + x + `"`
 	default:
 		operand = fmt.Sprint(x)
 	}
