@@ -396,9 +396,12 @@ func (t *ddbTable) keyOnly(it ddbItem) ddbItem {
 	return out
 }
 
-// staleWindow is how long an eventually consistent read may lag a write.
+// staleWindow is how long an eventually consistent read may lag a write:
+// up to a second of virtual time, on a free-running clock only. On a manual
+// clock time stands still between calls, so a window would never close and
+// reads are always consistent there.
 func (s *Sim) staleWindow() time.Duration {
-	if s.opts.ConsistencyDelay < 0 {
+	if s.opts.ConsistencyDelay < 0 || s.clock.speed <= 0 {
 		return 0
 	}
 	return min(s.opts.ConsistencyDelay, time.Second)

@@ -258,15 +258,15 @@ func TestUpdateExpressions(t *testing.T) {
 		}
 	}
 	parseBad := map[string]string{
-		"SET a = :one SET b = :one": "can only be used once",
-		"SET a = :one, a = :new":    "overlap",
-		"SET m = :one REMOVE m.inner":  "overlap",
-		"SET a :one":                "Syntax error",
-		"UPSERT a = :one":           "Syntax error",
-		"ADD a :new":                "Incorrect operand type",
-		"DELETE a :one":             "Incorrect operand type",
-		"SET a = nope(b, :one)":     "Invalid function name",
-		"SET a = :one +":            "Syntax error",
+		"SET a = :one SET b = :one":   "can only be used once",
+		"SET a = :one, a = :new":      "overlap",
+		"SET m = :one REMOVE m.inner": "overlap",
+		"SET a :one":                  "Syntax error",
+		"UPSERT a = :one":             "Syntax error",
+		"ADD a :new":                  "Incorrect operand type",
+		"DELETE a :one":               "Incorrect operand type",
+		"SET a = nope(b, :one)":       "Invalid function name",
+		"SET a = :one +":              "Syntax error",
 	}
 	for expr, want := range parseBad {
 		_, err := parseUpdate(expr, newExprEnv(names, values))
@@ -508,7 +508,9 @@ func TestDynamoDBItems(t *testing.T) {
 }
 
 func TestDynamoDBEventualConsistency(t *testing.T) {
-	ts := newTestSim(t, Options{})
+	// A free-running clock so slow that virtual time barely moves during
+	// the test; Advance moves it on purpose.
+	ts := newTestSim(t, Options{Speed: 1e-6})
 	ctx := context.Background()
 	c := dynamodb.NewFromConfig(ts.Cfg)
 	createLockTable(t, c)
@@ -545,6 +547,15 @@ func TestDynamoDBEventualConsistency(t *testing.T) {
 	ts.Advance(time.Second)
 	if g := get(false); g != "two" {
 		t.Errorf("eventually consistent read a second later = %q", g)
+	}
+
+	// On a manual clock reads are always consistent.
+	manual := newTestSim(t, Options{})
+	c = dynamodb.NewFromConfig(manual.Cfg)
+	createLockTable(t, c)
+	put("three")
+	if g := get(false); g != "three" {
+		t.Errorf("eventually consistent read on a manual clock = %q", g)
 	}
 }
 

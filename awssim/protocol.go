@@ -47,6 +47,8 @@ func asAPIError(err error) *apiError {
 // protocol serves one family of wire protocol.
 type protocol interface {
 	serve(s *Sim, r *request, w http.ResponseWriter)
+	// fail writes err in the protocol's error shape. Callers hold s.mu.
+	fail(s *Sim, r *request, w http.ResponseWriter, err error)
 }
 
 // route picks the protocol for a request: the SigV4 service name first,

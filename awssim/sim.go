@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -213,6 +214,12 @@ const maxCalls = 200_000
 // ServeHTTP routes a request to the control API or to a service.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.Error("awssim: panic serving the control API", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				controlError(w, http.StatusInternalServerError, "internal error: %v", v)
+			}
+		}()
 		s.serveControl(w, r)
 		return
 	}
@@ -233,10 +240,25 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.recoverPanic(proto, req, w)
 	s.clock.sync(s)
 	s.seq++
 	req.requestID = fmt.Sprintf("%08x-0000-4000-8000-%012x", uint32(s.seq), s.seq)
 	proto.serve(s, req, w)
+}
+
+// recoverPanic turns a panic in a handler or timer into an InternalError
+// (HTTP 500) in the protocol's error shape, so that the SDK gets a body it
+// can parse, and logs it with the stack. A panic is a simulator bug: fix
+// it at its cause. Callers hold s.mu; it must be deferred directly.
+func (s *Sim) recoverPanic(proto protocol, r *request, w http.ResponseWriter) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	s.log.Error("awssim: panic serving a request", "service", r.service, "action", r.action, "panic", v, "stack", string(debug.Stack()))
+	proto.fail(s, r, w, &apiError{Status: http.StatusInternalServerError, Code: "InternalError",
+		Message: fmt.Sprintf("amiswap simulator: internal error in %s %s: %v", r.service, r.action, v)})
 }
 
 // record appends a call to the log. Callers hold s.mu.
