@@ -147,6 +147,7 @@ type Execution struct {
 	// Position: the state to run next and its input.
 	cur       string
 	curInput  any
+	curRaw    json.RawMessage // curInput encoded, when known
 	entered   bool      // cur's …StateEntered is already recorded
 	enteredAt time.Time // when cur was entered
 	counts    []int     // per-retrier attempts of cur
@@ -229,7 +230,11 @@ func (e *Executor) Start(ctx context.Context, def *Definition, name string, inpu
 		curInput: in,
 	}
 	info := x.info
-	raw, _ := json.Marshal(in)
+	raw, err := marshalValue(in)
+	if err != nil {
+		return nil, fmt.Errorf("start execution %q: %w", name, err)
+	}
+	x.curRaw = raw
 	if err := x.record(Event{Type: ExecutionStarted, Input: raw, Execution: &info}); err != nil {
 		return nil, fmt.Errorf("start execution %q: %w", name, err)
 	}
@@ -303,14 +308,14 @@ func (e *Executor) Resume(def *Definition, events History) (*Execution, error) {
 			if err != nil {
 				return nil, fmt.Errorf("resume %s: input of %q: %w", info.Name, ev.State, err)
 			}
-			x.cur, x.curInput, x.entered, x.enteredAt = ev.State, v, true, ev.Timestamp
+			x.cur, x.curInput, x.curRaw, x.entered, x.enteredAt = ev.State, v, ev.Input, true, ev.Timestamp
 			x.counts, x.retries, x.retryAt = make([]int, len(st.retry)), 0, time.Time{}
 		case ev.Type.IsStateExited():
 			v, err := decodeJSON(ev.Output)
 			if err != nil {
 				return nil, fmt.Errorf("resume %s: output of %q: %w", info.Name, ev.State, err)
 			}
-			x.curInput, x.entered = v, false
+			x.curInput, x.curRaw, x.entered = v, ev.Output, false
 			x.cur = ev.Next // empty: the execution ends with this output
 		case ev.Type == RetryScheduled:
 			if ev.Retrier > 0 && ev.Retrier <= len(x.counts) {
@@ -389,7 +394,10 @@ func (x *Execution) Run(ctx context.Context) (Result, error) {
 			return x.interrupted(err), nil
 		}
 		if x.cur == "" { // resumed after the last state exited
-			raw, _ := json.Marshal(x.curInput)
+			raw := x.curRaw
+			if raw == nil {
+				raw, _ = marshalValue(x.curInput)
+			}
 			return x.result, x.finish(Result{Status: StatusSucceeded, Output: raw})
 		}
 		if x.deadlinePassed() {
@@ -404,9 +412,12 @@ func (x *Execution) Run(ctx context.Context) (Result, error) {
 			}
 			x.retries, x.retryAt = 0, time.Time{}
 			x.ctxObj = nil
-			raw, err := json.Marshal(x.curInput)
-			if err != nil {
-				return Result{}, fmt.Errorf("run %s: %w", x.info.Name, err)
+			raw := x.curRaw // the previous state's output, already encoded
+			if raw == nil {
+				var err error
+				if raw, err = marshalValue(x.curInput); err != nil {
+					return Result{}, fmt.Errorf("run %s: %w", x.info.Name, err)
+				}
 			}
 			if err := x.record(Event{Type: enteredTypes[st.typ], State: st.name, Input: raw}); err != nil {
 				return Result{}, fmt.Errorf("run %s: %w", x.info.Name, err)
@@ -429,14 +440,14 @@ func (x *Execution) Run(ctx context.Context) (Result, error) {
 		if st.typ == TypeFail {
 			return x.result, nil // runFail recorded the end
 		}
-		raw, err := json.Marshal(out)
+		raw, err := marshalValue(out)
 		if err != nil {
 			return Result{}, fmt.Errorf("run %s: %w", x.info.Name, err)
 		}
 		if err := x.record(Event{Type: exitedTypes[st.typ], State: st.name, Output: raw, Next: next}); err != nil {
 			return Result{}, fmt.Errorf("run %s: %w", x.info.Name, err)
 		}
-		x.cur, x.curInput, x.entered = next, out, false
+		x.cur, x.curInput, x.curRaw, x.entered = next, out, raw, false
 		if next == "" {
 			return x.result, x.finish(Result{Status: StatusSucceeded, Output: raw})
 		}
@@ -790,7 +801,7 @@ func (x *Execution) runTask(ctx context.Context, st *state) (any, string, error)
 		if err != nil {
 			return nil, "", err
 		}
-		paramsRaw, err := json.Marshal(params)
+		paramsRaw, err := marshalValue(params)
 		if err != nil {
 			return nil, "", &failure{ErrRuntime, err.Error(), true}
 		}
