@@ -148,11 +148,11 @@ type Execution struct {
 	cur       string
 	curInput  any
 	curRaw    json.RawMessage // curInput encoded, when known
-	entered   bool      // cur's …StateEntered is already recorded
-	enteredAt time.Time // when cur was entered
-	counts    []int     // per-retrier attempts of cur
-	retries   int       // total retries of cur
-	retryAt   time.Time // a resumed run waits for a scheduled retry until then
+	entered   bool            // cur's …StateEntered is already recorded
+	enteredAt time.Time       // when cur was entered
+	counts    []int           // per-retrier attempts of cur
+	retries   int             // total retries of cur
+	retryAt   time.Time       // a resumed run waits for a scheduled retry until then
 	running   bool
 }
 
