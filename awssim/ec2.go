@@ -1097,7 +1097,7 @@ func (s *Sim) ec2DeleteTags(r *request, p params, w *xmlWriter) error {
 	}
 	for _, t := range targets {
 		m := *t.tags
-		if p.structs("Tag") == nil {
+		if len(dels) == 0 {
 			// No Tag: every user tag goes.
 			for k := range m {
 				if !strings.HasPrefix(k, "aws:") {

@@ -111,13 +111,13 @@ func (s *Sim) ec2CreateLaunchTemplate(r *request, p params, w *xmlWriter) error 
 	if !ltNameRe.MatchString(name) {
 		return errorf("InvalidLaunchTemplateName.MalformedException", "A launch template name must be between 3 and 128 characters, and may contain letters, numbers, and the following characters: - ( ) . / _ (got %q)", name)
 	}
-	if !p.present("LaunchTemplateData") {
-		return errorf("MissingParameter", "The request must contain the parameter LaunchTemplateData")
-	}
 	for _, lt := range s.ec2.ltOrder {
 		if lt.Name == name {
 			return errorf("InvalidLaunchTemplateName.AlreadyExistsException", "Launch template name already in use.")
 		}
+	}
+	if !p.present("LaunchTemplateData") {
+		return errorf("MissingParameter", "The request must contain the parameter LaunchTemplateData")
 	}
 	desc := p.str("VersionDescription")
 	if len(desc) > 255 {
@@ -220,13 +220,6 @@ func (s *Sim) ec2CreateLaunchTemplateVersion(r *request, p params, w *xmlWriter)
 	if err != nil {
 		return err
 	}
-	if !p.present("LaunchTemplateData") {
-		return errorf("MissingParameter", "The request must contain the parameter LaunchTemplateData")
-	}
-	desc := p.str("VersionDescription")
-	if len(desc) > 255 {
-		return errorf("InvalidParameterValue", "The version description must be at most 255 characters long")
-	}
 	var base ltData
 	if sv := p.str("SourceVersion"); sv != "" {
 		src, err := lt.version(sv)
@@ -234,6 +227,13 @@ func (s *Sim) ec2CreateLaunchTemplateVersion(r *request, p params, w *xmlWriter)
 			return err
 		}
 		base = src.Data
+	}
+	if !p.present("LaunchTemplateData") {
+		return errorf("MissingParameter", "The request must contain the parameter LaunchTemplateData")
+	}
+	desc := p.str("VersionDescription")
+	if len(desc) > 255 {
+		return errorf("InvalidParameterValue", "The version description must be at most 255 characters long")
 	}
 	data, err := s.parseLTData(p.sub("LaunchTemplateData"), base)
 	if err != nil {
@@ -410,13 +410,14 @@ func (s *Sim) ec2ModifyLaunchTemplate(r *request, p params, w *xmlWriter) error 
 // azID is the zone id AWS pairs with a zone name ("us-east-1a" → "use1-az1").
 func azID(region, az string) string {
 	parts := strings.Split(region, "-")
-	short := ""
-	for _, x := range parts {
-		if x != "" {
+	short := parts[0]
+	for _, x := range parts[1:] {
+		if x != "" && (x[0] < '0' || x[0] > '9') {
 			short += x[:1]
+		} else {
+			short += x
 		}
 	}
-	short = short[:len(short)-1] + parts[len(parts)-1]
 	return short + "-az" + strconv.Itoa(int(az[len(az)-1]-'a')+1)
 }
 

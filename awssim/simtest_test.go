@@ -1,7 +1,9 @@
 package awssim
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -47,5 +49,29 @@ func newTestSim(t testing.TB, opts Options) *testSim {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.HTTPClient = &http.Client{Transport: bufferedBodyTransport{&http.Transport{}}}
 	return &testSim{Sim: s, URL: srv.URL, Cfg: cfg}
+}
+
+// bufferedBodyTransport sends a copy of each request body. smithy-go closes
+// the request body as soon as the response headers arrive; on loopback the
+// server often answers before the transport's writer has made its final
+// read of the body, the read fails, and the transport closes the connection
+// under the response ("use of closed network connection", about 1 call in
+// 60). With a copy, the SDK's close cannot reach the transport's reader.
+type bufferedBodyTransport struct{ rt http.RoundTripper }
+
+func (b bufferedBodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return b.rt.RoundTrip(r)
+	}
+	data, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	r = r.Clone(r.Context())
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	return b.rt.RoundTrip(r)
 }
