@@ -35,7 +35,9 @@
 // Paths: "$", "$.a.b", "$['a']", "$.a[0]", and wildcards ("$.a[*].b",
 // "$.*") where the specification allows a Path; ResultPath takes a
 // Reference Path (no wildcards). Filters, slices, unions, negative indexes
-// and deep scan are refused. Parameters and ResultSelector keys ending in
+// and deep scan are refused. A path that names nothing is an error, except
+// one with a wildcard, which yields an empty array; a wildcard over an
+// object yields its members in key order. Parameters and ResultSelector keys ending in
 // ".$" take a path, a context-object path ("$$.Execution.Id") or an
 // intrinsic: States.Format, States.StringToJson, States.JsonToString,
 // States.Array, States.ArrayLength, States.ArrayGetItem,

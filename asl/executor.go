@@ -201,6 +201,9 @@ func (e *Executor) Start(ctx context.Context, def *Definition, name string, inpu
 	if def == nil {
 		return nil, errors.New("start execution: nil definition")
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("start execution: %w", err)
+	}
 	if name == "" {
 		name = e.uuid()
 	}

@@ -81,7 +81,7 @@ func parsePath(s string, allowContext, reference bool) (*path, error) {
 				p.definite = false
 				continue
 			}
-			if strings.ContainsAny(name, "'\"()?@,:* ") {
+			if strings.ContainsAny(name, "'\"()?@,* ") {
 				return nil, fmt.Errorf("field name %q is not supported; use ['...']", name)
 			}
 			p.segs = append(p.segs, segment{kind: segField, name: name})

@@ -260,6 +260,13 @@ func TestDuplicateExecutionName(t *testing.T) {
 	if _, err := ex.Start(context.Background(), def, "once", nil); !errors.Is(err, ErrExists) {
 		t.Fatalf("second start: %v", err)
 	}
+	list, err := st.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Status != asl.StatusSucceeded || list[0].StopTime.IsZero() || list[0].Transitions != 1 || list[0].State != "P" {
+		t.Fatalf("list = %+v", list)
+	}
 }
 
 func TestTornTailIsIgnoredAndCut(t *testing.T) {
