@@ -374,7 +374,7 @@ func asFailure(err error, defName string, fatal bool) *failure {
 	return &failure{defName, err.Error(), fatal || defName == ErrRuntime}
 }
 
-// timedOut signals that the execution's own TimeoutSeconds elapsed.
+// errExecTimeout signals that the execution's own TimeoutSeconds elapsed.
 var errExecTimeout = errors.New("execution timed out")
 
 // Run runs the execution until it ends and returns how it ended. If ctx is

@@ -289,3 +289,14 @@ func (s *Store) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Resume loads the stored execution id and rebuilds it with ex (whose
+// Journal should be this store) so that Run continues it; see
+// asl.Executor.Resume.
+func (s *Store) Resume(ex *asl.Executor, def *asl.Definition, id string) (*asl.Execution, error) {
+	h, err := s.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	return ex.Resume(def, h)
+}

@@ -200,16 +200,12 @@ func TestResumeKeepsRetryCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hist, err := st.Load(id)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The resumed attempt fails with Flaky again: the retrier is used up,
 	// so the catcher takes it.
 	sc := &script{work: func(ctx context.Context, n int) (json.RawMessage, error) {
 		return nil, &asl.TaskError{Name: "Flaky", Cause: "still broken"}
 	}}
-	x, err := (&asl.Executor{Invoker: sc, Clock: clk, Journal: st}).Resume(def, hist)
+	x, err := st.Resume(&asl.Executor{Invoker: sc, Clock: clk, Journal: st}, def, id)
 	if err != nil {
 		t.Fatal(err)
 	}
