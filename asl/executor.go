@@ -279,7 +279,9 @@ func containsRune(s string, r rune) bool {
 // counters; a task in flight at the crash is therefore invoked again, so
 // task handlers must be idempotent. A run that died between two states
 // continues with the next one. A completed execution cannot be resumed
-// (ErrCompleted), and the history must come from the same definition.
+// (ErrCompleted), and the history must come from the same definition. The
+// execution's TimeoutSeconds still counts from its original start, so time
+// spent down counts too, as it would in Step Functions.
 func (e *Executor) Resume(def *Definition, events History) (*Execution, error) {
 	info, ok := events.Info()
 	if !ok {
