@@ -403,10 +403,10 @@ func (x *Execution) Run(ctx context.Context) (Result, error) {
 			if raw == nil {
 				raw, _ = marshalValue(x.curInput)
 			}
-			return x.result, x.finish(Result{Status: StatusSucceeded, Output: raw})
+			return x.end(Result{Status: StatusSucceeded, Output: raw})
 		}
 		if x.deadlinePassed() {
-			return x.result, x.timeout()
+			return x.end(x.timeoutResult())
 		}
 		st := x.def.states[x.cur]
 		if !x.entered {
@@ -434,11 +434,11 @@ func (x *Execution) Run(ctx context.Context) (Result, error) {
 		case errors.Is(err, errInterrupted):
 			return x.interrupted(ctx.Err()), nil
 		case errors.Is(err, errExecTimeout):
-			return x.result, x.timeout()
+			return x.end(x.timeoutResult())
 		case err != nil:
 			var f *failure
 			if errors.As(err, &f) {
-				return x.result, x.finish(Result{Status: StatusFailed, Error: f.name, Cause: f.cause})
+				return x.end(Result{Status: StatusFailed, Error: f.name, Cause: f.cause})
 			}
 			return Result{}, fmt.Errorf("run %s: %w", x.info.Name, err)
 		}
@@ -454,7 +454,7 @@ func (x *Execution) Run(ctx context.Context) (Result, error) {
 		}
 		x.cur, x.curInput, x.curRaw, x.entered = next, out, raw, false
 		if next == "" {
-			return x.result, x.finish(Result{Status: StatusSucceeded, Output: raw})
+			return x.end(Result{Status: StatusSucceeded, Output: raw})
 		}
 	}
 }
@@ -475,9 +475,17 @@ func (x *Execution) deadlinePassed() bool {
 	return !d.IsZero() && !x.clk.Now().Before(d)
 }
 
-func (x *Execution) timeout() error {
-	return x.finish(Result{Status: StatusTimedOut, Error: ErrTimeout,
-		Cause: fmt.Sprintf("the execution did not finish within TimeoutSeconds (%d)", int64(x.def.timeout/time.Second))})
+func (x *Execution) timeoutResult() Result {
+	return Result{Status: StatusTimedOut, Error: ErrTimeout,
+		Cause: fmt.Sprintf("the execution did not finish within TimeoutSeconds (%d)", int64(x.def.timeout/time.Second))}
+}
+
+// end records the terminal event and returns the result.
+func (x *Execution) end(r Result) (Result, error) {
+	if err := x.finish(r); err != nil {
+		return Result{}, err
+	}
+	return x.result, nil
 }
 
 // finish records the terminal event.
