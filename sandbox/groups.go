@@ -150,7 +150,7 @@ func (sb *Sandbox) BaseImage(ctx context.Context, platform string) (string, erro
 		return "", fmt.Errorf("describe base images: %w", err)
 	}
 	for _, im := range out.Images {
-		if (platform == "windows") == (im.Platform == ec2types.PlatformValuesWindows) {
+		if (platform == "windows") == strings.EqualFold(string(im.Platform), "windows") {
 			return aws.ToString(im.ImageId), nil
 		}
 	}

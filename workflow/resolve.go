@@ -264,7 +264,7 @@ func (r *Resolver) Resolve(ctx context.Context, p Payload) (*amiswap.Target, err
 		return skip("the recovery point AMI %s is %s, not available", t.Source.ImageID, img.State)
 	}
 	t.Source.Platform = "linux"
-	if img.Platform == ec2types.PlatformValuesWindows {
+	if strings.EqualFold(string(img.Platform), "windows") { // EC2 answers "windows"; the SDK enum says "Windows"
 		t.Source.Platform = "windows"
 	}
 	if settings.OS != "" {

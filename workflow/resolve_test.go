@@ -365,7 +365,7 @@ func TestResolveErrors(t *testing.T) {
 func TestResolveVariants(t *testing.T) {
 	t.Run("windows, older golden AMI in place", func(t *testing.T) {
 		w := newResolveWorld(t)
-		w.images[rsAMI] = ec2types.Image{ImageId: aws.String(rsAMI), State: ec2types.ImageStateAvailable, Platform: ec2types.PlatformValuesWindows}
+		w.images[rsAMI] = ec2types.Image{ImageId: aws.String(rsAMI), State: ec2types.ImageStateAvailable, Platform: "windows"} // as EC2 sends it
 		w.images[rsCurrent] = golden(rsCurrent, "99999999-0000-4000-8000-000000000000", rsJobCreated.Add(-time.Hour))
 		got, err := w.resolve(amiswap.Request{BackupJobID: grpJob}, Config{})
 		if err != nil || got.Skip || got.Source.Platform != "windows" {
@@ -374,7 +374,7 @@ func TestResolveVariants(t *testing.T) {
 	})
 	t.Run("settings override OS and instance type", func(t *testing.T) {
 		w := newResolveWorld(t)
-		w.images[rsAMI] = ec2types.Image{ImageId: aws.String(rsAMI), State: ec2types.ImageStateAvailable, Platform: ec2types.PlatformValuesWindows}
+		w.images[rsAMI] = ec2types.Image{ImageId: aws.String(rsAMI), State: ec2types.ImageStateAvailable, Platform: "windows"} // as EC2 sends it
 		w.group(func(g *asgtypes.AutoScalingGroup) {
 			*g = withTag(withTag(*g, amiswap.TagOS, "linux"), amiswap.TagInstanceType, "c5.xlarge")
 		})
