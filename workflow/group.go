@@ -510,7 +510,29 @@ func (o *GroupOps) StartRefresh(ctx context.Context, p Payload) (*RefreshResult,
 	return nil, &amiswap.TransientError{Op: "autoscaling:StartInstanceRefresh", Err: fmt.Errorf("another instance refresh of %s is in progress: %w", t.Group, err)}
 }
 
-// CheckRefresh polls the instance refresh: Successful is ready; Failed,
+// refollow puts a group that followed $Default or $Latest back on that
+// alias after a successful refresh: Auto Scaling makes the refresh's
+// desired configuration, pinned to the new version number, the group's
+// own. The alias names that same version now, so nothing is replaced. A
+// group that someone moved to yet another version is left alone.
+func (o *GroupOps) refollow(ctx context.Context, t *amiswap.Target, s *SwapResult) error {
+	alias := t.LaunchTemplate.Version
+	if alias != "$Default" && alias != "$Latest" || s == nil || s.NewVersion == "" {
+		return nil
+	}
+	g, err := describeGroup(ctx, o.asg, t.Group)
+	if err != nil {
+		return err
+	}
+	spec := groupTemplate(g)
+	if spec == nil || aws.ToString(spec.Version) != s.NewVersion {
+		return nil
+	}
+	return setGroupVersion(ctx, o.asg, g, alias)
+}
+
+// CheckRefresh polls the instance refresh: Successful is ready (and a
+// group that followed an alias follows it again, see refollow); Failed,
 // Cancelled and rolled back are a *amiswap.RefreshFailedError; a refresh
 // still going after refreshDeadline from its start is a
 // *amiswap.StepTimeoutError. The wait is half of the remaining time
@@ -545,6 +567,9 @@ func (o *GroupOps) CheckRefresh(ctx context.Context, p Payload) (*PollResult, er
 	}
 	switch r.Status {
 	case asgtypes.InstanceRefreshStatusSuccessful:
+		if err := o.refollow(ctx, t, p.State.Swap); err != nil {
+			return nil, err
+		}
 		return pollReady(), nil
 	case asgtypes.InstanceRefreshStatusFailed, asgtypes.InstanceRefreshStatusCancelled,
 		asgtypes.InstanceRefreshStatusRollbackSuccessful, asgtypes.InstanceRefreshStatusRollbackFailed:

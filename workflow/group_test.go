@@ -630,3 +630,61 @@ func TestCheckRefresh(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckRefreshRefollowsTheAlias(t *testing.T) {
+	swap := &SwapResult{LaunchTemplateID: grpLT, NewVersion: "5"}
+	cases := []struct {
+		name    string
+		version string // what the group followed
+		mixed   bool
+		groupV  string // what it names after the refresh
+		swap    *SwapResult
+		calls   []string
+	}{
+		{name: "pinned stays pinned", version: "4", groupV: "5", swap: swap, calls: []string{"DescribeInstanceRefreshes"}},
+		{name: "$Default again", version: "$Default", groupV: "5", swap: swap, calls: []string{"DescribeInstanceRefreshes", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup"}},
+		{name: "$Latest again, mixed", version: "$Latest", mixed: true, groupV: "5", swap: swap, calls: []string{"DescribeInstanceRefreshes", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup"}},
+		{name: "already following", version: "$Default", groupV: "$Default", swap: swap, calls: []string{"DescribeInstanceRefreshes", "DescribeAutoScalingGroups"}},
+		{name: "moved on by someone else", version: "$Default", groupV: "6", swap: swap, calls: []string{"DescribeInstanceRefreshes", "DescribeAutoScalingGroups"}},
+		{name: "no swap recorded", version: "$Default", groupV: "5", calls: []string{"DescribeInstanceRefreshes"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := &grpCalls{t: t}
+			var updIn *autoscaling.UpdateAutoScalingGroupInput
+			asg := &grpASG{grpCalls: calls, describeGroups: groupsOut(grpGroup(tc.groupV, tc.mixed)),
+				describeRefreshes: func(*autoscaling.DescribeInstanceRefreshesInput) (*autoscaling.DescribeInstanceRefreshesOutput, error) {
+					return &autoscaling.DescribeInstanceRefreshesOutput{InstanceRefreshes: []asgtypes.InstanceRefresh{{
+						InstanceRefreshId: aws.String("r-1"), Status: asgtypes.InstanceRefreshStatusSuccessful, PercentageComplete: aws.Int32(100),
+					}}}, nil
+				},
+				update: func(in *autoscaling.UpdateAutoScalingGroupInput) (*autoscaling.UpdateAutoScalingGroupOutput, error) {
+					updIn = in
+					return &autoscaling.UpdateAutoScalingGroupOutput{}, nil
+				},
+			}
+			st := State{Target: grpTarget(tc.version, tc.mixed), Swap: tc.swap, Refresh: &RefreshResult{RefreshID: "r-1"}}
+			got, err := (&GroupOps{asg: asg}).CheckRefresh(t.Context(), grpPayload(st))
+			if err != nil || !got.Ready {
+				t.Fatalf("poll %+v, %v: want ready", got, err)
+			}
+			if !reflect.DeepEqual(calls.calls, tc.calls) {
+				t.Errorf("calls %v, want %v", calls.calls, tc.calls)
+			}
+			if updIn == nil {
+				return
+			}
+			spec := updIn.LaunchTemplate
+			if tc.mixed {
+				want := policyWithVersion(grpGroup("5", true).MixedInstancesPolicy, tc.version)
+				if !reflect.DeepEqual(updIn.MixedInstancesPolicy, want) || spec != nil {
+					t.Errorf("update sent %+v, want the whole policy on %s", updIn, tc.version)
+				}
+				return
+			}
+			if spec == nil || aws.ToString(spec.Version) != tc.version || aws.ToString(spec.LaunchTemplateId) != grpLT || updIn.MaxSize != nil {
+				t.Errorf("update sent %+v, want only the launch template on %s", updIn, tc.version)
+			}
+		})
+	}
+}
