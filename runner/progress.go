@@ -66,7 +66,12 @@ func (p *Progress) Observe(x *asl.Execution, ev asl.Event) {
 		fmt.Fprintf(p.W, "%s    %s failed with %s: %s\n", at, ev.State, ev.Error, shortCause(ev.Cause))
 	case ev.Type.IsTerminal():
 		p.endWaitLine()
-		fmt.Fprintf(p.W, "%s  %s\n", at, strings.TrimPrefix(string(ev.Type), "Execution"))
+		switch ev.Type {
+		case asl.ExecutionSucceeded:
+			fmt.Fprintf(p.W, "%s  execution succeeded\n", at)
+		default:
+			fmt.Fprintf(p.W, "%s  execution %s: %s\n", at, strings.ToLower(strings.TrimPrefix(string(ev.Type), "Execution")), ev.Error)
+		}
 	}
 }
 
