@@ -112,6 +112,23 @@ type Executor struct {
 	Rand func() float64
 	// UUID generates execution names and States.UUID; default random v4.
 	UUID func() string
+	// MaxEvents limits an execution's history, failing the execution
+	// with States.Runtime when it is reached, as Step Functions does at
+	// 25,000 events (the default); negative means no limit.
+	MaxEvents int
+}
+
+// DefaultMaxEvents is the Step Functions limit on an execution's history.
+const DefaultMaxEvents = 25000
+
+func (e *Executor) maxEvents() int {
+	switch {
+	case e.MaxEvents == 0:
+		return DefaultMaxEvents
+	case e.MaxEvents < 0:
+		return 0
+	}
+	return e.MaxEvents
 }
 
 const arnPrefix = "arn:aws:states:local:000000000000:"
@@ -425,7 +442,7 @@ func (x *Execution) Run(ctx context.Context) (Result, error) {
 				}
 			}
 			if err := x.record(Event{Type: enteredTypes[st.typ], State: st.name, Input: raw}); err != nil {
-				return Result{}, fmt.Errorf("run %s: %w", x.info.Name, err)
+				return x.stop(err)
 			}
 			x.entered = true
 		}
@@ -436,11 +453,7 @@ func (x *Execution) Run(ctx context.Context) (Result, error) {
 		case errors.Is(err, errExecTimeout):
 			return x.end(x.timeoutResult())
 		case err != nil:
-			var f *failure
-			if errors.As(err, &f) {
-				return x.end(Result{Status: StatusFailed, Error: f.name, Cause: f.cause})
-			}
-			return Result{}, fmt.Errorf("run %s: %w", x.info.Name, err)
+			return x.stop(err)
 		}
 		if st.typ == TypeFail {
 			return x.result, nil // runFail recorded the end
@@ -450,7 +463,7 @@ func (x *Execution) Run(ctx context.Context) (Result, error) {
 			return Result{}, fmt.Errorf("run %s: %w", x.info.Name, err)
 		}
 		if err := x.record(Event{Type: exitedTypes[st.typ], State: st.name, Output: raw, Next: next}); err != nil {
-			return Result{}, fmt.Errorf("run %s: %w", x.info.Name, err)
+			return x.stop(err)
 		}
 		x.cur, x.curInput, x.curRaw, x.entered = next, out, raw, false
 		if next == "" {
@@ -478,6 +491,16 @@ func (x *Execution) deadlinePassed() bool {
 func (x *Execution) timeoutResult() Result {
 	return Result{Status: StatusTimedOut, Error: ErrTimeout,
 		Cause: fmt.Sprintf("the execution did not finish within TimeoutSeconds (%d)", int64(x.def.timeout/time.Second))}
+}
+
+// stop ends the execution as FAILED for a *failure, or stops the run with
+// the error otherwise (a Journal failure: the execution stays RUNNING).
+func (x *Execution) stop(err error) (Result, error) {
+	var f *failure
+	if errors.As(err, &f) {
+		return x.end(Result{Status: StatusFailed, Error: f.name, Cause: f.cause})
+	}
+	return Result{}, fmt.Errorf("run %s: %w", x.info.Name, err)
 }
 
 // end records the terminal event and returns the result.
@@ -511,6 +534,10 @@ func (x *Execution) finish(r Result) error {
 // record stamps ev, appends it to the history and the journal, and shows
 // it to the observer. State transitions and the end are synced.
 func (x *Execution) record(ev Event) error {
+	if max := x.ex.maxEvents(); max > 0 && !ev.Type.IsTerminal() && len(x.history) >= max-1 {
+		// The last place is kept for the terminal event.
+		return &failure{ErrRuntime, fmt.Sprintf("the execution reached the maximum number of history events (%d)", max), true}
+	}
 	n := int64(len(x.history))
 	ev.ID = n + 1
 	ev.PreviousEventID = n

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -122,5 +123,22 @@ func TestRunCompletedExecution(t *testing.T) {
 	}
 	if _, err := x.Run(context.Background()); !errors.Is(err, ErrCompleted) {
 		t.Fatalf("second run: %v", err)
+	}
+}
+
+func TestHistoryLimit(t *testing.T) {
+	def := mustParse(t, `{"StartAt":"Loop","States":{
+		"Loop":{"Type":"Choice","Choices":[{"Variable":"$.stop","BooleanEquals":true,"Next":"Done"}],"Default":"Again"},
+		"Again":{"Type":"Pass","Next":"Loop"},
+		"Done":{"Type":"Succeed"}}}`)
+	x, res, err := (&Executor{Clock: newFakeClock(), MaxEvents: 50}).Run(context.Background(), def, "loop", json.RawMessage(`{"stop":false}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StatusFailed || res.Error != ErrRuntime || !strings.Contains(res.Cause, "maximum number of history events (50)") {
+		t.Fatalf("result = %+v", res)
+	}
+	if n := len(x.History()); n != 50 {
+		t.Fatalf("history has %d events", n)
 	}
 }
