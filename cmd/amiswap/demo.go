@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/amiswap/amiswap/asl"
+	"github.com/amiswap/amiswap/awssim"
+	"github.com/amiswap/amiswap/deploy"
+	"github.com/amiswap/amiswap/runner"
+	"github.com/amiswap/amiswap/sandbox"
+	"github.com/amiswap/amiswap/workflow"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+)
+
+func init() {
+	register(command{name: "demo", summary: "run a whole swap against the built-in AWS simulator (no AWS account needed)", run: runDemo})
+}
+
+// demoGroup is the opted-in group of the simulator's demo scenario.
+const demoGroup = "demo-windows-web"
+
+func runDemo(ctx context.Context, args []string, env *Env) error {
+	fs := newFlagSet("demo", "[--json]", env)
+	asJSON := fs.Bool("json", false, "print the execution's final output as JSON at the end")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	out := env.Stdout
+	wallStart := time.Now()
+	sb, err := sandbox.New(ctx, awssim.Options{Scenario: "demo"})
+	if err != nil {
+		return fmt.Errorf("demo: start the simulator: %w", err)
+	}
+	defer sb.Close()
+	simStart := sb.Sim.Now()
+	fmt.Fprintf(out, "amiswap demo — AWS simulator at %s (virtual clock; no AWS account used)\n\n", sb.URL)
+
+	before, err := sandbox.Snapshot(ctx, sb.AWS, demoGroup)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	instanceID, err := firstInstance(ctx, sb.AWS, demoGroup)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	fmt.Fprintf(out, "group %s: %d instances on %s (launch template %s, version %s), MaxSize %d\n",
+		demoGroup, before.Desired, before.ImageID, before.LaunchTemplateID, before.GroupVersion, before.Max)
+	fmt.Fprintf(out, "AWS Backup: backing up %s …\n", instanceID)
+	jobID, event, err := sb.BackupEvent(ctx, instanceID)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	match, reason := deploy.MatchEvent(event)
+	if !match {
+		return fmt.Errorf("demo: the backup's event does not match the rule: %s", reason)
+	}
+	req, err := deploy.Transform(event)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := before.WithRecoveryPoint(ctx, sb.AWS, req.RecoveryPointArn); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	fmt.Fprintf(out, "AWS Backup: job %s COMPLETED, recovery point %s\n", jobID, req.RecoveryPointArn)
+	fmt.Fprintf(out, "EventBridge: the event matches the amiswap rule; starting the workflow\n\n")
+
+	callsBefore := len(sb.Sim.Calls())
+	swapStart := sb.Sim.Now()
+	progress := &runner.Progress{W: out, Terminal: isTerminal(out)}
+	x, res, err := runner.Run(ctx, runner.Options{
+		AWS: sb.AWS, Config: sb.Config, Clock: sb.Sim, Observer: progress.Observe,
+	}, "", req)
+	if err != nil {
+		return fmt.Errorf("demo: run the workflow: %w", err)
+	}
+	swapDuration := sb.Sim.Now().Sub(swapStart)
+	calls := len(sb.Sim.Calls()) - callsBefore
+	fmt.Fprintln(out)
+	if res.Status != asl.StatusSucceeded {
+		fmt.Fprintf(out, "the swap %s: %s: %s\n", strings.ToLower(string(res.Status)), res.Error, res.Cause)
+		return &exitError{code: 1}
+	}
+	var st workflow.State
+	if err := json.Unmarshal(res.Output, &st); err != nil {
+		return fmt.Errorf("demo: read the output: %w", err)
+	}
+	if st.Target != nil && st.Target.Skip {
+		fmt.Fprintf(out, "skipped: %s\n", st.Target.SkipReason)
+		return &exitError{code: 1}
+	}
+	checks, err := sandbox.VerifySwapped(ctx, sb.AWS, before, st)
+	if err != nil {
+		return fmt.Errorf("demo: verify: %w", err)
+	}
+	// New instances of the group must come up on the golden AMI.
+	replacement, err := replaceOne(ctx, sb, demoGroup)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	checks.Passed = append(checks.Passed, fmt.Sprintf("a replacement instance %s launched from %s", replacement.id, replacement.image))
+	if replacement.image != st.Image.ImageID {
+		checks.Problems = append(checks.Problems, fmt.Sprintf("the replacement instance %s launched from %s, not the golden AMI", replacement.id, replacement.image))
+	}
+
+	fmt.Fprintf(out, "Summary\n")
+	fmt.Fprintf(out, "  group               %s\n", demoGroup)
+	fmt.Fprintf(out, "  AMI                 %s → %s\n", before.ImageID, st.Image.ImageID)
+	fmt.Fprintf(out, "  launch template     %s version %s (group follows %s)\n", st.Swap.LaunchTemplateID, st.Swap.NewVersion, before.GroupVersion)
+	fmt.Fprintf(out, "  simulated duration  %s (backup included: %s)\n", swapDuration.Round(time.Second), sb.Sim.Now().Sub(simStart).Round(time.Second))
+	fmt.Fprintf(out, "  state transitions   %d\n", x.Transitions())
+	fmt.Fprintf(out, "  AWS API calls       %d\n", calls)
+	if st.Cleanup != nil {
+		fmt.Fprintf(out, "  cleaned up          builder %s terminated; recovery point deleted: %v; old golden AMIs removed: %d\n",
+			st.Builder.InstanceID, st.Cleanup.RecoveryPointDeleted, len(st.Cleanup.DeregisteredImages))
+	}
+	if st.Notify != nil {
+		fmt.Fprintf(out, "  notification        %q\n", st.Notify.Subject)
+	}
+	fmt.Fprintf(out, "  wall time           %s\n\n", time.Since(wallStart).Round(time.Millisecond))
+	fmt.Fprintf(out, "Verified through the AWS APIs:\n")
+	for _, p := range checks.Passed {
+		fmt.Fprintf(out, "  ✓ %s\n", p)
+	}
+	for _, p := range checks.Problems {
+		fmt.Fprintf(out, "  ✗ %s\n", p)
+	}
+	if *asJSON {
+		fmt.Fprintf(out, "%s\n", res.Output)
+	}
+	if !checks.OK() {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+func firstInstance(ctx context.Context, cfg aws.Config, group string) (string, error) {
+	out, err := autoscaling.NewFromConfig(cfg).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+	if err != nil {
+		return "", fmt.Errorf("describe group: %w", err)
+	}
+	for _, g := range out.AutoScalingGroups {
+		for _, i := range g.Instances {
+			if string(i.LifecycleState) == "InService" {
+				return aws.ToString(i.InstanceId), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("group %s has no instance in service", group)
+}
+
+type launched struct{ id, image string }
+
+// replaceOne terminates one instance of the group, lets simulated time pass
+// until the group has replaced it, and reports the replacement: an
+// instance in service that was not in the group before.
+func replaceOne(ctx context.Context, sb *sandbox.Sandbox, group string) (launched, error) {
+	asg := autoscaling.NewFromConfig(sb.AWS)
+	members := func() (map[string]bool, error) {
+		out, err := asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+		if err != nil {
+			return nil, fmt.Errorf("describe group: %w", err)
+		}
+		m := map[string]bool{}
+		for _, g := range out.AutoScalingGroups {
+			for _, i := range g.Instances {
+				m[aws.ToString(i.InstanceId)] = string(i.LifecycleState) == "InService"
+			}
+		}
+		return m, nil
+	}
+	before, err := members()
+	if err != nil {
+		return launched{}, err
+	}
+	old, err := firstInstance(ctx, sb.AWS, group)
+	if err != nil {
+		return launched{}, err
+	}
+	e := ec2.NewFromConfig(sb.AWS)
+	if _, err := e.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{old}}); err != nil {
+		return launched{}, fmt.Errorf("terminate %s: %w", old, err)
+	}
+	for range 60 {
+		sb.Sim.Advance(30 * time.Second)
+		now, err := members()
+		if err != nil {
+			return launched{}, err
+		}
+		for id, inService := range now {
+			if _, known := before[id]; known || !inService {
+				continue
+			}
+			d, err := e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+			if err != nil {
+				return launched{}, fmt.Errorf("describe %s: %w", id, err)
+			}
+			return launched{id: id, image: aws.ToString(d.Reservations[0].Instances[0].ImageId)}, nil
+		}
+	}
+	return launched{}, fmt.Errorf("the group did not replace %s within 30 simulated minutes", old)
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
