@@ -1,0 +1,232 @@
+package workflow
+
+// Behaviour tests of the group-side ops through real aws-sdk-go-v2 clients
+// against the AWS simulator's demo account (the opted-in group
+// demo-windows-web on $Default of launch template demo-windows), its clock
+// moved by the waits the checks ask for.
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/amiswap/amiswap"
+	"github.com/amiswap/amiswap/awssim"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+const demoGroup = "demo-windows-web"
+
+// groupSim is the demo account served on 127.0.0.1, with SDK clients.
+type groupSim struct {
+	sim *awssim.Sim
+	c   Clients
+}
+
+func newGroupSim(t *testing.T) *groupSim {
+	t.Helper()
+	s, err := awssim.New(awssim.Options{Scenario: "demo", Throttle: awssim.Throttle{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: s}}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	cfg := aws.Config{
+		Region:           s.Region(),
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		BaseEndpoint:     aws.String(srv.URL),
+		RetryMaxAttempts: 1,
+		HTTPClient:       &http.Client{Transport: copiedBodyTransport{&http.Transport{}}},
+	}
+	return &groupSim{sim: s, c: NewClients(cfg)}
+}
+
+func (g *groupSim) group(t *testing.T) asgtypes.AutoScalingGroup {
+	t.Helper()
+	out, err := g.c.ASG.DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{demoGroup}})
+	if err != nil || len(out.AutoScalingGroups) != 1 {
+		t.Fatalf("describe group: %v", err)
+	}
+	return out.AutoScalingGroups[0]
+}
+
+func (g *groupSim) versions(t *testing.T, lt string) []ec2types.LaunchTemplateVersion {
+	t.Helper()
+	out, err := g.c.EC2.DescribeLaunchTemplateVersions(context.Background(), &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(lt)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.LaunchTemplateVersions
+}
+
+// target is what resolve would say about the demo group, and a golden AMI
+// imaged from one of its instances.
+func (g *groupSim) target(t *testing.T) (*amiswap.Target, string) {
+	t.Helper()
+	ctx := context.Background()
+	grp := g.group(t)
+	spec := grp.LaunchTemplate
+	s := amiswap.DefaultSettings()
+	s.FreezeMaxSize, s.Refresh, s.MinHealthyPercentage, s.InstanceWarmup = true, "rolling", 50, 60
+	tg := &amiswap.Target{
+		Group:          demoGroup,
+		LaunchTemplate: amiswap.LaunchTemplateRef{ID: aws.ToString(spec.LaunchTemplateId), Name: aws.ToString(spec.LaunchTemplateName), Version: aws.ToString(spec.Version), SourceVersion: "1"},
+		Source:         amiswap.Source{BackupJobID: "5A1B2C3D-0000-4000-8000-00000000ABCD", Platform: "windows"},
+		Capacity:       amiswap.Capacity{Min: aws.ToInt32(grp.MinSize), Max: aws.ToInt32(grp.MaxSize), Desired: aws.ToInt32(grp.DesiredCapacity)},
+		Settings:       s,
+	}
+	img, err := g.c.EC2.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: grp.Instances[0].InstanceId, Name: aws.String("amiswap-golden-test"), NoReboot: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(img.ImageId)
+	for i := 0; ; i++ {
+		out, err := g.c.EC2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
+		if err == nil && len(out.Images) == 1 && out.Images[0].State == ec2types.ImageStateAvailable {
+			break
+		}
+		if i > 60 {
+			t.Fatalf("golden AMI %s not available: %v", id, err)
+		}
+		g.sim.Advance(time.Minute)
+	}
+	return tg, id
+}
+
+func TestGroupOpsAgainstTheSimulator(t *testing.T) {
+	g := newGroupSim(t)
+	ctx := context.Background()
+	const exec = "arn:aws:states:us-east-1:123456789012:execution:amiswap-swap:sim-group-1"
+	tg, golden := g.target(t)
+	st := State{Target: tg}
+	payload := func() Payload { return Payload{State: st, Context: Context{ExecutionID: exec, EnteredTime: g.sim.Now()}} }
+	ops := &GroupOps{asg: g.c.ASG, ec2: g.c.EC2}
+
+	// Freeze twice, as a retry would: MaxSize 4 → 2, the original kept.
+	for range 2 {
+		f, err := ops.Freeze(ctx, payload())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *f != (FreezeResult{Frozen: true, OriginalMaxSize: 4, FrozenMaxSize: 2}) {
+			t.Fatalf("freeze %+v", *f)
+		}
+		st.Freeze = f
+	}
+	grp := g.group(t)
+	if v, _ := groupTag(&grp, amiswap.TagOriginalMaxSize); aws.ToInt32(grp.MaxSize) != 2 || v != "4" {
+		t.Fatalf("frozen group: max %d, tag %q", aws.ToInt32(grp.MaxSize), v)
+	}
+
+	// The new version, twice: one version, the default.
+	st.Image = &ImageResult{ImageID: golden}
+	for range 2 {
+		sw, err := ops.UpdateLaunchTemplate(ctx, payload())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := SwapResult{LaunchTemplateID: tg.LaunchTemplate.ID, NewVersion: "2", PreviousDefaultVersion: "1", DefaultVersionChanged: true, GroupVersion: "$Default", PreviousGroupVersion: "$Default"}
+		if *sw != want {
+			t.Fatalf("swap %+v, want %+v", *sw, want)
+		}
+		st.Swap = sw
+	}
+	vs := g.versions(t, tg.LaunchTemplate.ID)
+	if len(vs) != 2 {
+		t.Fatalf("%d versions, want 2", len(vs))
+	}
+	var v1, v2 ec2types.LaunchTemplateVersion
+	for _, v := range vs {
+		if aws.ToInt64(v.VersionNumber) == 1 {
+			v1 = v
+		} else {
+			v2 = v
+		}
+	}
+	if !aws.ToBool(v2.DefaultVersion) || aws.ToString(v2.LaunchTemplateData.ImageId) != golden {
+		t.Errorf("version 2: default %v, image %s", aws.ToBool(v2.DefaultVersion), aws.ToString(v2.LaunchTemplateData.ImageId))
+	}
+	d1, d2 := *v1.LaunchTemplateData, *v2.LaunchTemplateData
+	d2.ImageId = d1.ImageId
+	if !reflect.DeepEqual(d1, d2) {
+		t.Errorf("version 2 differs from 1 in more than the image:\n%+v\n%+v", d1, d2)
+	}
+
+	th, err := ops.Thaw(ctx, payload())
+	if err != nil || *th != (ThawResult{Restored: true, MaxSize: 4}) {
+		t.Fatalf("thaw %+v, %v", th, err)
+	}
+	st.Thaw = th
+	grp = g.group(t)
+	if _, tagged := groupTag(&grp, amiswap.TagOriginalMaxSize); aws.ToInt32(grp.MaxSize) != 4 || tagged {
+		t.Fatalf("thawed group: max %d, tag left %v", aws.ToInt32(grp.MaxSize), tagged)
+	}
+
+	// Roll out, and follow the checks' waits until it is done.
+	r, err := ops.StartRefresh(ctx, payload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Refresh = r
+	again, err := ops.StartRefresh(ctx, payload())
+	if err != nil || again.RefreshID != r.RefreshID {
+		t.Fatalf("retried start: %+v, %v; want the same refresh %s", again, err, r.RefreshID)
+	}
+	start, checks := g.sim.Now(), 0
+	for {
+		checks++
+		res, err := ops.CheckRefresh(ctx, payload())
+		if err != nil {
+			t.Fatalf("check %d: %v", checks, err)
+		}
+		if res.Ready {
+			break
+		}
+		if checks > 200 || res.WaitSeconds < 10 || res.WaitSeconds > 120 {
+			t.Fatalf("check %d: %+v", checks, *res)
+		}
+		g.sim.Advance(time.Duration(res.WaitSeconds) * time.Second)
+	}
+	t.Logf("instance refresh: ready after %d checks, %v of virtual time", checks, g.sim.Now().Sub(start))
+
+	grp = g.group(t)
+	if v := aws.ToString(grp.LaunchTemplate.Version); v != "$Default" {
+		t.Errorf("after the refresh the group names version %q, want $Default again", v)
+	}
+	var ids []string
+	for _, in := range grp.Instances {
+		if in.LifecycleState == asgtypes.LifecycleStateInService {
+			ids = append(ids, aws.ToString(in.InstanceId))
+		}
+	}
+	out, err := g.c.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, res := range out.Reservations {
+		for _, in := range res.Instances {
+			n++
+			if aws.ToString(in.ImageId) != golden {
+				t.Errorf("instance %s runs %s, want %s", aws.ToString(in.InstanceId), aws.ToString(in.ImageId), golden)
+			}
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d instances in service, want 2", n)
+	}
+}
