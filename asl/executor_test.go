@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -140,5 +141,55 @@ func TestHistoryLimit(t *testing.T) {
 	}
 	if n := len(x.History()); n != 50 {
 		t.Fatalf("history has %d events", n)
+	}
+}
+
+type memJournal struct {
+	synced   map[EventType]bool
+	events   int
+	failFrom int // fail every Append from this event number on (0: never)
+}
+
+func (j *memJournal) Append(id string, ev Event, sync bool) error {
+	j.events++
+	if j.failFrom > 0 && j.events >= j.failFrom {
+		return errors.New("disk full")
+	}
+	if j.synced == nil {
+		j.synced = map[EventType]bool{}
+	}
+	if prev, ok := j.synced[ev.Type]; ok && prev != sync {
+		return fmt.Errorf("%s synced inconsistently", ev.Type)
+	}
+	j.synced[ev.Type] = sync
+	return nil
+}
+
+func TestJournalSyncAndFailure(t *testing.T) {
+	h := newHandlers()
+	h.on("r", func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`1`), nil })
+	def := taskDef(t, ``)
+	j := &memJournal{}
+	if _, res, err := (&Executor{Invoker: h, Clock: newFakeClock(), Journal: j}).Run(context.Background(), def, "j", nil); err != nil || res.Status != StatusSucceeded {
+		t.Fatalf("%v %+v", err, res)
+	}
+	want := map[EventType]bool{ExecutionStarted: true, TaskStateEntered: true, TaskScheduled: false, TaskSucceeded: false,
+		TaskStateExited: true, SucceedStateEntered: true, SucceedStateExited: true, ExecutionSucceeded: true}
+	for typ, sync := range want {
+		if got, ok := j.synced[typ]; !ok || got != sync {
+			t.Errorf("%s: synced=%v (recorded %v), want %v", typ, got, ok, sync)
+		}
+	}
+
+	broken := &memJournal{failFrom: 3}
+	x, err := (&Executor{Invoker: h, Clock: newFakeClock(), Journal: broken}).Start(context.Background(), def, "j2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("run with a failing journal: %v", err)
+	}
+	if x.Status() != StatusRunning {
+		t.Fatalf("status after a journal failure = %s", x.Status())
 	}
 }
