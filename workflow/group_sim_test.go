@@ -113,7 +113,9 @@ func TestGroupOpsAgainstTheSimulator(t *testing.T) {
 	const exec = "arn:aws:states:us-east-1:123456789012:execution:amiswap-swap:sim-group-1"
 	tg, golden := g.target(t)
 	st := State{Target: tg}
-	payload := func() Payload { return Payload{State: st, Context: Context{ExecutionID: exec, EnteredTime: g.sim.Now()}} }
+	payload := func() Payload {
+		return Payload{State: st, Context: Context{ExecutionID: exec, EnteredTime: g.sim.Now()}}
+	}
 	ops := &GroupOps{asg: g.c.ASG, ec2: g.c.EC2}
 
 	// Freeze twice, as a retry would: MaxSize 4 → 2, the original kept.
