@@ -246,6 +246,20 @@ func (s *Sim) asgSettle(g *asGroup) {
 	}
 }
 
+// asgDo runs fn with nested settles held off (the terminations fn causes
+// fire the instance hook), then settles g once.
+func (s *Sim) asgDo(g *asGroup, fn func()) {
+	if s.asg.busy {
+		fn()
+		s.asg.dirty[g] = true
+		return
+	}
+	s.asg.busy = true
+	fn()
+	s.asg.busy = false
+	s.asgSettle(g)
+}
+
 // asgReconcile drops terminated members, replaces unhealthy ones, and
 // launches or terminates instances to reach desired capacity (plus the
 // surplus a launch-first refresh batch holds).
@@ -301,8 +315,7 @@ func (s *Sim) asgReconcile(g *asGroup) {
 			if !g.retryPending {
 				g.retryPending = true
 				s.after(asgLaunchRetry, func() {
-					g.retryPending = false
-					s.asgSettle(g)
+					s.asgDo(g, func() { g.retryPending = false })
 				})
 			}
 			break

@@ -114,6 +114,10 @@ func (s *Sim) refreshBegin(g *asGroup, r *asgRefresh) {
 	if r.Status != "Pending" || g.deleted {
 		return
 	}
+	s.asgDo(g, func() { s.refreshStart(g, r) })
+}
+
+func (s *Sim) refreshStart(g *asGroup, r *asgRefresh) {
 	r.Status = "InProgress"
 	target := r.target(g)
 	for _, m := range g.members {
@@ -124,7 +128,6 @@ func (s *Sim) refreshBegin(g *asGroup, r *asgRefresh) {
 	r.total = len(r.queue)
 	r.setOverride(g)
 	s.refreshEmit(g, r, "Started", nil)
-	s.asgSettle(g)
 }
 
 // refreshStep moves the group's refresh along; it reports whether it
@@ -156,9 +159,10 @@ func (s *Sim) refreshStep(g *asGroup) bool {
 			if r.gen != gen || g.deleted {
 				return
 			}
-			r.phase = ""
-			s.refreshBatchDone(g, r)
-			s.asgSettle(g)
+			s.asgDo(g, func() {
+				r.phase = ""
+				s.refreshBatchDone(g, r)
+			})
 		})
 		return false
 	}
@@ -256,8 +260,7 @@ func (s *Sim) refreshBatchDone(g *asGroup, r *asgRefresh) {
 		if r.gen != gen || g.deleted {
 			return
 		}
-		r.phase, r.StatusReason = "", ""
-		s.asgSettle(g)
+		s.asgDo(g, func() { r.phase, r.StatusReason = "", "" })
 	})
 }
 
