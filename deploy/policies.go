@@ -1,0 +1,142 @@
+package deploy
+
+// This file lists, per Lambda function of workflow.Functions, the IAM
+// statements of its role: exactly the actions its ops call (read from the
+// handlers in package workflow), scoped to amiswap's resources by tags
+// where IAM supports it. The template is generated from these values
+// (see template.go), and the simulator's IAM emulation evaluates the
+// generated template, so what is tested is what is deployed.
+
+// Statement is one IAM policy statement. Resource and condition values
+// may hold CloudFormation intrinsic functions (Fn::Sub, Ref, Fn::If).
+type Statement struct {
+	Sid       string                    `json:"Sid,omitempty"`
+	Effect    string                    `json:"Effect"`
+	Action    []string                  `json:"Action"`
+	Resource  any                       `json:"Resource"` // a list, or an intrinsic giving one
+	Condition map[string]map[string]any `json:"Condition,omitempty"`
+
+	// Implied says that AWS checks the actions on behalf of another call
+	// of the function (ec2:CreateTags for RunInstances' tag
+	// specifications, ec2:RunInstances and iam:PassRole when Auto Scaling
+	// validates the launch template of an UpdateAutoScalingGroup) rather
+	// than the handler calling them itself.
+	Implied string `json:"-"`
+}
+
+func sub(s string) any { return map[string]any{"Fn::Sub": s} }
+
+// arn returns an ARN pattern of this stack's partition, region and account.
+func arn(service, resource string) any {
+	return sub("arn:${AWS::Partition}:" + service + ":${AWS::Region}:${AWS::AccountId}:" + resource)
+}
+
+var anyResource = []any{"*"}
+
+func allow(sid string, actions []string, resources any, cond map[string]map[string]any) Statement {
+	return Statement{Sid: sid, Effect: "Allow", Action: actions, Resource: resources, Condition: cond}
+}
+
+// Tag conditions shared by several functions.
+var (
+	onBuilder       = map[string]map[string]any{"StringEquals": {"aws:ResourceTag/amiswap:role": "builder"}}
+	onGolden        = map[string]map[string]any{"StringEquals": {"aws:ResourceTag/amiswap:role": "golden-ami"}}
+	onEnabledGroup  = map[string]map[string]any{"StringEquals": {"aws:ResourceTag/amiswap:enabled": "true"}}
+	passToEC2       = map[string]map[string]any{"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+	builderRoleArns = map[string]any{"Fn::If": []any{"CanPassRole", map[string]any{"Ref": "BuilderRoleArns"}, []any{sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/amiswap-no-role-to-pass")}}}
+)
+
+// passRole lets a function hand the builder roles to EC2 only.
+func passRole(implied string) Statement {
+	s := allow("PassBuilderRole", []string{"iam:PassRole"}, builderRoleArns, passToEC2)
+	s.Implied = implied
+	return s
+}
+
+// Policies maps each function of workflow.Functions to its role's
+// statements (besides writing its own log group, which every role gets).
+var Policies = map[string][]Statement{
+	"Resolve": {
+		allow("ReadBackupJobs", []string{"backup:DescribeBackupJob", "backup:ListBackupJobs"}, anyResource, nil),
+		allow("ReadGroupsAndInstances", []string{"autoscaling:DescribeAutoScalingGroups", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplateVersions"}, anyResource, nil),
+	},
+	"Lock": {
+		allow("LockTable", []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"}, []any{map[string]any{"Fn::GetAtt": []string{"LockTable", "Arn"}}}, nil),
+	},
+	"Builder": {
+		allow("LaunchTaggedBuilder", []string{"ec2:RunInstances"}, []any{arn("ec2", "instance/*"), arn("ec2", "volume/*")},
+			map[string]map[string]any{"StringEquals": {"aws:RequestTag/amiswap:role": "builder"}}),
+		allow("LaunchFromImagesIntoNetwork", []string{"ec2:RunInstances"}, []any{
+			sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*"), arn("ec2", "image/*"),
+			arn("ec2", "subnet/*"), arn("ec2", "security-group/*"), arn("ec2", "network-interface/*"),
+		}, nil),
+		{Sid: "TagBuilderAtLaunch", Effect: "Allow", Action: []string{"ec2:CreateTags"},
+			Resource:  []any{arn("ec2", "instance/*"), arn("ec2", "volume/*")},
+			Condition: map[string]map[string]any{"StringEquals": {"ec2:CreateAction": "RunInstances"}},
+			Implied:   "RunInstances with TagSpecifications"},
+		passRole("RunInstances with an IamInstanceProfile"),
+		allow("StopBuilder", []string{"ec2:StopInstances"}, []any{arn("ec2", "instance/*")}, onBuilder),
+		allow("ReadInstances", []string{"ec2:DescribeInstances"}, anyResource, nil),
+	},
+	"CheckInstance": {
+		allow("ReadInstances", []string{"ec2:DescribeInstanceStatus", "ec2:DescribeInstances", "ssm:DescribeInstanceInformation"}, anyResource, nil),
+	},
+	"Generalize": {
+		allow("RunOnBuilder", []string{"ssm:SendCommand"}, []any{arn("ec2", "instance/*")}, onBuilder),
+		allow("RunGeneralizeDocuments", []string{"ssm:SendCommand"}, []any{
+			sub("arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWSEC2-RunSysprep"),
+			sub("arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-RunShellScript"),
+		}, nil),
+		allow("ReadCommands", []string{"ec2:DescribeInstances", "ssm:GetCommandInvocation", "ssm:ListCommands"}, anyResource, nil),
+	},
+	"Image": {
+		allow("ImageBuilder", []string{"ec2:CreateImage"}, []any{arn("ec2", "instance/*")}, onBuilder),
+		allow("CreateGoldenImage", []string{"ec2:CreateImage"}, []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*"), sub("arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*")},
+			map[string]map[string]any{"StringEquals": {"aws:RequestTag/amiswap:role": "golden-ami"}}),
+		{Sid: "TagGoldenImage", Effect: "Allow", Action: []string{"ec2:CreateTags"},
+			Resource:  []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*"), sub("arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*")},
+			Condition: map[string]map[string]any{"StringEquals": {"ec2:CreateAction": "CreateImage"}},
+			Implied:   "CreateImage with TagSpecifications"},
+		allow("ReadImages", []string{"ec2:DescribeImages"}, anyResource, nil),
+	},
+	"CheckImage": {
+		allow("ReadImages", []string{"ec2:DescribeImages"}, anyResource, nil),
+	},
+	"UpdateAsg": {
+		allow("ChangeEnabledGroups", []string{"autoscaling:StartInstanceRefresh", "autoscaling:UpdateAutoScalingGroup"},
+			[]any{arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/*")}, onEnabledGroup),
+		allow("TagEnabledGroups", []string{"autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags"},
+			[]any{arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/*")},
+			map[string]map[string]any{
+				"StringEquals":              {"aws:ResourceTag/amiswap:enabled": "true"},
+				"ForAllValues:StringEquals": {"aws:TagKeys": []string{"amiswap:original-max-size"}},
+			}),
+		allow("NewTemplateVersions", []string{"ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate"}, []any{arn("ec2", "launch-template/*")}, nil),
+		allow("ReadGroupsAndTemplates", []string{"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeInstanceRefreshes", "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeLaunchTemplates"}, anyResource, nil),
+		{Sid: "UseLaunchTemplates", Effect: "Allow", Action: []string{"ec2:RunInstances"}, Resource: anyResource,
+			Implied: "Auto Scaling validates the caller's right to launch from the group's launch template on UpdateAutoScalingGroup and StartInstanceRefresh"},
+		passRole("UpdateAutoScalingGroup and StartInstanceRefresh with a launch template that has an instance profile"),
+	},
+	"Cleanup": {
+		allow("TerminateBuilder", []string{"ec2:TerminateInstances"}, []any{arn("ec2", "instance/*")}, onBuilder),
+		allow("RemoveOldGoldenImages", []string{"ec2:DeregisterImage"}, []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*")}, onGolden),
+		allow("RemoveOldGoldenSnapshots", []string{"ec2:DeleteSnapshot"}, []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*")}, onGolden),
+		allow("DeleteRecoveryPoints", []string{"backup:DeleteRecoveryPoint"}, []any{arn("backup", "recovery-point:*"), sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*")}, nil),
+		allow("ReadImagesAndTemplates", []string{"ec2:DescribeImages", "ec2:DescribeLaunchTemplateVersions"}, anyResource, nil),
+	},
+	"Notify": {
+		allow("PublishToTopic", []string{"sns:Publish"}, []any{map[string]any{"Ref": "Topic"}}, nil),
+	},
+	"Compensate": {
+		allow("RestoreEnabledGroups", []string{"autoscaling:CancelInstanceRefresh", "autoscaling:DeleteTags", "autoscaling:UpdateAutoScalingGroup"},
+			[]any{arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/*")}, onEnabledGroup),
+		allow("RevertTemplateVersions", []string{"ec2:DeleteLaunchTemplateVersions", "ec2:ModifyLaunchTemplate"}, []any{arn("ec2", "launch-template/*")}, nil),
+		allow("TerminateBuilder", []string{"ec2:TerminateInstances"}, []any{arn("ec2", "instance/*")}, onBuilder),
+		allow("RemoveGoldenImage", []string{"ec2:DeregisterImage"}, []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*")}, onGolden),
+		allow("RemoveGoldenSnapshots", []string{"ec2:DeleteSnapshot"}, []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*")}, onGolden),
+		allow("ReadState", []string{"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeInstanceRefreshes", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplateVersions"}, anyResource, nil),
+		{Sid: "UseLaunchTemplates", Effect: "Allow", Action: []string{"ec2:RunInstances"}, Resource: anyResource,
+			Implied: "Auto Scaling validates the caller's right to launch from the group's launch template when UpdateAutoScalingGroup sets its version back"},
+		passRole("UpdateAutoScalingGroup with a launch template that has an instance profile"),
+	},
+}

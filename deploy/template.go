@@ -1,0 +1,214 @@
+package deploy
+
+// This file builds the CloudFormation template from Go values: the
+// functions of workflow.Functions, their policies (policies.go), the
+// workflow definition and the EventBridge rule (rule.go). The result is
+// checked in as template.json (go generate ./deploy) and embedded;
+// TestTemplateUpToDate fails when the two differ.
+
+//go:generate go run ./internal/gentemplate
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/amiswap/amiswap/workflow"
+)
+
+//go:embed template.json
+var templateJSON []byte
+
+// Template returns the CloudFormation template (JSON).
+func Template() []byte { return append([]byte(nil), templateJSON...) }
+
+// FunctionSettings are a Lambda function's timeout (seconds) and memory (MB).
+type FunctionSettings struct{ Timeout, Memory int }
+
+// functionSettings are per function; the rest get defaultSettings. Cleanup
+// and Compensate page through images and undo several things in one call.
+var (
+	defaultSettings  = FunctionSettings{Timeout: 60, Memory: 128}
+	functionSettings = map[string]FunctionSettings{
+		"Cleanup":    {Timeout: 300, Memory: 128},
+		"Compensate": {Timeout: 300, Memory: 128},
+	}
+)
+
+// LogicalID returns the template's logical id of a function's resource
+// kind ("Function", "Role", "LogGroup").
+func LogicalID(function, kind string) string { return function + kind }
+
+// FunctionName returns the physical name of a function in a stack.
+func FunctionName(stack, function string) string {
+	return stack + "-" + strings.TrimPrefix(workflow.LocalFunctionName(function), "amiswap-")
+}
+
+type obj = map[string]any
+
+func ref(name string) obj           { return obj{"Ref": name} }
+func getAtt(name, attr string) obj  { return obj{"Fn::GetAtt": []string{name, attr}} }
+func ifCond(c string, a, b any) obj { return obj{"Fn::If": []any{c, a, b}} }
+func join(sep string, list any) obj { return obj{"Fn::Join": []any{sep, list}} }
+func policyDoc(statements any) obj  { return obj{"Version": "2012-10-17", "Statement": statements} }
+func assumeRole(service string) obj {
+	return policyDoc([]obj{{"Effect": "Allow", "Principal": obj{"Service": service}, "Action": "sts:AssumeRole"}})
+}
+
+// BuildTemplate returns the template as it must be checked in.
+func BuildTemplate() ([]byte, error) {
+	params := obj{
+		"ArtifactBucket": obj{"Type": "String", "Description": "S3 bucket holding the Lambda package (amiswap deploy uploads it there).", "MinLength": 3},
+		"ArtifactKey":    obj{"Type": "String", "Description": "S3 key of the Lambda package (dist/amiswap-lambda.zip).", "MinLength": 1},
+		"BuilderSubnetId": obj{"Type": "String", "Default": "",
+			"Description": "Subnet for builder instances; empty: the group's own subnet."},
+		"BuilderSecurityGroupIds": obj{"Type": "CommaDelimitedList", "Default": "",
+			"Description": "Security groups for builder instances; empty: the group's own."},
+		"BuilderInstanceProfile": obj{"Type": "String", "Default": "",
+			"Description": "Instance profile (name or ARN) for builder instances; empty: the group's own. It must let the SSM agent register."},
+		"BuilderRoleArns": obj{"Type": "CommaDelimitedList", "Default": "",
+			"Description": "ARNs of the IAM roles inside the instance profiles that builders and groups launch with (the builder profile's, or the groups' own): the only roles amiswap may pass to EC2. Empty: none."},
+		"NotificationEmail": obj{"Type": "String", "Default": "",
+			"Description": "E-mail address subscribed to swap notifications; empty: no subscription."},
+		"LogRetentionDays": obj{"Type": "Number", "Default": 30,
+			"AllowedValues": []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653},
+			"Description":   "Days to keep the functions' and the state machine's logs."},
+		"LockTTL": obj{"Type": "String", "Default": workflow.DefaultLockTTL.String(), "AllowedPattern": "^[0-9]+(h|m|s|h[0-9]+m|h[0-9]+m[0-9]+s|m[0-9]+s)$",
+			"Description": "How long a group lock outlives a crashed execution (a Go duration such as 8h)."},
+	}
+	conditions := obj{
+		"HasEmail":    obj{"Fn::Not": []any{obj{"Fn::Equals": []any{ref("NotificationEmail"), ""}}}},
+		"CanPassRole": obj{"Fn::Not": []any{obj{"Fn::Equals": []any{join("", ref("BuilderRoleArns")), ""}}}},
+	}
+	res := obj{
+		"Topic": obj{"Type": "AWS::SNS::Topic", "Properties": obj{
+			"TopicName": sub("${AWS::StackName}-notifications"), "DisplayName": "amiswap",
+		}},
+		"EmailSubscription": obj{"Type": "AWS::SNS::Subscription", "Condition": "HasEmail", "Properties": obj{
+			"TopicArn": ref("Topic"), "Protocol": "email", "Endpoint": ref("NotificationEmail"),
+		}},
+		"LockTable": obj{"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete", "Properties": obj{
+			"TableName":                        sub("${AWS::StackName}-locks"),
+			"BillingMode":                      "PAY_PER_REQUEST",
+			"AttributeDefinitions":             []obj{{"AttributeName": "pk", "AttributeType": "S"}},
+			"KeySchema":                        []obj{{"AttributeName": "pk", "KeyType": "HASH"}},
+			"TimeToLiveSpecification":          obj{"AttributeName": "expiresAt", "Enabled": true},
+			"SSESpecification":                 obj{"SSEEnabled": true},
+			"PointInTimeRecoverySpecification": obj{"PointInTimeRecoveryEnabled": false},
+		}},
+	}
+	substitutions := obj{}
+	var functionArns []any
+	for _, f := range workflow.Functions {
+		statements, ok := Policies[f.Name]
+		if !ok {
+			return nil, fmt.Errorf("deploy: no policy for function %s", f.Name)
+		}
+		set, ok := functionSettings[f.Name]
+		if !ok {
+			set = defaultSettings
+		}
+		fnID, roleID, logID := LogicalID(f.Name, "Function"), LogicalID(f.Name, "Role"), LogicalID(f.Name, "LogGroup")
+		name := sub(FunctionName("${AWS::StackName}", f.Name))
+		logs := Statement{Sid: "WriteOwnLogs", Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+			Resource: []any{getAtt(logID, "Arn")}}
+		res[logID] = obj{"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete", "Properties": obj{
+			"LogGroupName":    sub("/aws/lambda/" + FunctionName("${AWS::StackName}", f.Name)),
+			"RetentionInDays": ref("LogRetentionDays"),
+		}}
+		res[roleID] = obj{"Type": "AWS::IAM::Role", "Properties": obj{
+			"Description":              fmt.Sprintf("amiswap %s function: ops %s", f.Name, strings.Join(f.Ops, ", ")),
+			"AssumeRolePolicyDocument": assumeRole("lambda.amazonaws.com"),
+			"Policies": []obj{{"PolicyName": "amiswap-" + workflow.LocalFunctionName(f.Name)[len("amiswap-"):],
+				"PolicyDocument": policyDoc(append(append([]Statement(nil), statements...), logs))}},
+		}}
+		res[fnID] = obj{"Type": "AWS::Lambda::Function", "Properties": obj{
+			"FunctionName":  name,
+			"Description":   fmt.Sprintf("amiswap %s: %s", f.Name, strings.Join(f.Ops, ", ")),
+			"Runtime":       "provided.al2023",
+			"Architectures": []string{"arm64"},
+			"Handler":       "bootstrap",
+			"Code":          obj{"S3Bucket": ref("ArtifactBucket"), "S3Key": ref("ArtifactKey")},
+			"Role":          getAtt(roleID, "Arn"),
+			"Timeout":       set.Timeout,
+			"MemorySize":    set.Memory,
+			"LoggingConfig": obj{"LogGroup": ref(logID), "LogFormat": "JSON"},
+			"Environment": obj{"Variables": obj{
+				"AMISWAP_FUNCTION":                   f.Name,
+				"AMISWAP_LOCK_TABLE":                 ref("LockTable"),
+				"AMISWAP_LOCK_TTL":                   ref("LockTTL"),
+				"AMISWAP_TOPIC_ARN":                  ref("Topic"),
+				"AMISWAP_BUILDER_SUBNET_ID":          ref("BuilderSubnetId"),
+				"AMISWAP_BUILDER_SECURITY_GROUP_IDS": join(",", ref("BuilderSecurityGroupIds")),
+				"AMISWAP_BUILDER_INSTANCE_PROFILE":   ref("BuilderInstanceProfile"),
+			}},
+		}}
+		substitutions[f.Name+"FunctionArn"] = getAtt(fnID, "Arn")
+		functionArns = append(functionArns, getAtt(fnID, "Arn"))
+	}
+	res["StateMachineLogGroup"] = obj{"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete", "Properties": obj{
+		"LogGroupName":    sub("/aws/vendedlogs/states/${AWS::StackName}"),
+		"RetentionInDays": ref("LogRetentionDays"),
+	}}
+	res["StateMachineRole"] = obj{"Type": "AWS::IAM::Role", "Properties": obj{
+		"Description":              "amiswap state machine: invokes the amiswap functions and nothing else",
+		"AssumeRolePolicyDocument": assumeRole("states.amazonaws.com"),
+		"Policies": []obj{{"PolicyName": "amiswap-state-machine", "PolicyDocument": policyDoc([]Statement{
+			{Sid: "InvokeAmiswapFunctions", Effect: "Allow", Action: []string{"lambda:InvokeFunction"}, Resource: functionArns},
+			{Sid: "DeliverLogs", Effect: "Allow", Resource: anyResource,
+				// Step Functions' log delivery cannot be scoped to a log group.
+				Action: []string{"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
+					"logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery"}},
+		})}},
+	}}
+	res["StateMachine"] = obj{"Type": "AWS::StepFunctions::StateMachine", "Properties": obj{
+		"StateMachineName":        sub("${AWS::StackName}"),
+		"StateMachineType":        "STANDARD",
+		"DefinitionString":        string(workflow.Definition()),
+		"DefinitionSubstitutions": substitutions,
+		"RoleArn":                 getAtt("StateMachineRole", "Arn"),
+		"LoggingConfiguration": obj{"Level": "ERROR", "IncludeExecutionData": false,
+			"Destinations": []obj{{"CloudWatchLogsLogGroup": obj{"LogGroupArn": getAtt("StateMachineLogGroup", "Arn")}}}},
+		"TracingConfiguration": obj{"Enabled": false},
+	}}
+	res["RuleRole"] = obj{"Type": "AWS::IAM::Role", "Properties": obj{
+		"Description":              "amiswap EventBridge rule: starts executions of the amiswap state machine",
+		"AssumeRolePolicyDocument": assumeRole("events.amazonaws.com"),
+		"Policies": []obj{{"PolicyName": "amiswap-start-execution", "PolicyDocument": policyDoc([]Statement{
+			{Sid: "StartSwap", Effect: "Allow", Action: []string{"states:StartExecution"}, Resource: []any{ref("StateMachine")}},
+		})}},
+	}}
+	res["BackupCompletedRule"] = obj{"Type": "AWS::Events::Rule", "Properties": obj{
+		"Name":         sub("${AWS::StackName}-backup-completed"),
+		"Description":  "amiswap: start a swap when an AWS Backup job of an EC2 instance completes",
+		"State":        "ENABLED",
+		"EventPattern": RulePattern(),
+		"Targets": []obj{{
+			"Id": "amiswap-state-machine", "Arn": ref("StateMachine"), "RoleArn": getAtt("RuleRole", "Arn"),
+			"InputTransformer": obj{"InputPathsMap": InputPaths(), "InputTemplate": InputTemplate},
+		}},
+	}}
+	tmpl := obj{
+		"AWSTemplateFormatVersion": "2010-09-09",
+		"Description":              "amiswap: keep EC2 Auto Scaling groups on a fresh golden AMI built from their AWS Backup recovery points (generated by go generate ./deploy; do not edit)",
+		"Parameters":               params,
+		"Conditions":               conditions,
+		"Resources":                res,
+		"Outputs": obj{
+			"StateMachineArn": obj{"Description": "The swap workflow", "Value": ref("StateMachine")},
+			"TopicArn":        obj{"Description": "Swap notifications", "Value": ref("Topic")},
+			"LockTableName":   obj{"Description": "Group locks", "Value": ref("LockTable")},
+			"RuleName":        obj{"Description": "The EventBridge rule that starts swaps", "Value": ref("BackupCompletedRule")},
+		},
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(tmpl); err != nil {
+		return nil, fmt.Errorf("deploy: encode template: %w", err)
+	}
+	return buf.Bytes(), nil
+}
