@@ -35,10 +35,16 @@ type groupUpdater interface {
 	UpdateAutoScalingGroup(ctx context.Context, in *autoscaling.UpdateAutoScalingGroupInput, opts ...func(*autoscaling.Options)) (*autoscaling.UpdateAutoScalingGroupOutput, error)
 }
 
-// groupTagger writes and removes an Auto Scaling group's tags.
-type groupTagger interface {
-	CreateOrUpdateTags(ctx context.Context, in *autoscaling.CreateOrUpdateTagsInput, opts ...func(*autoscaling.Options)) (*autoscaling.CreateOrUpdateTagsOutput, error)
+// groupTagDeleter removes an Auto Scaling group's tags.
+type groupTagDeleter interface {
 	DeleteTags(ctx context.Context, in *autoscaling.DeleteTagsInput, opts ...func(*autoscaling.Options)) (*autoscaling.DeleteTagsOutput, error)
+}
+
+// maxSizeRestorer is what restoreMaxSize calls.
+type maxSizeRestorer interface {
+	groupReader
+	groupUpdater
+	groupTagDeleter
 }
 
 // refreshReader reads instance refreshes.
@@ -48,22 +54,16 @@ type refreshReader interface {
 
 // groupAPI is what the UpdateAsg function calls on Auto Scaling.
 type groupAPI interface {
-	groupReader
-	groupUpdater
-	groupTagger
+	maxSizeRestorer
 	refreshReader
+	CreateOrUpdateTags(ctx context.Context, in *autoscaling.CreateOrUpdateTagsInput, opts ...func(*autoscaling.Options)) (*autoscaling.CreateOrUpdateTagsOutput, error)
 	StartInstanceRefresh(ctx context.Context, in *autoscaling.StartInstanceRefreshInput, opts ...func(*autoscaling.Options)) (*autoscaling.StartInstanceRefreshOutput, error)
-}
-
-// templateDefaulter reads and sets a launch template's default version.
-type templateDefaulter interface {
-	DescribeLaunchTemplates(ctx context.Context, in *ec2.DescribeLaunchTemplatesInput, opts ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplatesOutput, error)
-	ModifyLaunchTemplate(ctx context.Context, in *ec2.ModifyLaunchTemplateInput, opts ...func(*ec2.Options)) (*ec2.ModifyLaunchTemplateOutput, error)
 }
 
 // templateAPI is what the UpdateAsg function calls on EC2.
 type templateAPI interface {
-	templateDefaulter
+	DescribeLaunchTemplates(ctx context.Context, in *ec2.DescribeLaunchTemplatesInput, opts ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplatesOutput, error)
+	ModifyLaunchTemplate(ctx context.Context, in *ec2.ModifyLaunchTemplateInput, opts ...func(*ec2.Options)) (*ec2.ModifyLaunchTemplateOutput, error)
 	DescribeLaunchTemplateVersions(ctx context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, opts ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error)
 	CreateLaunchTemplateVersion(ctx context.Context, in *ec2.CreateLaunchTemplateVersionInput, opts ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateVersionOutput, error)
 }
@@ -155,11 +155,7 @@ func setGroupVersion(ctx context.Context, c groupUpdater, g *asgtypes.AutoScalin
 // amiswap:original-max-size tag when there is one, else from fallback
 // (when haveFallback). The tag goes last, so that a retry after a partial
 // failure still finds it. It reports whether it restored anything.
-func restoreMaxSize(ctx context.Context, c interface {
-	groupReader
-	groupUpdater
-	groupTagger
-}, group string, fallback int32, haveFallback bool) (bool, int32, error) {
+func restoreMaxSize(ctx context.Context, c maxSizeRestorer, group string, fallback int32, haveFallback bool) (bool, int32, error) {
 	g, err := describeGroup(ctx, c, group)
 	if err != nil {
 		return false, 0, err

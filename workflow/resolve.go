@@ -216,7 +216,8 @@ func (r *Resolver) Resolve(ctx context.Context, p Payload) (*amiswap.Target, err
 	}
 	lt := amiswap.LaunchTemplateRef{
 		ID: aws.ToString(spec.LaunchTemplateId), Name: aws.ToString(spec.LaunchTemplateName),
-		Version: aws.ToString(spec.Version), Mixed: spec != g.LaunchTemplate,
+		Version: aws.ToString(spec.Version),
+		Mixed:   spec != g.LaunchTemplate, // the mixed instances policy's specification
 	}
 	if lt.Version == "" {
 		lt.Version = "$Default" // what Auto Scaling uses when the group names none
