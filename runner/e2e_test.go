@@ -1,0 +1,474 @@
+package runner_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/amiswap/amiswap"
+	"github.com/amiswap/amiswap/asl"
+	"github.com/amiswap/amiswap/awssim"
+	"github.com/amiswap/amiswap/deploy"
+	"github.com/amiswap/amiswap/runner"
+	"github.com/amiswap/amiswap/sandbox"
+	"github.com/amiswap/amiswap/workflow"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+)
+
+// These tests run the embedded workflow definition with the real task
+// handlers and real SDK clients against the simulator over HTTP, and assert
+// the path each execution took and the end state through the AWS APIs.
+
+func newSandbox(t *testing.T, opts awssim.Options) *sandbox.Sandbox {
+	t.Helper()
+	sb, err := sandbox.New(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	return sb
+}
+
+type swapRun struct {
+	x      *asl.Execution
+	res    asl.Result
+	st     workflow.State
+	before sandbox.GroupSnapshot
+	req    amiswap.Request
+}
+
+// swapFromBackup backs up instanceID, turns the completed event into the
+// workflow input exactly as the deployed rule would, and runs the workflow.
+func swapFromBackup(t *testing.T, sb *sandbox.Sandbox, group, instanceID string) swapRun {
+	t.Helper()
+	ctx := context.Background()
+	_, event, err := sb.BackupEvent(ctx, instanceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, reason := deploy.MatchEvent(event); !ok {
+		t.Fatalf("the backup event does not match the rule: %s\n%s", reason, event)
+	}
+	req, err := deploy.Transform(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runSwap(t, sb, group, req)
+}
+
+func runSwap(t *testing.T, sb *sandbox.Sandbox, group string, req amiswap.Request) swapRun {
+	t.Helper()
+	ctx := context.Background()
+	r := swapRun{req: req}
+	var err error
+	if group != "" {
+		if r.before, err = sandbox.Snapshot(ctx, sb.AWS, group); err != nil {
+			t.Fatal(err)
+		}
+		if req.RecoveryPointArn != "" {
+			if err := r.before.WithRecoveryPoint(ctx, sb.AWS, req.RecoveryPointArn); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	r.x, r.res, err = runner.Run(ctx, runner.Options{AWS: sb.AWS, Config: sb.Config, Clock: sb.Sim}, "", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.res.Status == asl.StatusSucceeded {
+		if err := json.Unmarshal(r.res.Output, &r.st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+// compact removes poll-loop repetitions from a path: each run of
+// Check/Choice/Wait states appears once.
+func compact(path []string) []string {
+	var out []string
+	for _, s := range path {
+		if strings.HasPrefix(s, "WaitFor") || (len(out) > 0 && slices.Contains(out[max(0, len(out)-3):], s) && isPoll(s)) {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func isPoll(s string) bool {
+	switch s {
+	case "CheckBuilderReady", "BuilderReady", "CheckGeneralized", "Generalized", "CheckBuilderStopped", "BuilderStopped",
+		"CheckImage", "ImageAvailable", "CheckRefresh", "Refreshed":
+		return true
+	}
+	return false
+}
+
+var successPath = []string{
+	"Resolve", "ShouldSwap", "Lock", "Freeze", "LaunchBuilder", "CheckBuilderReady", "BuilderReady",
+	"Generalize", "CheckGeneralized", "Generalized", "StopBuilder", "CheckBuilderStopped", "BuilderStopped",
+	"CreateImage", "CheckImage", "ImageAvailable", "UpdateLaunchTemplate", "Thaw", "ShouldRefresh",
+	"RolledOut", "Cleanup", "Notify", "Unlock", "Swapped",
+}
+
+func requireSwapped(t *testing.T, sb *sandbox.Sandbox, r swapRun) {
+	t.Helper()
+	if r.res.Status != asl.StatusSucceeded {
+		t.Fatalf("execution %s: %s %s\npath: %v", r.res.Status, r.res.Error, r.res.Cause, r.x.Path())
+	}
+	if r.st.Target == nil || r.st.Target.Skip {
+		t.Fatalf("skipped: %+v", r.st.Target)
+	}
+	checks, err := sandbox.VerifySwapped(context.Background(), sb.AWS, r.before, r.st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range checks.Problems {
+		t.Errorf("end state: %s", p)
+	}
+	msgs := publishedMessages(t, sb)
+	if len(msgs) != 1 || !strings.Contains(msgs[0], r.st.Image.ImageID) {
+		t.Errorf("want one SNS message naming %s, got %d: %v", r.st.Image.ImageID, len(msgs), msgs)
+	}
+}
+
+// publishedMessages reads the simulator's record of SNS publications (SNS
+// has no API to read a topic back).
+func publishedMessages(t *testing.T, sb *sandbox.Sandbox) []string {
+	t.Helper()
+	b, err := json.Marshal(sb.Sim.State()["sns"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var view struct {
+		Messages []struct{ Subject, Message string } `json:"messages"`
+	}
+	if err := json.Unmarshal(b, &view); err != nil {
+		t.Fatalf("sns state: %v: %s", err, b)
+	}
+	var out []string
+	for _, m := range view.Messages {
+		out = append(out, m.Subject+"\n"+m.Message)
+	}
+	return out
+}
+
+// requireReplacementOnGolden terminates one instance and checks that the
+// group's replacement runs the golden AMI.
+func requireReplacementOnGolden(t *testing.T, sb *sandbox.Sandbox, group, golden string) {
+	t.Helper()
+	ctx := context.Background()
+	asg := autoscaling.NewFromConfig(sb.AWS)
+	out, err := asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, i := range out.AutoScalingGroups[0].Instances {
+		known[aws.ToString(i.InstanceId)] = true
+	}
+	victim := aws.ToString(out.AutoScalingGroups[0].Instances[0].InstanceId)
+	e := ec2.NewFromConfig(sb.AWS)
+	if _, err := e.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{victim}}); err != nil {
+		t.Fatal(err)
+	}
+	sb.Sim.Advance(10 * time.Minute)
+	ids, err := sb.WaitInService(ctx, group, len(known))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if known[id] {
+			continue
+		}
+		d, err := e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := aws.ToString(d.Reservations[0].Instances[0].ImageId); got != golden {
+			t.Errorf("replacement %s runs %s, want the golden AMI %s", id, got, golden)
+		}
+		return
+	}
+	t.Errorf("the group did not replace %s", victim)
+}
+
+func TestSwapWindowsGroupOnDefault(t *testing.T) {
+	sb := newSandbox(t, awssim.Options{Scenario: "demo"})
+	ids, err := sb.WaitInService(context.Background(), "demo-windows-web", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := swapFromBackup(t, sb, "demo-windows-web", ids[0])
+	requireSwapped(t, sb, r)
+	if got := compact(r.x.Path()); !slices.Equal(got, successPath) {
+		t.Errorf("path\n got %v\nwant %v", got, successPath)
+	}
+	if r.st.Generalize.Document != "AWSEC2-RunSysprep" {
+		t.Errorf("generalized with %s, want AWSEC2-RunSysprep", r.st.Generalize.Document)
+	}
+	if !r.st.Swap.DefaultVersionChanged || r.st.Swap.GroupUpdated {
+		t.Errorf("a $Default group must get a new default version and no group update: %+v", r.st.Swap)
+	}
+	requireReplacementOnGolden(t, sb, "demo-windows-web", r.st.Image.ImageID)
+	t.Logf("state transitions: %d, history events: %d", r.x.Transitions(), len(r.x.History()))
+}
+
+func TestSwapLinuxGroupPinned(t *testing.T) {
+	sb := newSandbox(t, awssim.Options{})
+	ids, err := sb.CreateGroup(context.Background(), sandbox.GroupSpec{Name: "linux-pinned", Platform: "linux", Version: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := swapFromBackup(t, sb, "linux-pinned", ids[0])
+	requireSwapped(t, sb, r)
+	if r.st.Generalize.Document != "AWS-RunShellScript" {
+		t.Errorf("generalized with %s, want AWS-RunShellScript", r.st.Generalize.Document)
+	}
+	if !r.st.Swap.GroupUpdated || r.st.Swap.GroupVersion != r.st.Swap.NewVersion || r.st.Swap.DefaultVersionChanged {
+		t.Errorf("a pinned group must be pinned to the new version, default untouched: %+v", r.st.Swap)
+	}
+	requireReplacementOnGolden(t, sb, "linux-pinned", r.st.Image.ImageID)
+}
+
+func TestSwapMixedInstancesGroup(t *testing.T) {
+	sb := newSandbox(t, awssim.Options{})
+	ids, err := sb.CreateGroup(context.Background(), sandbox.GroupSpec{Name: "mixed", Platform: "windows", Version: "1", Mixed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := swapFromBackup(t, sb, "mixed", ids[0])
+	requireSwapped(t, sb, r)
+	if !r.st.Target.LaunchTemplate.Mixed {
+		t.Error("resolve did not notice the MixedInstancesPolicy")
+	}
+	out, err := autoscaling.NewFromConfig(sb.AWS).DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"mixed"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := out.AutoScalingGroups[0].MixedInstancesPolicy
+	if p == nil || len(p.LaunchTemplate.Overrides) != 2 {
+		t.Errorf("the MixedInstancesPolicy lost its overrides: %+v", p)
+	}
+	requireReplacementOnGolden(t, sb, "mixed", r.st.Image.ImageID)
+}
+
+func TestSwapWithRollingRefresh(t *testing.T) {
+	sb := newSandbox(t, awssim.Options{})
+	ids, err := sb.CreateGroup(context.Background(), sandbox.GroupSpec{Name: "rolling", Platform: "linux", Desired: 3,
+		Tags: map[string]string{amiswap.TagEnabled: "true", amiswap.TagRefresh: "rolling", amiswap.TagFreezeMaxSize: "true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := swapFromBackup(t, sb, "rolling", ids[0])
+	requireSwapped(t, sb, r)
+	path := compact(r.x.Path())
+	for _, s := range []string{"StartRefresh", "CheckRefresh", "Refreshed"} {
+		if !slices.Contains(path, s) {
+			t.Errorf("path lacks %s: %v", s, path)
+		}
+	}
+	if r.st.Freeze == nil || !r.st.Freeze.Frozen || r.st.Thaw == nil || !r.st.Thaw.Restored {
+		t.Errorf("MaxSize was not frozen and thawed: %+v %+v", r.st.Freeze, r.st.Thaw)
+	}
+	// Every instance of the group now runs the golden AMI.
+	out, err := autoscaling.NewFromConfig(sb.AWS).DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"rolling"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := ec2.NewFromConfig(sb.AWS)
+	for _, i := range out.AutoScalingGroups[0].Instances {
+		d, err := e.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{InstanceIds: []string{aws.ToString(i.InstanceId)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := aws.ToString(d.Reservations[0].Instances[0].ImageId); got != r.st.Image.ImageID {
+			t.Errorf("after the refresh %s runs %s, want %s", aws.ToString(i.InstanceId), got, r.st.Image.ImageID)
+		}
+	}
+}
+
+func TestSkipReasons(t *testing.T) {
+	sb := newSandbox(t, awssim.Options{})
+	ctx := context.Background()
+	off, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "not-enabled", Platform: "linux", Desired: 1, Tags: map[string]string{"team": "web"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	on, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "enabled", Platform: "linux", Desired: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A lone instance, in no group.
+	img, _ := sb.BaseImage(ctx, "linux")
+	run, err := ec2.NewFromConfig(sb.AWS).RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(img), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lone := aws.ToString(run.Instances[0].InstanceId)
+	sb.Sim.Advance(5 * time.Minute)
+
+	// Backups of the lone instance, of the disabled group's instance, and
+	// of an instance that is gone by the time the event arrives.
+	_, loneEvent, err := sb.BackupEvent(ctx, lone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, offEvent, err := sb.BackupEvent(ctx, off[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, goneEvent, err := sb.BackupEvent(ctx, on[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec2.NewFromConfig(sb.AWS).TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{on[0]}}); err != nil {
+		t.Fatal(err)
+	}
+	sb.Sim.Advance(2 * time.Minute)
+
+	transform := func(ev []byte) amiswap.Request {
+		req, err := deploy.Transform(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return req
+	}
+	cases := []struct {
+		name   string
+		req    amiswap.Request
+		reason string
+	}{
+		{"no group", transform(loneEvent), "not in an Auto Scaling group"},
+		{"not enabled", transform(offEvent), amiswap.TagEnabled},
+		{"instance gone", transform(goneEvent), "no longer exists"},
+		{"not EC2", func() amiswap.Request { r := transform(offEvent); r.ResourceType = "EBS"; return r }(), "EBS"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := runSwap(t, sb, "", c.req)
+			if r.res.Status != asl.StatusSucceeded {
+				t.Fatalf("%s: %s %s", r.res.Status, r.res.Error, r.res.Cause)
+			}
+			if want := []string{"Resolve", "ShouldSwap", "Skipped"}; !slices.Equal(r.x.Path(), want) {
+				t.Errorf("path %v, want %v", r.x.Path(), want)
+			}
+			if !r.st.Target.Skip || !strings.Contains(r.st.Target.SkipReason, c.reason) {
+				t.Errorf("skip reason %q does not mention %q", r.st.Target.SkipReason, c.reason)
+			}
+		})
+	}
+}
+
+func TestInvalidInputChangesNothing(t *testing.T) {
+	sb := newSandbox(t, awssim.Options{})
+	for _, req := range []amiswap.Request{
+		{BackupJobID: "not-a-job-id"},
+		{InstanceID: "i-nothex!"},
+		{},
+	} {
+		callsBefore := len(sb.Sim.Calls())
+		r := runSwap(t, sb, "", req)
+		if r.res.Status != asl.StatusFailed || r.res.Error != "InvalidInputError" {
+			t.Errorf("%+v: got %s %s, want FAILED InvalidInputError", req, r.res.Status, r.res.Error)
+		}
+		if want := []string{"Resolve", "InvalidInput"}; !slices.Equal(r.x.Path(), want) {
+			t.Errorf("%+v: path %v, want %v", req, r.x.Path(), want)
+		}
+		if n := len(sb.Sim.Calls()) - callsBefore; n != 0 {
+			t.Errorf("%+v: %d AWS calls were made before the input was refused", req, n)
+		}
+	}
+}
+
+// TestFailuresAreCompensated injects a failure at each mutating step and
+// checks that the run fails through Compensate and leaves the group exactly
+// as it was, with nothing leaked.
+// caughtAt returns the state whose Catch first sent the run to Compensate.
+func caughtAt(h asl.History) string {
+	for _, ev := range h {
+		if ev.Type == asl.CatchMatched && ev.Next == "Compensate" {
+			return ev.State
+		}
+	}
+	return ""
+}
+
+func TestFailuresAreCompensated(t *testing.T) {
+	cases := []struct {
+		name  string
+		fault awssim.Fault
+		// linux runs the case on a Linux group (Sysprep stops a Windows
+		// builder by itself, so only Linux builders meet StopInstances).
+		linux bool
+		// failedAt is the state whose failure the Catch must record.
+		failedAt string
+		errName  string
+	}{
+		{"freeze", awssim.Fault{Service: "autoscaling", Action: "CreateOrUpdateTags", Code: "ValidationError"}, false, "Freeze", "AWSError"},
+		{"launch builder", awssim.Fault{Service: "ec2", Action: "RunInstances", Code: "InvalidParameterCombination"}, false, "LaunchBuilder", "AWSError"},
+		{"sysprep fails", awssim.Fault{Service: "ssm", Action: "SendCommand", Outcome: "failed"}, false, "CheckGeneralized", "GeneralizeFailedError"},
+		{"send command refused", awssim.Fault{Service: "ssm", Action: "SendCommand", Code: "InvalidDocument"}, false, "Generalize", "AWSError"},
+		{"stop refused", awssim.Fault{Service: "ec2", Action: "StopInstances", Code: "UnsupportedOperation"}, true, "StopBuilder", "AWSError"},
+		{"create image refused", awssim.Fault{Service: "ec2", Action: "CreateImage", Code: "InvalidParameterValue"}, false, "CreateImage", "AWSError"},
+		{"image fails", awssim.Fault{Service: "ec2", Action: "CreateImage", Outcome: "failed"}, false, "CheckImage", "ImageFailedError"},
+		{"new version refused", awssim.Fault{Service: "ec2", Action: "CreateLaunchTemplateVersion", Code: "InvalidParameterValue"}, false, "UpdateLaunchTemplate", "AWSError"},
+		{"default version refused", awssim.Fault{Service: "ec2", Action: "ModifyLaunchTemplate", Code: "InvalidParameterValue"}, false, "UpdateLaunchTemplate", "AWSError"},
+		{"max size refused", awssim.Fault{Service: "autoscaling", Action: "UpdateAutoScalingGroup", Code: "ValidationError"}, false, "Freeze", "AWSError"},
+		{"refresh refused", awssim.Fault{Service: "autoscaling", Action: "StartInstanceRefresh", Code: "ValidationError"}, false, "StartRefresh", "AWSError"},
+		{"refresh fails", awssim.Fault{Service: "autoscaling", Action: "StartInstanceRefresh", Outcome: "failed"}, false, "CheckRefresh", "RefreshFailedError"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sb := newSandbox(t, awssim.Options{})
+			ctx := context.Background()
+			platform := "windows"
+			if c.linux {
+				platform = "linux"
+			}
+			ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "web", Platform: platform, Desired: 2,
+				Tags: map[string]string{amiswap.TagEnabled: "true", amiswap.TagRefresh: "rolling", amiswap.TagFreezeMaxSize: "true"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, event, err := sb.BackupEvent(ctx, ids[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, err := deploy.Transform(event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sb.Sim.AddFault(c.fault)
+			r := runSwap(t, sb, "web", req)
+			if r.res.Status != asl.StatusFailed || r.res.Error != c.errName {
+				t.Fatalf("got %s %s (%s), want FAILED %s\npath: %v", r.res.Status, r.res.Error, r.res.Cause, c.errName, compact(r.x.Path()))
+			}
+			path := compact(r.x.Path())
+			tail := path[len(path)-4:]
+			if want := []string{"Compensate", "NotifyFailure", "ReleaseLock", "Failed"}; !slices.Equal(tail, want) {
+				t.Errorf("path ends %v, want %v (path %v)", tail, want, path)
+			}
+			if got := caughtAt(r.x.History()); got != c.failedAt {
+				t.Errorf("the failure was caught in %s, want %s (path %v)", got, c.failedAt, path)
+			}
+			checks, err := sandbox.VerifyRestored(ctx, sb.AWS, sb.Config.LockTable, r.before, r.x.ID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range checks.Problems {
+				t.Errorf("after compensation: %s", p)
+			}
+			msgs := publishedMessages(t, sb)
+			if len(msgs) != 1 || !strings.Contains(msgs[0], "FAILED") || !strings.Contains(msgs[0], c.errName) {
+				t.Errorf("want one failure notification naming %s, got %v", c.errName, msgs)
+			}
+		})
+	}
+}
