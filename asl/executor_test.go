@@ -193,3 +193,55 @@ func TestJournalSyncAndFailure(t *testing.T) {
 		t.Fatalf("status after a journal failure = %s", x.Status())
 	}
 }
+
+// A run interrupted while waiting to retry resumes by waiting out the rest
+// of the interval, with the retrier's count kept.
+func TestResumeDuringRetryInterval(t *testing.T) {
+	clk := newFakeClock()
+	calls := 0
+	inv := InvokerFunc(func(ctx context.Context, r string, p json.RawMessage) (json.RawMessage, error) {
+		calls++
+		if calls <= 2 {
+			return nil, &TaskError{Name: "Busy"}
+		}
+		return json.RawMessage(`"ok"`), nil
+	})
+	def := taskDef(t, `,"Retry":[{"ErrorEquals":["Busy"],"IntervalSeconds":10,"MaxAttempts":2}],"Parameters":{"n.$":"$$.State.RetryCount"}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	ex := &Executor{Invoker: inv, Clock: clk, Observer: func(x *Execution, ev Event) {
+		if ev.Type == RetryScheduled {
+			cancel()
+		}
+	}}
+	x, res, err := ex.Run(ctx, def, "rr", nil)
+	if err != nil || res.Status != StatusAborted || calls != 1 {
+		t.Fatalf("%v %+v calls=%d", err, res, calls)
+	}
+	clk.Advance(4 * time.Second) // down for 4s of the 10s interval
+
+	var params []string
+	inv2 := InvokerFunc(func(ctx context.Context, r string, p json.RawMessage) (json.RawMessage, error) {
+		params = append(params, string(p))
+		return inv(ctx, r, p)
+	})
+	y, err := (&Executor{Invoker: inv2, Clock: clk}).Resume(def, x.History())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = y.Run(context.Background())
+	if err != nil || res.Status != StatusSucceeded {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if got := clk.Sleeps(); !slices.Equal(got, []time.Duration{6 * time.Second, 20 * time.Second}) {
+		t.Fatalf("sleeps after resume = %v", got)
+	}
+	if !slices.Equal(params, []string{`{"n":1}`, `{"n":2}`}) {
+		t.Fatalf("params = %q", params)
+	}
+	if got := y.Path(); !slices.Equal(got, []string{"T", "Done"}) {
+		t.Fatalf("path = %q", got)
+	}
+	if _, err := (&Executor{Clock: clk}).Resume(def, y.History()); !errors.Is(err, ErrCompleted) {
+		t.Fatalf("resume completed: %v", err)
+	}
+}
