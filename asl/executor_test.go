@@ -167,7 +167,9 @@ func (j *memJournal) Append(id string, ev Event, sync bool) error {
 
 func TestJournalSyncAndFailure(t *testing.T) {
 	h := newHandlers()
-	h.on("r", func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`1`), nil })
+	h.on("r", func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) {
+		return json.RawMessage(`1`), nil
+	})
 	def := taskDef(t, ``)
 	j := &memJournal{}
 	if _, res, err := (&Executor{Invoker: h, Clock: newFakeClock(), Journal: j}).Run(context.Background(), def, "j", nil); err != nil || res.Status != StatusSucceeded {
