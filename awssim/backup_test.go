@@ -385,9 +385,13 @@ func TestBackupAuthorizeSeesVaultAndRecoveryPoint(t *testing.T) {
 	if st := imageStateOf(t, ts, strings.TrimPrefix(aws.ToString(start.RecoveryPointArn), "arn:aws:ec2:us-east-1::image/")); st != "available" {
 		t.Errorf("a denied delete changed the AMI to %s", st)
 	}
+	ts.mu.Lock()
 	a.seen = nil
+	ts.mu.Unlock()
 	startTestBackup(t, c, "Default", in, ts)
 	var sawVault bool
+	ts.mu.Lock() // the authorizer runs under the simulator's lock
+	defer ts.mu.Unlock()
 	for _, r := range a.seen {
 		sawVault = sawVault || r.ARN == "arn:aws:backup:us-east-1:123456789012:backup-vault:Default"
 	}
@@ -409,5 +413,46 @@ func TestBackupWireShapes(t *testing.T) {
 	body.ReadFrom(resp.Body)
 	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("X-Amzn-ErrorType") != "ResourceNotFoundException" {
 		t.Errorf("unsigned GET /backup-jobs/NOPE: %d %q %s", resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), body.String())
+	}
+}
+
+func TestBackupStateView(t *testing.T) {
+	ts := newTestSim(t, Options{})
+	c := backup.NewFromConfig(ts.Cfg)
+	in := ssmLaunch(t, ts, "")
+	ts.Advance(ts.dur.InstancePending)
+	start := startTestBackup(t, c, "Default", in, ts)
+	raw, err := json.Marshal(ts.State()["backup"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), aws.ToString(start.BackupJobId)) || !strings.Contains(string(raw), aws.ToString(start.RecoveryPointArn)) {
+		t.Errorf("state view %s", raw)
+	}
+}
+
+// BenchmarkBackupDescribeJob measures the poll a caller makes while a
+// backup job runs: one DescribeBackupJob over HTTP.
+func BenchmarkBackupDescribeJob(b *testing.B) {
+	ts := newTestSim(b, Options{})
+	c := backup.NewFromConfig(ts.Cfg)
+	ts.mu.Lock()
+	in, err := ts.launchInstance(instanceSpec{ImageID: ts.ec2.imageOrder[0].ID})
+	ts.mu.Unlock()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts.Advance(ts.dur.InstancePending)
+	out, err := c.StartBackupJob(context.Background(), &backup.StartBackupJobInput{
+		BackupVaultName: aws.String("Default"), ResourceArn: aws.String(ts.arn("ec2", "instance/"+in.ID)), IamRoleArn: aws.String(testBackupRole)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in2 := &backup.DescribeBackupJobInput{BackupJobId: out.BackupJobId}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.DescribeBackupJob(context.Background(), in2); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -940,7 +940,11 @@ func (s *Sim) nodeView(n *managedNode) map[string]any {
 		since := s.clock.now.Sub(n.onlineSince)
 		last = s.clock.now.Add(-(since % agentPingInterval))
 	}
-	name, version, computer := "Amazon Linux", "2023", "ip-"+strings.ReplaceAll(in.PrivateIP, ".", "-")+"."+s.opts.Region+".compute.internal"
+	domain := s.opts.Region + ".compute.internal"
+	if s.opts.Region == "us-east-1" {
+		domain = "ec2.internal"
+	}
+	name, version, computer := "Amazon Linux", "2023", "ip-"+strings.ReplaceAll(in.PrivateIP, ".", "-")+"."+domain
 	if in.Platform == "windows" {
 		name, version, computer = "Microsoft Windows Server 2022 Datacenter", "10.0.20348", in.ComputerName
 	}

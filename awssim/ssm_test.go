@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -429,6 +430,8 @@ func TestSSMAuthorizeSeesInstanceAndDocument(t *testing.T) {
 		t.Fatalf("got %v, want AccessDeniedException", err)
 	}
 	var sawInstance, sawDoc bool
+	ts.mu.Lock() // the authorizer runs under the simulator's lock
+	defer ts.mu.Unlock()
 	for _, r := range a.seen {
 		if r.ARN == "arn:aws:ec2:us-east-1:123456789012:instance/"+in.ID && r.Tags["Name"] == "builder" {
 			sawInstance = true
@@ -457,4 +460,50 @@ func (a *ssmAuthorizer) Authorize(akid, service, action string, res []Resource) 
 		}
 	}
 	return nil
+}
+
+func TestSSMStateView(t *testing.T) {
+	ts := newTestSim(t, Options{})
+	c := ssm.NewFromConfig(ts.Cfg)
+	in := ssmLaunch(t, ts, "")
+	ssmBootToOnline(ts)
+	cmdID := ssmSend(t, c, "AWS-RunShellScript", in.ID, map[string][]string{"commands": {"true"}}, nil)
+	raw, err := json.Marshal(ts.State()["ssm"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), cmdID) || !strings.Contains(string(raw), `"pingStatus":"Online"`) {
+		t.Errorf("state view %s", raw)
+	}
+}
+
+// BenchmarkSSMPollInvocation measures the poll a workflow makes while it
+// waits for a command: one GetCommandInvocation over HTTP.
+func BenchmarkSSMPollInvocation(b *testing.B) {
+	ts := newTestSim(b, Options{ConsistencyDelay: -1})
+	c := ssm.NewFromConfig(ts.Cfg)
+	ts.mu.Lock()
+	var img string
+	for _, im := range ts.ec2.imageOrder {
+		if im.Platform == "windows" {
+			img = im.ID
+		}
+	}
+	in, err := ts.launchInstance(instanceSpec{ImageID: img})
+	ts.mu.Unlock()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts.Advance(ts.dur.InstancePending + ts.dur.AgentOnline)
+	out, err := c.SendCommand(context.Background(), &ssm.SendCommandInput{DocumentName: aws.String("AWSEC2-RunSysprep"), InstanceIds: []string{in.ID}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in2 := &ssm.GetCommandInvocationInput{CommandId: out.Command.CommandId, InstanceId: aws.String(in.ID)}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.GetCommandInvocation(context.Background(), in2); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
