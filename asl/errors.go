@@ -17,7 +17,6 @@ const (
 	ErrResultPathMatchFailure = "States.ResultPathMatchFailure"
 	ErrIntrinsicFailure       = "States.IntrinsicFailure"
 	ErrNoChoiceMatched        = "States.NoChoiceMatched"
-	ErrParameterPathFailure   = "States.ParameterPathFailure"
 )
 
 // TaskError is an error with a name that Retry and Catch ErrorEquals match.
