@@ -472,3 +472,62 @@ func TestFailuresAreCompensated(t *testing.T) {
 		})
 	}
 }
+
+// TestEventsForOneGroupCollapse: a backup plan that selects by tag backs up
+// every instance of a group at once, and EventBridge may deliver an event
+// twice. Concurrent executions for the group collapse to one swap (the
+// others end AlreadyRunning), and later ones skip.
+func TestEventsForOneGroupCollapse(t *testing.T) {
+	sb := newSandbox(t, awssim.Options{Scenario: "demo"})
+	ctx := context.Background()
+	ids, err := sb.WaitInService(ctx, "demo-windows-web", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reqs []amiswap.Request
+	for _, id := range ids {
+		_, event, err := sb.BackupEvent(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := deploy.Transform(event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, req, req) // each event delivered twice
+	}
+	type outcome struct {
+		path []string
+		res  asl.Result
+	}
+	results := make(chan outcome, len(reqs))
+	for _, req := range reqs {
+		go func() {
+			x, res, err := runner.Run(ctx, runner.Options{AWS: sb.AWS, Config: sb.Config, Clock: sb.Sim}, "", req)
+			if err != nil {
+				t.Error(err)
+				results <- outcome{}
+				return
+			}
+			results <- outcome{x.Path(), res}
+		}()
+	}
+	ends := map[string]int{}
+	for range reqs {
+		o := <-results
+		if o.res.Status != asl.StatusSucceeded {
+			t.Errorf("an execution ended %s %s: %s", o.res.Status, o.res.Error, o.res.Cause)
+			continue
+		}
+		ends[o.path[len(o.path)-1]]++
+	}
+	if ends["Swapped"] != 1 || ends["Swapped"]+ends["AlreadyRunning"]+ends["Skipped"] != len(reqs) {
+		t.Errorf("want exactly one swap and the rest collapsed, got %v", ends)
+	}
+	// A late duplicate, after the swap, skips.
+	r := runSwap(t, sb, "", reqs[0])
+	if r.res.Status != asl.StatusSucceeded || !r.st.Target.Skip {
+		t.Fatalf("a late duplicate did not skip: %s %+v", r.res.Status, r.st.Target)
+	}
+	t.Logf("late duplicate: %s", r.st.Target.SkipReason)
+}
