@@ -290,6 +290,37 @@ func (s *Sim) startBackupJob(vault *backupVault, inst *instance, role string, st
 	return j
 }
 
+// RunBackupPlan simulates a scheduled backup plan rule firing: it starts a
+// backup job, into the Default vault, of every pending, running or stopped
+// instance tagged key=value, as a tag-based plan selection does (several
+// jobs, and events, for one Auto Scaling group). The jobs carry the plan in
+// createdBy. It returns the job ids in instance launch order.
+func (s *Sim) RunBackupPlan(key, value string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clock.sync(s)
+	planID := "5d0f4a8e-7b1c-4d2e-9f30-a1b2c3d4e5f6"
+	creator := &backupCreator{
+		BackupPlanID: planID, BackupPlanArn: s.arn("backup", "backup-plan:"+planID),
+		BackupPlanVersion: "ZmFjZWZhY2UtYW1pc3dhcC1zaW11bGF0b3I", BackupRuleID: "8e1c2d3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f",
+	}
+	role := "arn:aws:iam::" + s.opts.AccountID + ":role/service-role/AWSBackupDefaultServiceRole"
+	var ids []string
+	for _, in := range s.ec2.instanceOrder {
+		switch in.State {
+		case "pending", "running", "stopping", "stopped":
+		default:
+			continue
+		}
+		if v, ok := in.Tags[key]; !ok || v != value {
+			continue
+		}
+		j := s.startBackupJob(s.backup.vaults["Default"], in, role, defaultStartWindow, creator, s.takeOutcome("backup", "StartBackupJob"))
+		ids = append(ids, j.ID)
+	}
+	return ids
+}
+
 // failBackupJob ends a job FAILED; AWS Backup removes the half-made AMI,
 // its snapshots and the recovery point.
 func (s *Sim) failBackupJob(j *backupJob, msg string) {

@@ -456,3 +456,38 @@ func BenchmarkBackupDescribeJob(b *testing.B) {
 		}
 	}
 }
+
+func TestBackupPlanJobsCarryCreatedBy(t *testing.T) {
+	ts := newTestSim(t, Options{})
+	c := backup.NewFromConfig(ts.Cfg)
+	a, b := ssmLaunch(t, ts, "windows"), ssmLaunch(t, ts, "windows")
+	ssmLaunch(t, ts, "") // not selected
+	ts.mu.Lock()
+	a.Tags["aws:autoscaling:groupName"] = "web"
+	b.Tags["aws:autoscaling:groupName"] = "web"
+	ts.mu.Unlock()
+	ts.Advance(ts.dur.InstancePending)
+	ids := ts.RunBackupPlan("aws:autoscaling:groupName", "web")
+	if len(ids) != 2 {
+		t.Fatalf("plan started %d jobs, want 2", len(ids))
+	}
+	ts.Advance(ts.dur.BackupJob)
+	j := describeTestJob(t, c, ids[0])
+	if j.State != backuptypes.BackupJobStateCompleted || j.CreatedBy == nil || aws.ToString(j.CreatedBy.BackupPlanId) == "" {
+		t.Fatalf("plan job %+v", j)
+	}
+	var completed int
+	for _, ev := range backupEvents(t, ts) {
+		d := ev["detail"].(map[string]any)
+		cb, ok := d["createdBy"].(map[string]any)
+		if !ok || cb["backupPlanId"] != aws.ToString(j.CreatedBy.BackupPlanId) || cb["backupPlanRuleId"] == "" {
+			t.Errorf("event createdBy %v", d["createdBy"])
+		}
+		if d["state"] == "COMPLETED" {
+			completed++
+		}
+	}
+	if completed != 2 {
+		t.Errorf("%d COMPLETED events, want 2", completed)
+	}
+}
