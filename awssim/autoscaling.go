@@ -1189,6 +1189,9 @@ func (s *Sim) seedDemo() error {
 	lt.Versions = []*ltVersion{{Number: 1, Description: "demo Windows web tier", CreateTime: lt.CreateTime, Data: ltData{
 		ImageID: base.ID, InstanceType: "t3.large", HTTPTokens: "required",
 		SecurityGroupIDs: []string{s.defaultSecurityGroup(s.ec2.subnets[0].VpcID).ID},
+		// The SSM agent needs an instance profile to register; the builder
+		// copies it from the template.
+		InstanceProfileArn: "arn:aws:iam::" + s.opts.AccountID + ":instance-profile/demo-windows-ssm",
 	}}}
 	s.ec2.launchTemplates[lt.ID] = lt
 	s.ec2.ltOrder = append(s.ec2.ltOrder, lt)

@@ -712,3 +712,118 @@ func TestDemoScenario(t *testing.T) {
 	}
 	ts.mu.Unlock()
 }
+
+func TestASGMixedInstancesPolicy(t *testing.T) {
+	f := newASGFixture(t)
+	_, err := f.as.CreateAutoScalingGroup(f.ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String("mixed"),
+		MixedInstancesPolicy: &astypes.MixedInstancesPolicy{LaunchTemplate: &astypes.LaunchTemplate{
+			LaunchTemplateSpecification: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("web"), Version: aws.String("1")},
+			Overrides:                   []astypes.LaunchTemplateOverrides{{InstanceType: aws.String("t3.medium")}, {InstanceType: aws.String("t3a.medium")}},
+		}},
+		MinSize: aws.Int32(1), MaxSize: aws.Int32(2), VPCZoneIdentifier: aws.String(f.subnets()[0]),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Advance(time.Minute)
+	g := f.group("mixed")
+	mp := g.MixedInstancesPolicy
+	if g.LaunchTemplate != nil || mp == nil || aws.ToString(mp.LaunchTemplate.LaunchTemplateSpecification.LaunchTemplateId) != f.ltID ||
+		len(mp.LaunchTemplate.Overrides) != 2 {
+		t.Fatalf("mixed group: LaunchTemplate %v, MixedInstancesPolicy %+v", g.LaunchTemplate, mp)
+	}
+	if len(g.Instances) != 1 || aws.ToString(g.Instances[0].InstanceType) != "t3.medium" {
+		t.Fatalf("instances %+v, want one t3.medium (the first override)", g.Instances)
+	}
+	v2 := f.newVersion()
+	id := f.startRefresh("mixed", v2, &astypes.RefreshPreferences{SkipMatching: aws.Bool(true), InstanceWarmup: aws.Int32(60)})
+	f.Advance(2 * time.Minute)
+	if r := f.refresh("mixed", id); r.Status != astypes.InstanceRefreshStatusSuccessful {
+		t.Fatalf("refresh %s", r.Status)
+	}
+	g = f.group("mixed")
+	if v := aws.ToString(g.MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.Version); v != v2 || len(g.MixedInstancesPolicy.LaunchTemplate.Overrides) != 2 {
+		t.Errorf("after refresh: version %q, %d overrides; want %s and the overrides kept", v, len(g.MixedInstancesPolicy.LaunchTemplate.Overrides), v2)
+	}
+	if got := versions(g); strings.Join(got, ",") != v2 {
+		t.Errorf("versions %v", got)
+	}
+}
+
+func TestInstanceRefreshCheckpoint(t *testing.T) {
+	f := newASGFixture(t)
+	f.createGroup("web", "1", 1, 2, 2)
+	f.Advance(time.Minute)
+	v2 := f.newVersion()
+	id := f.startRefresh("web", v2, &astypes.RefreshPreferences{MinHealthyPercentage: aws.Int32(50),
+		CheckpointPercentages: []int32{50}, CheckpointDelay: aws.Int32(600)})
+	f.Advance(time.Minute + f.dur.RefreshWarmup)
+	r := f.refresh("web", id)
+	if r.Status != astypes.InstanceRefreshStatusInProgress || aws.ToInt32(r.PercentageComplete) != 50 || aws.ToString(r.StatusReason) == "" {
+		t.Fatalf("at the checkpoint: %s %d%% %q", r.Status, aws.ToInt32(r.PercentageComplete), aws.ToString(r.StatusReason))
+	}
+	var cp *Event
+	for _, ev := range f.Events() {
+		if ev.DetailType == "EC2 Auto Scaling Instance Refresh Checkpoint Reached" {
+			cp = &ev
+		}
+	}
+	if cp == nil || !strings.Contains(string(cp.Detail), `"CheckpointPercentage":"50"`) || !strings.Contains(string(cp.Detail), `"CheckpointDelay":"600"`) {
+		t.Fatalf("checkpoint event %+v", cp)
+	}
+	if st := states(f.group("web")); st["Terminating"] != 0 || st["Pending"] != 0 {
+		t.Fatalf("replacing during the checkpoint delay: %v", st)
+	}
+	f.Advance(9 * time.Minute)
+	if st := states(f.group("web")); st["Pending"] != 0 {
+		t.Fatalf("the checkpoint delay was cut short: %v", st)
+	}
+	f.Advance(time.Minute)
+	if st := states(f.group("web")); st["Pending"] != 1 {
+		t.Fatalf("after the checkpoint delay: %v, want the second replacement", st)
+	}
+	f.Advance(time.Minute + f.dur.RefreshWarmup)
+	if r := f.refresh("web", id); r.Status != astypes.InstanceRefreshStatusSuccessful {
+		t.Fatalf("final %s", r.Status)
+	}
+}
+
+// tagAuthorizer allows Auto Scaling mutations only on groups tagged
+// amiswap:enabled=true, the way a tag-scoped IAM policy would.
+type tagAuthorizer struct{ seen []Resource }
+
+func (a *tagAuthorizer) Authorize(_, service, action string, res []Resource) error {
+	if service != "autoscaling" || res == nil {
+		return nil
+	}
+	for _, r := range res {
+		a.seen = append(a.seen, r)
+		if r.Tags["amiswap:enabled"] != "true" {
+			return errors.New("not authorized to perform autoscaling:" + action + " on " + r.ARN)
+		}
+	}
+	return nil
+}
+
+func TestASGAuthorizesOnGroupARNAndTags(t *testing.T) {
+	f := newASGFixture(t)
+	f.createGroup("on", "1", 0, 2, 0, astypes.Tag{Key: aws.String("amiswap:enabled"), Value: aws.String("true")})
+	f.createGroup("off", "1", 0, 2, 0)
+	az := &tagAuthorizer{}
+	f.SetAuthorizer(az)
+	if _, err := f.as.UpdateAutoScalingGroup(f.ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String("on"), DesiredCapacity: aws.Int32(1)}); err != nil {
+		t.Fatalf("update of an opted-in group: %v", err)
+	}
+	_, err := f.as.UpdateAutoScalingGroup(f.ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String("off"), DesiredCapacity: aws.Int32(1)})
+	if errCode(err) != "AccessDenied" {
+		t.Fatalf("update of a group not opted in: %v, want AccessDenied", err)
+	}
+	f.SetAuthorizer(nil)
+	if d := *f.group("off").DesiredCapacity; d != 0 {
+		t.Errorf("a denied update changed the group: desired %d", d)
+	}
+	if len(az.seen) == 0 || !strings.HasSuffix(az.seen[0].ARN, ":autoScalingGroupName/on") || !strings.HasPrefix(az.seen[0].ARN, "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:") {
+		t.Errorf("authorizer saw %+v", az.seen)
+	}
+}

@@ -154,6 +154,9 @@ func (s *Sim) refreshStep(g *asGroup) bool {
 			return false
 		}
 		r.phase = "warming"
+		if len(r.batchNew) > 0 {
+			r.StatusReason = "Waiting for instances to warm up before continuing. For example: " + r.batchNew[0].in.ID + " is warming up."
+		}
 		gen := r.gen
 		s.after(r.prefs.Warmup, func() {
 			if r.gen != gen || g.deleted {
@@ -234,6 +237,7 @@ func (s *Sim) refreshBatchDone(g *asGroup, r *asgRefresh) {
 		failedID = r.batchNew[0].in.ID
 	}
 	r.batchOld, r.batchNew, g.launchedFor = nil, nil, nil
+	r.StatusReason = ""
 	if r.failPending && !r.rollback {
 		r.failPending = false
 		s.refreshFail(g, r, fmt.Sprintf("Instance refresh failed: replacement instance %s failed its health checks after the warmup period.", failedID))
