@@ -27,7 +27,7 @@ func (p *Progress) Observe(x *asl.Execution, ev asl.Event) {
 	if p.start.IsZero() {
 		p.start = ev.Timestamp
 	}
-	at := fmtElapsed(ev.Timestamp.Sub(p.start))
+	at := FormatElapsed(ev.Timestamp.Sub(p.start))
 	switch {
 	case ev.Type == asl.TaskStateEntered || ev.Type == asl.PassStateEntered || ev.Type == asl.SucceedStateEntered || ev.Type == asl.FailStateEntered:
 		if strings.HasPrefix(ev.State, "Check") && p.inPoll {
@@ -93,7 +93,8 @@ func shortCause(cause string) string {
 	return cause
 }
 
-func fmtElapsed(d time.Duration) string {
+// FormatElapsed formats a duration as +hh:mm:ss.
+func FormatElapsed(d time.Duration) string {
 	d = d.Round(time.Second)
 	return fmt.Sprintf("+%02d:%02d:%02d", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60)
 }

@@ -117,14 +117,23 @@ func newFlagSet(name, synopsis string, env *Env) *flag.FlagSet {
 // parseFlags parses args, turning flag errors into usage errors and
 // refusing stray positional arguments.
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := parseFlagsAndArgs(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), strings.Join(fs.Args(), " "))}
+	}
+	return nil
+}
+
+// parseFlagsAndArgs parses args, turning flag errors into usage errors; the
+// positional arguments are left in fs.Args().
+func parseFlagsAndArgs(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return &usageError{fmt.Sprintf("%s: %v", fs.Name(), err)}
-	}
-	if fs.NArg() > 0 {
-		return &usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), strings.Join(fs.Args(), " "))}
 	}
 	return nil
 }
