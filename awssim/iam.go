@@ -1,0 +1,977 @@
+package awssim
+
+// This file emulates IAM for the simulator: each Lambda function of a
+// CloudFormation template (deploy/template.json) gets an access key whose
+// calls are evaluated against its role's policy, as AWS evaluates an
+// identity-based policy: an explicit Deny wins, then an Allow whose action,
+// resource and conditions match, else an implicit deny. Access keys the
+// template does not define (the CLI's own credentials) are allowed
+// everything.
+//
+// Keys are "AKIA" + the function name in capitals: the Resolve function's
+// key is AKIARESOLVE, UpdateAsg's AKIAUPDATEASG (see KeyFor).
+//
+// What the emulation sees of a request: the action, and the resources the
+// service handler passes to s.authorize with their tags. A resource whose
+// ARN ends in "/*" (or ":*") is one the call creates: its tags are the
+// request's tags (aws:RequestTag/…, aws:TagKeys); any other resource's
+// tags are aws:ResourceTag/… (and the service's own alias, such as
+// autoscaling:ResourceTag/… or ssm:resourceTag/…). Before a handler runs,
+// the action alone is checked (does any Allow name it, no unconditional
+// Deny forbid it); handlers that know the resources check them fully.
+//
+// Checks AWS makes on behalf of a call are made too: ec2:CreateTags with
+// ec2:CreateAction for the tags of resources RunInstances and CreateImage
+// create; iam:PassRole (iam:PassedToService ec2.amazonaws.com) of the role
+// of an instance profile a call names (a resource ARN
+// "arn:aws:iam::ACCOUNT:instance-profile/NAME", whose role the simulator
+// takes to have the same NAME); and ec2:RunInstances when Auto Scaling
+// validates a launch template on UpdateAutoScalingGroup and
+// StartInstanceRefresh.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// IAM is the IAM emulation built from a template by IAMFromTemplate. It
+// implements Authorizer and CallerIdentifier; install it with
+// (*Sim).SetAuthorizer or (*Sim).EnableIAM.
+type IAM struct {
+	account, region string
+	roles           map[string]*iamRole // by access key id
+}
+
+type iamRole struct {
+	function string
+	name     string // the role's name
+	stmts    []iamStatement
+}
+
+type iamStatement struct {
+	sid       string
+	deny      bool
+	actions   []string
+	resources []string
+	conds     []iamCondition
+}
+
+type iamCondition struct {
+	op        string // StringEquals, StringLike, …
+	qualifier string // "", ForAllValues, ForAnyValue
+	ifExists  bool
+	key       string
+	values    []string
+}
+
+// KeyFor returns the access key id of a function's role.
+func KeyFor(function string) string { return "AKIA" + strings.ToUpper(function) }
+
+// Functions returns the functions the template defines, sorted.
+func (m *IAM) Functions() []string {
+	var out []string
+	for _, r := range m.roles {
+		out = append(out, r.function)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Actions returns the actions that a function's role allows, sorted.
+func (m *IAM) Actions(function string) []string {
+	r := m.roles[KeyFor(function)]
+	if r == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range r.stmts {
+		for _, a := range s.actions {
+			if !s.deny && !seen[a] {
+				seen[a] = true
+				out = append(out, a)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// WithoutAction returns a copy of m in which the function's role no longer
+// allows action (statements left without actions disappear). It is how a
+// test proves that every allowed action is needed.
+func (m *IAM) WithoutAction(function, action string) *IAM {
+	c := &IAM{account: m.account, region: m.region, roles: map[string]*iamRole{}}
+	for k, r := range m.roles {
+		if r.function != function {
+			c.roles[k] = r
+			continue
+		}
+		nr := &iamRole{function: r.function, name: r.name}
+		for _, s := range r.stmts {
+			if !s.deny {
+				var keep []string
+				for _, a := range s.actions {
+					if !strings.EqualFold(a, action) {
+						keep = append(keep, a)
+					}
+				}
+				if len(keep) == 0 {
+					continue
+				}
+				s.actions = keep
+			}
+			nr.stmts = append(nr.stmts, s)
+		}
+		c.roles[k] = nr
+	}
+	return c
+}
+
+// EnableIAM builds the IAM emulation from template (resolved in this
+// simulator's account and region) and installs it.
+func (s *Sim) EnableIAM(template []byte, params map[string]string) (*IAM, error) {
+	p := map[string]string{"AWS::Region": s.opts.Region, "AWS::AccountId": s.opts.AccountID}
+	for k, v := range params {
+		p[k] = v
+	}
+	m, err := IAMFromTemplate(template, p)
+	if err != nil {
+		return nil, err
+	}
+	s.SetAuthorizer(m)
+	return m, nil
+}
+
+// CallerIdentity reports a function's key as its assumed role.
+func (m *IAM) CallerIdentity(accessKeyID string) (arn, userID string, ok bool) {
+	r := m.roles[accessKeyID]
+	if r == nil {
+		return "", "", false
+	}
+	return "arn:aws:sts::" + m.account + ":assumed-role/" + r.name + "/" + r.function,
+		"AROA" + strings.ToUpper(pseudoUserID(r.name)[4:]) + ":" + r.function, true
+}
+
+// Authorize evaluates a call by accessKeyID; see the file comment.
+func (m *IAM) Authorize(accessKeyID, service, action string, res []Resource) error {
+	r := m.roles[accessKeyID]
+	if r == nil {
+		return nil
+	}
+	full := iamService(service) + ":" + action
+	if full == "sts:GetCallerIdentity" {
+		return nil // needs no permission
+	}
+	if res == nil {
+		if err := r.allowedAction(m, full); err != nil {
+			return err
+		}
+		if full == "autoscaling:UpdateAutoScalingGroup" || full == "autoscaling:StartInstanceRefresh" {
+			return r.allowedAction(m, "ec2:RunInstances")
+		}
+		return nil
+	}
+	for _, x := range res {
+		if name, ok := strings.CutPrefix(x.ARN, "arn:aws:iam::"+m.account+":instance-profile/"); ok {
+			role := "arn:aws:iam::" + m.account + ":role/" + name
+			if err := r.allowed(m, "iam:PassRole", role, map[string][]string{"iam:passedtoservice": {"ec2.amazonaws.com"}}); err != nil {
+				return err
+			}
+			continue
+		}
+		ctx := requestContext(service, x)
+		if err := r.allowed(m, full, x.ARN, ctx); err != nil {
+			return err
+		}
+		if (full == "ec2:RunInstances" || full == "ec2:CreateImage") && creating(x.ARN) && len(x.Tags) > 0 {
+			ctx["ec2:createaction"] = []string{action}
+			if err := r.allowed(m, "ec2:CreateTags", x.ARN, ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// iamService maps a SigV4 signing name to its IAM action prefix.
+func iamService(signing string) string {
+	switch signing {
+	case "monitoring":
+		return "cloudwatch"
+	case "email":
+		return "ses"
+	}
+	return signing
+}
+
+func creating(arn string) bool { return strings.HasSuffix(arn, "/*") || strings.HasSuffix(arn, ":*") }
+
+// requestContext returns the condition keys (lower case) of a resource.
+func requestContext(service string, x Resource) map[string][]string {
+	ctx := map[string][]string{}
+	if creating(x.ARN) {
+		keys := make([]string, 0, len(x.Tags))
+		for k, v := range x.Tags {
+			ctx["aws:requesttag/"+strings.ToLower(k)] = []string{v}
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if len(keys) > 0 {
+			ctx["aws:tagkeys"] = keys
+		}
+		return ctx
+	}
+	for k, v := range x.Tags {
+		lk := strings.ToLower(k)
+		ctx["aws:resourcetag/"+lk] = []string{v}
+		ctx[service+":resourcetag/"+lk] = []string{v}
+	}
+	return ctx
+}
+
+// denied is the message AWS gives for an implicit or explicit deny.
+func (r *iamRole) denied(m *IAM, action, resource string, explicit bool) error {
+	who := "arn:aws:sts::" + m.account + ":assumed-role/" + r.name + "/" + r.function
+	on := ""
+	if resource != "" {
+		on = " on resource: " + resource
+	}
+	if explicit {
+		return fmt.Errorf("User: %s is not authorized to perform: %s%s with an explicit deny in an identity-based policy", who, action, on)
+	}
+	return fmt.Errorf("User: %s is not authorized to perform: %s%s because no identity-based policy allows the %s action", who, action, on, action)
+}
+
+// allowedAction is the check made before the handler knows the
+// resources: some Allow names the action, and no Deny that applies to
+// every resource without conditions forbids it.
+func (r *iamRole) allowedAction(m *IAM, action string) error {
+	allowed := false
+	for _, s := range r.stmts {
+		if !s.matchesAction(action) {
+			continue
+		}
+		if s.deny && len(s.conds) == 0 && containsStr(s.resources, "*") {
+			return r.denied(m, action, "", true)
+		}
+		allowed = allowed || !s.deny
+	}
+	if !allowed {
+		return r.denied(m, action, "", false)
+	}
+	return nil
+}
+
+// allowed is the full evaluation of action on one resource.
+func (r *iamRole) allowed(m *IAM, action, resource string, ctx map[string][]string) error {
+	allowed := false
+	for _, s := range r.stmts {
+		if !s.matchesAction(action) || !s.matchesResource(resource) || !s.matchesConditions(ctx) {
+			continue
+		}
+		if s.deny {
+			return r.denied(m, action, resource, true)
+		}
+		allowed = true
+	}
+	if !allowed {
+		return r.denied(m, action, resource, false)
+	}
+	return nil
+}
+
+func (s iamStatement) matchesAction(action string) bool {
+	for _, a := range s.actions {
+		if wildcardMatch(strings.ToLower(a), strings.ToLower(action)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s iamStatement) matchesResource(resource string) bool {
+	for _, p := range s.resources {
+		if wildcardMatch(p, resource) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s iamStatement) matchesConditions(ctx map[string][]string) bool {
+	for _, c := range s.conds {
+		if !c.matches(ctx) {
+			return false
+		}
+	}
+	return true
+}
+
+func (c iamCondition) matches(ctx map[string][]string) bool {
+	got, present := ctx[strings.ToLower(c.key)]
+	if c.op == "Null" {
+		want := len(c.values) > 0 && strings.EqualFold(c.values[0], "true")
+		return want == !present
+	}
+	negated := strings.Contains(c.op, "Not")
+	switch c.qualifier {
+	case "ForAllValues":
+		for _, g := range got {
+			if !c.matchOne(g) {
+				return false
+			}
+		}
+		return true
+	case "ForAnyValue":
+		for _, g := range got {
+			if c.matchOne(g) {
+				return true
+			}
+		}
+		return false
+	}
+	if !present {
+		return c.ifExists || negated
+	}
+	for _, g := range got {
+		if c.matchOne(g) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchOne applies the operator to one context value against the
+// condition's values (any of them).
+func (c iamCondition) matchOne(got string) bool {
+	op := strings.Replace(c.op, "Not", "", 1)
+	match := false
+	for _, v := range c.values {
+		switch op {
+		case "StringEquals", "ArnEquals":
+			match = got == v
+		case "StringEqualsIgnoreCase":
+			match = strings.EqualFold(got, v)
+		case "StringLike", "ArnLike":
+			match = wildcardMatch(v, got)
+		case "Bool":
+			match = strings.EqualFold(got, v)
+		}
+		if match {
+			break
+		}
+	}
+	if c.op != op {
+		return !match
+	}
+	return match
+}
+
+// wildcardMatch matches IAM patterns: * is any run of characters, ? any
+// one character.
+func wildcardMatch(pattern, s string) bool {
+	for len(pattern) > 0 {
+		switch pattern[0] {
+		case '*':
+			for len(pattern) > 0 && pattern[0] == '*' {
+				pattern = pattern[1:]
+			}
+			if pattern == "" {
+				return true
+			}
+			for i := 0; i <= len(s); i++ {
+				if wildcardMatch(pattern, s[i:]) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if s == "" {
+				return false
+			}
+		default:
+			if s == "" || s[0] != pattern[0] {
+				return false
+			}
+		}
+		pattern, s = pattern[1:], s[1:]
+	}
+	return s == ""
+}
+
+func containsStr(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+var errNoValue = errors.New("AWS::NoValue")
+
+// ---- the template ---------------------------------------------------------
+
+// IAMFromTemplate builds the IAM emulation from a CloudFormation template:
+// every AWS::Lambda::Function with an AMISWAP_FUNCTION variable gets the
+// access key KeyFor(function) and its role's inline policies. params sets
+// the template's parameters (defaults apply to the rest; a
+// CommaDelimitedList is comma-separated) and may set the pseudo
+// parameters AWS::Region, AWS::AccountId and AWS::StackName (defaults:
+// the simulator's us-east-1, 123456789012 and "amiswap"). The intrinsic
+// functions Ref, Fn::Sub, Fn::GetAtt (Arn), Fn::Join, Fn::If, Fn::Equals,
+// Fn::Not, Fn::And, Fn::Or and Condition are resolved; resources get the
+// physical names their Name properties give, or STACK-LogicalId.
+func IAMFromTemplate(template []byte, params map[string]string) (*IAM, error) {
+	var t struct {
+		Parameters map[string]struct {
+			Type    string
+			Default any
+		}
+		Conditions map[string]any
+		Resources  map[string]struct {
+			Type       string
+			Condition  string
+			Properties map[string]any
+		}
+	}
+	if err := json.Unmarshal(template, &t); err != nil {
+		return nil, fmt.Errorf("iam: parse template: %w", err)
+	}
+	cf := &cfnResolver{
+		pseudo: map[string]string{"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::StackName": "amiswap", "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"},
+		params: map[string]any{}, conds: map[string]any{}, condVals: map[string]bool{},
+		resTypes: map[string]string{}, resProps: map[string]map[string]any{},
+	}
+	for k, v := range params {
+		if strings.HasPrefix(k, "AWS::") {
+			cf.pseudo[k] = v
+		}
+	}
+	for name, p := range t.Parameters {
+		v, ok := params[name]
+		var val any
+		switch {
+		case ok && p.Type == "CommaDelimitedList":
+			val = splitList(v)
+		case ok:
+			val = v
+		case p.Default == nil:
+			continue // an error only if a policy refers to it
+		case p.Type == "CommaDelimitedList":
+			val = splitList(fmt.Sprint(p.Default))
+		default:
+			val = fmt.Sprint(p.Default)
+		}
+		cf.params[name] = val
+	}
+	for name := range params {
+		if _, ok := t.Parameters[name]; !ok && !strings.HasPrefix(name, "AWS::") {
+			return nil, fmt.Errorf("iam: the template has no parameter %s", name)
+		}
+	}
+	cf.conds = t.Conditions
+	for id, r := range t.Resources {
+		cf.resTypes[id] = r.Type
+		cf.resProps[id] = r.Properties
+	}
+	m := &IAM{account: cf.pseudo["AWS::AccountId"], region: cf.pseudo["AWS::Region"], roles: map[string]*iamRole{}}
+	ids := make([]string, 0, len(t.Resources))
+	for id := range t.Resources {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		r := t.Resources[id]
+		if r.Type != "AWS::Lambda::Function" {
+			continue
+		}
+		env, _ := dig(r.Properties, "Environment", "Variables").(map[string]any)
+		fnv, ok := env["AMISWAP_FUNCTION"]
+		if !ok {
+			continue
+		}
+		fn, err := cf.str(fnv)
+		if err != nil {
+			return nil, fmt.Errorf("iam: %s AMISWAP_FUNCTION: %w", id, err)
+		}
+		roleID, err := cf.resourceOf(r.Properties["Role"])
+		if err != nil {
+			return nil, fmt.Errorf("iam: %s Role: %w", id, err)
+		}
+		role, err := cf.role(roleID)
+		if err != nil {
+			return nil, err
+		}
+		role.function = fn
+		if _, dup := m.roles[KeyFor(fn)]; dup {
+			return nil, fmt.Errorf("iam: two functions named %s", fn)
+		}
+		m.roles[KeyFor(fn)] = role
+	}
+	if len(m.roles) == 0 {
+		return nil, errors.New("iam: the template defines no function with AMISWAP_FUNCTION")
+	}
+	return m, nil
+}
+
+func splitList(v string) []any {
+	if v == "" {
+		return []any{""}
+	}
+	var out []any
+	for _, s := range strings.Split(v, ",") {
+		out = append(out, strings.TrimSpace(s))
+	}
+	return out
+}
+
+func dig(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+// cfnResolver evaluates a template's intrinsic functions.
+type cfnResolver struct {
+	pseudo   map[string]string
+	params   map[string]any
+	conds    map[string]any
+	condVals map[string]bool
+	resTypes map[string]string
+	resProps map[string]map[string]any
+}
+
+// role reads an AWS::IAM::Role's inline policies.
+func (cf *cfnResolver) role(id string) (*iamRole, error) {
+	if cf.resTypes[id] != "AWS::IAM::Role" {
+		return nil, fmt.Errorf("iam: %s is a %s, not an AWS::IAM::Role", id, cf.resTypes[id])
+	}
+	name, err := cf.physicalName(id)
+	if err != nil {
+		return nil, err
+	}
+	role := &iamRole{name: name}
+	policies, _ := cf.resProps[id]["Policies"].([]any)
+	for _, p := range policies {
+		doc := dig(p, "PolicyDocument")
+		stmts, err := cf.eval(dig(doc, "Statement"))
+		if err != nil {
+			return nil, fmt.Errorf("iam: role %s: %w", id, err)
+		}
+		list, ok := stmts.([]any)
+		if !ok {
+			list = []any{stmts}
+		}
+		for i, sv := range list {
+			st, err := parseStatement(sv)
+			if err != nil {
+				return nil, fmt.Errorf("iam: role %s statement %d: %w", id, i, err)
+			}
+			role.stmts = append(role.stmts, st)
+		}
+	}
+	return role, nil
+}
+
+func strList(v any) ([]string, error) {
+	switch v := v.(type) {
+	case string:
+		return []string{v}, nil
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("%v is not a string", e)
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%v is not a string or a list of strings", v)
+}
+
+func parseStatement(v any) (iamStatement, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return iamStatement{}, fmt.Errorf("not an object")
+	}
+	for _, k := range []string{"NotAction", "NotResource", "Principal", "NotPrincipal"} {
+		if _, ok := m[k]; ok {
+			return iamStatement{}, fmt.Errorf("%s is not supported by the simulator's IAM", k)
+		}
+	}
+	var st iamStatement
+	st.sid, _ = m["Sid"].(string)
+	switch m["Effect"] {
+	case "Allow":
+	case "Deny":
+		st.deny = true
+	default:
+		return st, fmt.Errorf("effect %v", m["Effect"])
+	}
+	var err error
+	if st.actions, err = strList(m["Action"]); err != nil {
+		return st, fmt.Errorf("action: %w", err)
+	}
+	if st.resources, err = strList(m["Resource"]); err != nil {
+		return st, fmt.Errorf("resource: %w", err)
+	}
+	conds, _ := m["Condition"].(map[string]any)
+	ops := make([]string, 0, len(conds))
+	for op := range conds {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	for _, op := range ops {
+		c := iamCondition{op: op}
+		if q, rest, ok := strings.Cut(op, ":"); ok {
+			if q != "ForAllValues" && q != "ForAnyValue" {
+				return st, fmt.Errorf("condition qualifier %s", q)
+			}
+			c.qualifier, c.op = q, rest
+		}
+		if base, ok := strings.CutSuffix(c.op, "IfExists"); ok {
+			c.op, c.ifExists = base, true
+		}
+		switch c.op {
+		case "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
+			"StringLike", "StringNotLike", "ArnEquals", "ArnNotEquals", "ArnLike", "ArnNotLike", "Bool", "Null":
+		default:
+			return st, fmt.Errorf("condition operator %s is not supported by the simulator's IAM", op)
+		}
+		keys, _ := conds[op].(map[string]any)
+		names := make([]string, 0, len(keys))
+		for k := range keys {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			vals, err := strList(keys[k])
+			if err != nil {
+				return st, fmt.Errorf("condition %s %s: %w", op, k, err)
+			}
+			cc := c
+			cc.key, cc.values = k, vals
+			st.conds = append(st.conds, cc)
+		}
+	}
+	return st, nil
+}
+
+// physicalName is the name CloudFormation gives a resource.
+func (cf *cfnResolver) physicalName(id string) (string, error) {
+	props := cf.resProps[id]
+	for _, k := range []string{"FunctionName", "TableName", "TopicName", "LogGroupName", "StateMachineName", "RoleName", "Name", "BucketName"} {
+		if v, ok := props[k]; ok {
+			return cf.str(v)
+		}
+	}
+	return cf.pseudo["AWS::StackName"] + "-" + id, nil
+}
+
+// ref is what Ref returns for a resource.
+func (cf *cfnResolver) ref(id string) (string, error) {
+	name, err := cf.physicalName(id)
+	if err != nil {
+		return "", err
+	}
+	switch cf.resTypes[id] {
+	case "AWS::SNS::Topic":
+		return cf.arn("sns", name), nil
+	case "AWS::StepFunctions::StateMachine":
+		return cf.arn("states", "stateMachine:"+name), nil
+	}
+	return name, nil
+}
+
+// getAtt is what Fn::GetAtt [id, Arn] returns.
+func (cf *cfnResolver) getAtt(id, attr string) (string, error) {
+	if attr != "Arn" {
+		return "", fmt.Errorf("Fn::GetAtt %s.%s: only Arn is supported", id, attr)
+	}
+	name, err := cf.physicalName(id)
+	if err != nil {
+		return "", err
+	}
+	switch cf.resTypes[id] {
+	case "AWS::DynamoDB::Table":
+		return cf.arn("dynamodb", "table/"+name), nil
+	case "AWS::Lambda::Function":
+		return cf.arn("lambda", "function:"+name), nil
+	case "AWS::IAM::Role":
+		return "arn:aws:iam::" + cf.pseudo["AWS::AccountId"] + ":role/" + name, nil
+	case "AWS::Logs::LogGroup":
+		return cf.arn("logs", "log-group:"+name+":*"), nil
+	case "AWS::SNS::Topic", "AWS::StepFunctions::StateMachine":
+		return cf.ref(id)
+	case "AWS::Events::Rule":
+		return cf.arn("events", "rule/"+name), nil
+	}
+	return "", fmt.Errorf("Fn::GetAtt %s.Arn: resource type %q is not supported", id, cf.resTypes[id])
+}
+
+func (cf *cfnResolver) arn(service, resource string) string {
+	return "arn:aws:" + service + ":" + cf.pseudo["AWS::Region"] + ":" + cf.pseudo["AWS::AccountId"] + ":" + resource
+}
+
+// resourceOf returns the logical id a Ref or Fn::GetAtt names.
+func (cf *cfnResolver) resourceOf(v any) (string, error) {
+	m, _ := v.(map[string]any)
+	if r, ok := m["Ref"].(string); ok {
+		return r, nil
+	}
+	if g, ok := m["Fn::GetAtt"].([]any); ok && len(g) == 2 {
+		if id, ok := g[0].(string); ok {
+			return id, nil
+		}
+	}
+	return "", fmt.Errorf("%v names no resource", v)
+}
+
+func (cf *cfnResolver) str(v any) (string, error) {
+	r, err := cf.eval(v)
+	if err != nil {
+		return "", err
+	}
+	s, ok := r.(string)
+	if !ok {
+		return "", fmt.Errorf("%v is not a string", r)
+	}
+	return s, nil
+}
+
+// condition evaluates a named condition.
+func (cf *cfnResolver) condition(name string) (bool, error) {
+	if v, ok := cf.condVals[name]; ok {
+		return v, nil
+	}
+	def, ok := cf.conds[name]
+	if !ok {
+		return false, fmt.Errorf("no condition %s", name)
+	}
+	r, err := cf.eval(def)
+	if err != nil {
+		return false, fmt.Errorf("condition %s: %w", name, err)
+	}
+	b, ok := r.(bool)
+	if !ok {
+		return false, fmt.Errorf("condition %s is not a boolean", name)
+	}
+	cf.condVals[name] = b
+	return b, nil
+}
+
+// eval resolves the intrinsic functions in v.
+func (cf *cfnResolver) eval(v any) (any, error) {
+	switch v := v.(type) {
+	case []any:
+		out := make([]any, 0, len(v))
+		for _, e := range v {
+			r, err := cf.eval(e)
+			if errors.Is(err, errNoValue) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+		return out, nil
+	case map[string]any:
+		if len(v) == 1 {
+			for k, arg := range v {
+				if k == "Ref" || k == "Condition" || strings.HasPrefix(k, "Fn::") {
+					return cf.intrinsic(k, arg)
+				}
+			}
+		}
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			r, err := cf.eval(e)
+			if errors.Is(err, errNoValue) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out[k] = r
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+func (cf *cfnResolver) intrinsic(fn string, arg any) (any, error) {
+	switch fn {
+	case "Ref":
+		name, _ := arg.(string)
+		if name == "AWS::NoValue" {
+			return nil, errNoValue
+		}
+		if v, ok := cf.pseudo[name]; ok {
+			return v, nil
+		}
+		if v, ok := cf.params[name]; ok {
+			return v, nil
+		}
+		if _, ok := cf.resTypes[name]; ok {
+			return cf.ref(name)
+		}
+		return nil, fmt.Errorf("Ref %s: no such resource, or a parameter with no value", name)
+	case "Condition":
+		name, _ := arg.(string)
+		return cf.condition(name)
+	case "Fn::GetAtt":
+		id, err := cf.resourceOf(map[string]any{"Fn::GetAtt": arg})
+		if err != nil {
+			return nil, err
+		}
+		attr, _ := arg.([]any)[1].(string)
+		return cf.getAtt(id, attr)
+	case "Fn::Sub":
+		return cf.sub(arg)
+	case "Fn::Join":
+		a, ok := arg.([]any)
+		if !ok || len(a) != 2 {
+			return nil, fmt.Errorf("Fn::Join wants [separator, list]")
+		}
+		sep, _ := a[0].(string)
+		list, err := cf.eval(a[1])
+		if err != nil {
+			return nil, err
+		}
+		parts, err := strList(list)
+		if err != nil {
+			return nil, fmt.Errorf("Fn::Join: %w", err)
+		}
+		return strings.Join(parts, sep), nil
+	case "Fn::If":
+		a, ok := arg.([]any)
+		if !ok || len(a) != 3 {
+			return nil, fmt.Errorf("Fn::If wants [condition, then, else]")
+		}
+		name, _ := a[0].(string)
+		b, err := cf.condition(name)
+		if err != nil {
+			return nil, err
+		}
+		if b {
+			return cf.eval(a[1])
+		}
+		return cf.eval(a[2])
+	case "Fn::Equals":
+		a, ok := arg.([]any)
+		if !ok || len(a) != 2 {
+			return nil, fmt.Errorf("Fn::Equals wants two values")
+		}
+		x, err := cf.eval(a[0])
+		if err != nil {
+			return nil, err
+		}
+		y, err := cf.eval(a[1])
+		if err != nil {
+			return nil, err
+		}
+		return fmt.Sprint(x) == fmt.Sprint(y), nil
+	case "Fn::Not", "Fn::And", "Fn::Or":
+		a, ok := arg.([]any)
+		if !ok || len(a) == 0 {
+			return nil, fmt.Errorf("%s wants a list of conditions", fn)
+		}
+		vals := make([]bool, len(a))
+		for i, e := range a {
+			r, err := cf.eval(e)
+			if err != nil {
+				return nil, err
+			}
+			b, ok := r.(bool)
+			if !ok {
+				return nil, fmt.Errorf("%s: %v is not a condition", fn, r)
+			}
+			vals[i] = b
+		}
+		switch fn {
+		case "Fn::Not":
+			return !vals[0], nil
+		case "Fn::And":
+			for _, b := range vals {
+				if !b {
+					return false, nil
+				}
+			}
+			return true, nil
+		default:
+			for _, b := range vals {
+				if b {
+					return true, nil
+				}
+			}
+			return false, nil
+		}
+	}
+	return nil, fmt.Errorf("intrinsic function %s is not supported by the simulator's IAM", fn)
+}
+
+// sub resolves Fn::Sub: "text ${Name} ${Res.Arn}" or [text, {vars}].
+func (cf *cfnResolver) sub(arg any) (any, error) {
+	text, vars := "", map[string]any{}
+	switch a := arg.(type) {
+	case string:
+		text = a
+	case []any:
+		if len(a) != 2 {
+			return nil, fmt.Errorf("Fn::Sub wants a string or [string, variables]")
+		}
+		text, _ = a[0].(string)
+		vars, _ = a[1].(map[string]any)
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(text, "${")
+		if i < 0 {
+			b.WriteString(text)
+			return b.String(), nil
+		}
+		b.WriteString(text[:i])
+		j := strings.IndexByte(text[i:], '}')
+		if j < 0 {
+			return nil, fmt.Errorf("Fn::Sub %q: unclosed ${", text)
+		}
+		name := text[i+2 : i+j]
+		text = text[i+j+1:]
+		if strings.HasPrefix(name, "!") {
+			b.WriteString("${" + name[1:] + "}")
+			continue
+		}
+		var v any
+		var err error
+		switch {
+		case vars[name] != nil:
+			v, err = cf.eval(vars[name])
+		case strings.Contains(name, "."):
+			id, attr, _ := strings.Cut(name, ".")
+			v, err = cf.getAtt(id, attr)
+		default:
+			v, err = cf.intrinsic("Ref", name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("Fn::Sub ${%s}: %w", name, err)
+		}
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("Fn::Sub ${%s} is not a string", name)
+		}
+		b.WriteString(s)
+	}
+}
