@@ -58,8 +58,8 @@ func New(ctx context.Context, opts awssim.Options) (*Sandbox, error) {
 		sb.Close()
 		return nil, err
 	}
-	sb.Config = workflow.Config{LockTable: LockTable, LockTTL: workflow.DefaultLockTTL}
-	if err := sb.provision(ctx); err != nil {
+	sb.Config = workflow.Config{LockTTL: workflow.DefaultLockTTL}
+	if err := sb.Provision(ctx, LockTable, TopicName); err != nil {
 		sb.Close()
 		return nil, err
 	}
@@ -76,10 +76,12 @@ func Config(ctx context.Context, endpoint, region, accessKeyID string) (aws.Conf
 	)
 }
 
-func (sb *Sandbox) provision(ctx context.Context) error {
+// Provision creates a lock table and a notification topic with the given
+// names, as a deployment would, and points the sandbox's Config at them.
+func (sb *Sandbox) Provision(ctx context.Context, lockTable, topicName string) error {
 	db := dynamodb.NewFromConfig(sb.AWS)
 	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(LockTable),
+		TableName:            aws.String(lockTable),
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
 		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}},
 		BillingMode:          ddbtypes.BillingModePayPerRequest,
@@ -87,10 +89,11 @@ func (sb *Sandbox) provision(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create lock table: %w", err)
 	}
-	topic, err := sns.NewFromConfig(sb.AWS).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(TopicName)})
+	topic, err := sns.NewFromConfig(sb.AWS).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(topicName)})
 	if err != nil {
 		return fmt.Errorf("create topic: %w", err)
 	}
+	sb.Config.LockTable = lockTable
 	sb.Config.TopicArn = aws.ToString(topic.TopicArn)
 	return nil
 }
