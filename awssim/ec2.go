@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // This file serves the EC2 API (Query protocol, version 2016-11-15):
@@ -501,6 +502,12 @@ func (s *Sim) ec2RunInstances(r *request, p params, w *xmlWriter) error {
 			rec.instanceIDs = append(rec.instanceIDs, in.ID)
 		}
 		s.ec2.clientTokens[token] = rec
+		// EC2 honours a token for at least a day; forget it after that.
+		s.after(24*time.Hour, func() {
+			if s.ec2.clientTokens[token] == rec {
+				delete(s.ec2.clientTokens, token)
+			}
+		})
 	}
 	s.writeReservation(w, sp.ReservationID, ins)
 	return nil
@@ -529,6 +536,7 @@ func runFingerprint(p params) string {
 // writeReservation writes RunInstances' result: a reservation's fields at
 // the top level.
 func (s *Sim) writeReservation(w *xmlWriter, id string, ins []*instance) {
+	w.buf.Grow(256 + 2300*len(ins))
 	w.elem("reservationId", id)
 	w.elem("ownerId", s.opts.AccountID)
 	w.raw("<groupSet/>")
@@ -640,6 +648,9 @@ func (s *Sim) ec2DescribeInstances(r *request, p params, w *xmlWriter) error {
 	if err != nil {
 		return err
 	}
+	// About 2 KB per instance: size the buffer once instead of doubling
+	// it through a multi-megabyte response.
+	w.buf.Grow(256 + 2300*len(ins))
 	w.open("reservationSet")
 	res := ""
 	for _, in := range ins {

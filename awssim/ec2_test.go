@@ -167,7 +167,7 @@ func TestEC2InstanceLifecycle(t *testing.T) {
 		t.Errorf("metadata options = %+v", in.MetadataOptions)
 	}
 	if in.Platform != "windows" || // what EC2 sends, unlike the SDK enum "Windows"
-		 aws.ToString(in.KeyName) != "ops" || in.InstanceType != types.InstanceTypeM5Large {
+		aws.ToString(in.KeyName) != "ops" || in.InstanceType != types.InstanceTypeM5Large {
 		t.Errorf("platform %q key %v type %q", in.Platform, in.KeyName, in.InstanceType)
 	}
 	if got := ec2TagMap(in.Tags); got["Name"] != "builder" || got["team"] != "infra" || len(got) != 2 {
@@ -433,7 +433,9 @@ func TestEC2DescribeInstancesFiltersAndPagination(t *testing.T) {
 		}
 		return len(ids(out))
 	}
-	f := func(name string, vals ...string) types.Filter { return types.Filter{Name: aws.String(name), Values: vals} }
+	f := func(name string, vals ...string) types.Filter {
+		return types.Filter{Name: aws.String(name), Values: vals}
+	}
 	for _, tc := range []struct {
 		filters []types.Filter
 		want    int
@@ -783,7 +785,9 @@ func TestEC2Tags(t *testing.T) {
 		t.Helper()
 		return ec2Must[*ec2.DescribeTagsOutput](t)(c.DescribeTags(ctx, &ec2.DescribeTagsInput{Filters: fs})).Tags
 	}
-	f := func(name string, vals ...string) types.Filter { return types.Filter{Name: aws.String(name), Values: vals} }
+	f := func(name string, vals ...string) types.Filter {
+		return types.Filter{Name: aws.String(name), Values: vals}
+	}
 	if got := desc(f("key", "owner")); len(got) != 4 {
 		t.Fatalf("owner tags = %+v", got)
 	}
@@ -965,13 +969,34 @@ func TestEC2LaunchTemplates(t *testing.T) {
 		call func() error
 		code string
 	}{
-		{func() error { _, err := c.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(ltID), Versions: []string{"9"}}); return err }, "InvalidLaunchTemplateId.VersionNotFound"},
-		{func() error { _, err := c.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(ltID), Versions: []string{"latest"}}); return err }, "InvalidLaunchTemplateVersion.Malformed"},
-		{func() error { _, err := c.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateIds: []string{"lt-0123456789abcdef0"}}); return err }, "InvalidLaunchTemplateId.NotFound"},
-		{func() error { _, err := c.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateIds: []string{"lt-1"}}); return err }, "InvalidLaunchTemplateId.Malformed"},
-		{func() error { _, err := c.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateNames: []string{"nope"}}); return err }, "InvalidLaunchTemplateName.NotFoundException"},
-		{func() error { _, err := c.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: aws.String(ltID), DefaultVersion: aws.String("7")}); return err }, "InvalidLaunchTemplateId.VersionNotFound"},
-		{func() error { _, err := c.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{DefaultVersion: aws.String("1")}); return err }, "MissingParameter"},
+		{func() error {
+			_, err := c.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(ltID), Versions: []string{"9"}})
+			return err
+		}, "InvalidLaunchTemplateId.VersionNotFound"},
+		{func() error {
+			_, err := c.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(ltID), Versions: []string{"latest"}})
+			return err
+		}, "InvalidLaunchTemplateVersion.Malformed"},
+		{func() error {
+			_, err := c.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateIds: []string{"lt-0123456789abcdef0"}})
+			return err
+		}, "InvalidLaunchTemplateId.NotFound"},
+		{func() error {
+			_, err := c.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateIds: []string{"lt-1"}})
+			return err
+		}, "InvalidLaunchTemplateId.Malformed"},
+		{func() error {
+			_, err := c.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateNames: []string{"nope"}})
+			return err
+		}, "InvalidLaunchTemplateName.NotFoundException"},
+		{func() error {
+			_, err := c.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: aws.String(ltID), DefaultVersion: aws.String("7")})
+			return err
+		}, "InvalidLaunchTemplateId.VersionNotFound"},
+		{func() error {
+			_, err := c.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{DefaultVersion: aws.String("1")})
+			return err
+		}, "MissingParameter"},
 		{func() error {
 			_, err := c.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(ltID), SourceVersion: aws.String("12"), LaunchTemplateData: &types.RequestLaunchTemplateData{}})
 			return err
