@@ -1,0 +1,333 @@
+package runner_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/amiswap/amiswap"
+	"github.com/amiswap/amiswap/asl"
+	"github.com/amiswap/amiswap/awssim"
+	"github.com/amiswap/amiswap/deploy"
+	"github.com/amiswap/amiswap/runner"
+	"github.com/amiswap/amiswap/sandbox"
+	"github.com/amiswap/amiswap/workflow"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
+)
+
+// Least privilege, proven: the whole workflow runs in the simulator with
+// each handler under its own role's policy from the CloudFormation
+// template, and removing any single allowed action from any role makes
+// some scenario fail with an access error.
+
+const stackName = "amiswap"
+
+// iamParams are the template parameters of the simulated stack: builders
+// and groups use the demo's instance profile, whose role may be passed.
+var iamParams = map[string]string{
+	"AWS::StackName":  stackName,
+	"ArtifactBucket":  "artifacts",
+	"ArtifactKey":     "amiswap-lambda.zip",
+	"BuilderRoleArns": "arn:aws:iam::123456789012:role/demo-windows-ssm",
+}
+
+// iamSandbox is a sandbox whose lock table and topic carry the names the
+// template gives them, with IAM enforcement from the template.
+func iamSandbox(t *testing.T, scenario string) (*sandbox.Sandbox, *awssim.IAM) {
+	t.Helper()
+	sb, err := sandbox.New(context.Background(), awssim.Options{Scenario: scenario})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	if err := sb.Provision(context.Background(), stackName+"-LockTable", stackName+"-Topic"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := sb.Sim.EnableIAM(deploy.Template(), iamParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb, m
+}
+
+// roleOptions gives each function the credentials of its role.
+func roleOptions(t *testing.T, sb *sandbox.Sandbox) runner.Options {
+	t.Helper()
+	opts := runner.Options{AWS: sb.AWS, Config: sb.Config, Clock: sb.Sim, FunctionAWS: map[string]aws.Config{}}
+	for _, f := range workflow.Functions {
+		cfg, err := sandbox.Config(context.Background(), sb.URL, sb.Sim.Region(), awssim.KeyFor(f.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.FunctionAWS[f.Name] = cfg
+	}
+	return opts
+}
+
+// scenario is one workflow run under IAM; it reports whether it went as
+// expected (the error says how not).
+type scenario struct {
+	name string
+	run  func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error
+}
+
+func backupRequest(t *testing.T, sb *sandbox.Sandbox, instanceID string) amiswap.Request {
+	t.Helper()
+	_, event, err := sb.BackupEvent(context.Background(), instanceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := deploy.Transform(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func expect(x *asl.Execution, res asl.Result, status asl.Status, last string) error {
+	path := x.Path()
+	if res.Status != status || path[len(path)-1] != last {
+		return fmt.Errorf("ended %s in %s (%s: %s), want %s in %s", res.Status, path[len(path)-1], res.Error, res.Cause, status, last)
+	}
+	return nil
+}
+
+var iamScenarios = []scenario{
+	{"windows $Default, frozen, rolled, retention", func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+		ctx := context.Background()
+		asg := autoscaling.NewFromConfig(sb.AWS)
+		_, err := asg.CreateOrUpdateTags(ctx, &autoscaling.CreateOrUpdateTagsInput{Tags: tagsOn("demo-windows-web", map[string]string{
+			amiswap.TagFreezeMaxSize: "true", amiswap.TagRefresh: "rolling", amiswap.TagKeep: "1", amiswap.TagWarmup: "60",
+		})})
+		if err != nil {
+			return err
+		}
+		ids, err := sb.WaitInService(ctx, "demo-windows-web", 2)
+		if err != nil {
+			return err
+		}
+		// Two swaps in a row: the second one's retention removes the first golden AMI.
+		for i := range 2 {
+			req := backupRequest(t, sb, ids[0])
+			x, res, err := runner.Run(ctx, opts, "", req)
+			if err != nil {
+				return err
+			}
+			if err := expect(x, res, asl.StatusSucceeded, "Swapped"); err != nil {
+				return fmt.Errorf("swap %d: %w", i+1, err)
+			}
+			if ids, err = sb.WaitInService(ctx, "demo-windows-web", 2); err != nil {
+				return err
+			}
+		}
+		return nil
+	}},
+	{"linux pinned, from --instance-id", func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+		ctx := context.Background()
+		ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "linux", Platform: "linux", Version: "1", Desired: 1})
+		if err != nil {
+			return err
+		}
+		backupRequest(t, sb, ids[0])
+		x, res, err := runner.Run(ctx, opts, "", amiswap.Request{InstanceID: ids[0]})
+		if err != nil {
+			return err
+		}
+		return expect(x, res, asl.StatusSucceeded, "Swapped")
+	}},
+	{"refresh fails, compensated", func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+		ctx := context.Background()
+		ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "roll", Platform: "linux", Desired: 2,
+			Tags: map[string]string{amiswap.TagEnabled: "true", amiswap.TagRefresh: "rolling", amiswap.TagFreezeMaxSize: "true"}})
+		if err != nil {
+			return err
+		}
+		req := backupRequest(t, sb, ids[0])
+		// The refresh starts; checking on it then fails for good, so
+		// compensation must cancel it and revert everything.
+		sb.Sim.AddFault(awssim.Fault{Service: "autoscaling", Action: "DescribeInstanceRefreshes", Code: "ValidationError", AccessKeyID: awssim.KeyFor("UpdateAsg")})
+		x, res, err := runner.Run(ctx, opts, "", req)
+		if err != nil {
+			return err
+		}
+		if err := expect(x, res, asl.StatusFailed, "Failed"); err != nil {
+			return err
+		}
+		if hasCatch(x, "Compensate", "CompensationError") {
+			return fmt.Errorf("compensation was incomplete: %s", compensationCause(x))
+		}
+		return nil
+	}},
+	{"group locked by another execution", func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+		ctx := context.Background()
+		ids, err := sb.WaitInService(ctx, "demo-windows-web", 2)
+		if err != nil {
+			return err
+		}
+		req := backupRequest(t, sb, ids[1])
+		// Another execution takes the lock and is still running (it
+		// stops here, on entering Freeze, and never releases it).
+		holding, stop := context.WithCancel(ctx)
+		defer stop()
+		holderOpts := opts
+		holderOpts.Observer = func(x *asl.Execution, ev asl.Event) {
+			if ev.Type == asl.TaskStateEntered && ev.State == "Freeze" {
+				stop()
+			}
+		}
+		ex, def, err := runner.Executor(holderOpts)
+		if err != nil {
+			return err
+		}
+		holder, err := ex.Start(holding, def, "holder", mustJSON(t, req))
+		if err != nil {
+			return err
+		}
+		holder.Run(holding)
+		x2, res, err := runner.Run(ctx, opts, "", req)
+		if err != nil {
+			return err
+		}
+		return expect(x2, res, asl.StatusSucceeded, "AlreadyRunning")
+	}},
+}
+
+func hasCatch(x *asl.Execution, state, errName string) bool {
+	for _, ev := range x.History() {
+		if ev.Type == asl.CatchMatched && ev.State == state && ev.Error == errName {
+			return true
+		}
+	}
+	return false
+}
+
+func compensationCause(x *asl.Execution) string {
+	for _, ev := range x.History() {
+		if ev.Type == asl.TaskFailed && ev.State == "Compensate" {
+			return ev.Cause
+		}
+	}
+	return ""
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func tagsOn(group string, tags map[string]string) []asgtypes.Tag {
+	var out []asgtypes.Tag
+	for k, v := range tags {
+		out = append(out, asgtypes.Tag{ResourceId: aws.String(group), ResourceType: aws.String("auto-scaling-group"), Key: aws.String(k), Value: aws.String(v), PropagateAtLaunch: aws.Bool(false)})
+	}
+	return out
+}
+
+// runScenarios runs every scenario in a fresh IAM sandbox whose
+// authorizer is authz (nil: the template's own) and returns the failures.
+func runScenarios(t *testing.T, authz func(*awssim.IAM) *awssim.IAM) map[string]error {
+	failed := map[string]error{}
+	for _, sc := range iamScenarios {
+		scenarioName := "empty"
+		if strings.Contains(sc.name, "windows") || strings.Contains(sc.name, "locked") {
+			scenarioName = "demo"
+		}
+		sb, m := iamSandbox(t, scenarioName)
+		if authz != nil {
+			sb.Sim.SetAuthorizer(authz(m))
+		}
+		if err := sc.run(t, sb, roleOptions(t, sb)); err != nil {
+			failed[sc.name] = err
+		}
+	}
+	return failed
+}
+
+func TestWorkflowUnderLeastPrivilege(t *testing.T) {
+	for name, err := range runScenarios(t, nil) {
+		t.Errorf("%s: %v", name, err)
+	}
+}
+
+// TestEveryAllowedActionIsUsed removes each action from each role in turn
+// and checks that some scenario then fails with an access error.
+func TestEveryAllowedActionIsUsed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every scenario once per allowed action")
+	}
+	sb, m := iamSandbox(t, "empty")
+	sb.Close()
+	for _, f := range m.Functions() {
+		for _, action := range m.Actions(f) {
+			if strings.HasPrefix(action, "logs:") {
+				continue // CloudWatch Logs is written by the Lambda runtime, not by amiswap's code
+			}
+			t.Run(f+"/"+action, func(t *testing.T) {
+				failed := runScenarios(t, func(m *awssim.IAM) *awssim.IAM { return m.WithoutAction(f, action) })
+				if len(failed) == 0 {
+					t.Errorf("every scenario still succeeds without %s for %s: the permission is not needed (or no scenario covers it)", action, f)
+					return
+				}
+				for name, err := range failed {
+					if !accessError(err) {
+						t.Logf("%s failed without %s, not with an access error: %v", name, action, err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func accessError(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "AccessDenied") || strings.Contains(s, "UnauthorizedOperation")
+}
+
+// TestRolesCannotTouchOthersResources: a handler's role cannot change a group
+// that is not opted in, nor stop or terminate an instance that is not a
+// builder.
+func TestRolesCannotTouchOthersResources(t *testing.T) {
+	sb, _ := iamSandbox(t, "empty")
+	ctx := context.Background()
+	ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "not-opted-in", Platform: "linux", Desired: 1, Tags: map[string]string{"team": "web"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := roleOptions(t, sb)
+	asg := autoscaling.NewFromConfig(opts.FunctionAWS["UpdateAsg"])
+	_, err = asg.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String("not-opted-in"), MaxSize: aws.Int32(1)})
+	requireDenied(t, "UpdateAsg: UpdateAutoScalingGroup on a group not opted in", err)
+	for _, fn := range []string{"Builder", "Cleanup", "Compensate"} {
+		e := ec2.NewFromConfig(opts.FunctionAWS[fn])
+		_, err := e.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: ids})
+		requireDenied(t, fn+": TerminateInstances of a group's instance", err)
+		_, err = e.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: ids})
+		requireDenied(t, fn+": StopInstances of a group's instance", err)
+	}
+	// The same calls by the CLI's own credentials (not a role) go through.
+	if _, err := ec2.NewFromConfig(sb.AWS).StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: ids}); err != nil {
+		t.Errorf("the unrestricted caller could not stop the instance: %v", err)
+	}
+}
+
+func requireDenied(t *testing.T, what string, err error) {
+	t.Helper()
+	var ae smithy.APIError
+	if err == nil {
+		t.Errorf("%s: allowed, want access denied", what)
+		return
+	}
+	if !errors.As(err, &ae) || (ae.ErrorCode() != "AccessDenied" && ae.ErrorCode() != "UnauthorizedOperation") {
+		t.Errorf("%s: %v, want AccessDenied or UnauthorizedOperation", what, err)
+	}
+}
