@@ -188,35 +188,45 @@ func (h *Compensator) discoverSwap(ctx context.Context, p Payload) (*SwapResult,
 		}
 		in.NextToken = out.NextToken
 	}
+	alias := lt.Version
+	if alias == "" {
+		alias = "$Default"
+	}
+	// What update-launch-template does before and after creating the
+	// version (see there): pin an alias group for a refresh, move a
+	// pinned group when there is none, change the default.
+	sw := &SwapResult{GroupVersion: alias, PreviousGroupVersion: alias}
+	if isAlias(alias) && t.Settings.Refresh == "rolling" {
+		sw.GroupVersion, sw.GroupUpdated = lt.SourceVersion, true
+	}
 	if found == nil {
+		if sw.GroupUpdated {
+			return sw, nil // pinned, then failed before creating the version
+		}
 		return nil, nil
 	}
-	s := &SwapResult{LaunchTemplateID: aws.ToString(found.LaunchTemplateId), NewVersion: strconv.FormatInt(aws.ToInt64(found.VersionNumber), 10)}
-	if s.LaunchTemplateID == "" {
-		s.LaunchTemplateID = lt.ID
+	sw.LaunchTemplateID, sw.NewVersion = aws.ToString(found.LaunchTemplateId), strconv.FormatInt(aws.ToInt64(found.VersionNumber), 10)
+	if sw.LaunchTemplateID == "" {
+		sw.LaunchTemplateID = lt.ID
 	}
-	switch lt.Version {
-	case "$Default", "":
-		if aws.ToBool(found.DefaultVersion) {
-			s.DefaultVersionChanged, s.PreviousDefaultVersion = true, lt.SourceVersion
-		}
-	case "$Latest":
-	default:
-		// revertSwap only reverts the group when it names the new version.
-		s.GroupUpdated, s.PreviousGroupVersion = true, lt.Version
+	if alias == "$Default" && aws.ToBool(found.DefaultVersion) {
+		sw.DefaultVersionChanged, sw.PreviousDefaultVersion = true, lt.SourceVersion
 	}
-	return s, nil
+	if !isAlias(alias) && t.Settings.Refresh != "rolling" {
+		sw.GroupVersion, sw.GroupUpdated = sw.NewVersion, true
+	}
+	return sw, nil
 }
 
 // revertSwap undoes update-launch-template: the default version back, the
-// group back, then the new version deleted. It reports whether the new
-// version is gone (and with it every use of the golden AMI).
+// group back to the version it named before, then the new version deleted.
+// The group goes back when it names the new version (set by amiswap, or by
+// a successful instance refresh) or the version amiswap pinned it to. It
+// reports whether the new version is gone (and with it every use of the
+// golden AMI).
 func (h *Compensator) revertSwap(ctx context.Context, c *compensation, group string, s *SwapResult) bool {
-	if s.LaunchTemplateID == "" || s.NewVersion == "" {
-		return true
-	}
 	ok := true
-	if s.DefaultVersionChanged && s.PreviousDefaultVersion != "" && s.PreviousDefaultVersion != s.NewVersion {
+	if s.LaunchTemplateID != "" && s.DefaultVersionChanged && s.PreviousDefaultVersion != "" && s.PreviousDefaultVersion != s.NewVersion {
 		_, err := h.ec2.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{
 			LaunchTemplateId: aws.String(s.LaunchTemplateID), DefaultVersion: aws.String(s.PreviousDefaultVersion),
 		})
@@ -227,12 +237,17 @@ func (h *Compensator) revertSwap(ctx context.Context, c *compensation, group str
 			c.did("set the default version of %s back to %s", s.LaunchTemplateID, s.PreviousDefaultVersion)
 		}
 	}
-	if s.GroupUpdated && s.PreviousGroupVersion != "" && group != "" {
+	if group != "" && s.PreviousGroupVersion != "" {
 		g, err := describeGroup(ctx, h.asg, group)
 		if err == nil {
-			if spec := groupTemplate(g); spec != nil && aws.ToString(spec.Version) == s.NewVersion {
-				err = setGroupVersion(ctx, h.asg, g, s.PreviousGroupVersion)
-				if err == nil {
+			spec := groupTemplate(g)
+			names := ""
+			if spec != nil {
+				names = aws.ToString(spec.Version)
+			}
+			ours := names != "" && (names == s.NewVersion || s.GroupUpdated && names == s.GroupVersion)
+			if ours && names != s.PreviousGroupVersion {
+				if err = setGroupVersion(ctx, h.asg, g, s.PreviousGroupVersion); err == nil {
 					c.did("set group %s back to launch template version %s", group, s.PreviousGroupVersion)
 				}
 			}
@@ -241,6 +256,9 @@ func (h *Compensator) revertSwap(ctx context.Context, c *compensation, group str
 			ok = false
 			c.problem("set group %s back to launch template version %s: %v", group, s.PreviousGroupVersion, err)
 		}
+	}
+	if s.LaunchTemplateID == "" || s.NewVersion == "" {
+		return ok
 	}
 	if !ok {
 		c.problem("kept launch template version %s of %s: the group or the default version may still use it", s.NewVersion, s.LaunchTemplateID)

@@ -132,13 +132,16 @@ func failedState(version string) State {
 		Refresh: &RefreshResult{RefreshID: "r-1"},
 		Error:   &ErrorInfo{Error: "StepTimeoutError", Cause: "check-refresh: still waiting"},
 	}
+	// What update-launch-template records for a group with a refresh to
+	// follow: an alias group pinned to its source version, a pinned group
+	// left alone.
 	switch version {
 	case "$Default":
-		st.Swap = &SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", PreviousDefaultVersion: "4", DefaultVersionChanged: true, GroupVersion: "$Default", PreviousGroupVersion: "$Default"}
+		st.Swap = &SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", PreviousDefaultVersion: "4", DefaultVersionChanged: true, GroupVersion: "4", PreviousGroupVersion: "$Default", GroupUpdated: true}
 	case "$Latest":
-		st.Swap = &SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "$Latest", PreviousGroupVersion: "$Latest"}
+		st.Swap = &SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "4", PreviousGroupVersion: "$Latest", GroupUpdated: true}
 	default:
-		st.Swap = &SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "5", PreviousGroupVersion: version, GroupUpdated: true}
+		st.Swap = &SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: version, PreviousGroupVersion: version}
 	}
 	st.Thaw = nil // the run failed before Thaw
 	return st
@@ -178,15 +181,15 @@ func TestCompensate(t *testing.T) {
 		imageRemoved bool
 	}{
 		{
-			name: "everything, group on $Default", state: func() State { return failedState("$Default") }, group: frozenGroup("$Default"),
+			name: "everything, group on $Default", state: func() State { return failedState("$Default") }, group: frozenGroup("4"),
 			refresh: asgtypes.InstanceRefreshStatusInProgress,
-			calls: join([]string{"DescribeInstanceRefreshes", "CancelInstanceRefresh", "ModifyLaunchTemplate", "DeleteLaunchTemplateVersions"},
+			calls: join([]string{"DescribeInstanceRefreshes", "CancelInstanceRefresh", "ModifyLaunchTemplate", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup", "DeleteLaunchTemplateVersions"},
 				restoreMax, []string{"TerminateInstances"}, removeImage),
-			actions: 8, modifyTo: []string{"4"}, terminated: []string{cmpBuilder}, imageRemoved: true,
+			actions: 9, modifyTo: []string{"4"}, groupTo: "$Default", terminated: []string{cmpBuilder}, imageRemoved: true,
 		},
 		{
-			name: "pinned group", state: func() State { return failedState("4") }, group: frozenGroup("5"),
-			refresh: asgtypes.InstanceRefreshStatusRollbackSuccessful,
+			name: "pinned group moved by a refresh that then failed", state: func() State { return failedState("4") }, group: frozenGroup("5"),
+			refresh: asgtypes.InstanceRefreshStatusSuccessful,
 			calls: join([]string{"DescribeInstanceRefreshes", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup", "DeleteLaunchTemplateVersions"},
 				restoreMax, []string{"TerminateInstances"}, removeImage),
 			actions: 7, groupTo: "4", terminated: []string{cmpBuilder}, imageRemoved: true,
@@ -199,19 +202,19 @@ func TestCompensate(t *testing.T) {
 			actions: 6, terminated: []string{cmpBuilder}, imageRemoved: true,
 		},
 		{
-			name: "the revert fails: keep going, keep the AMI", state: func() State { return failedState("$Default") }, group: frozenGroup("$Default"),
-			refresh: asgtypes.InstanceRefreshStatusCancelled, fail: map[string]string{"ModifyLaunchTemplate": "UnauthorizedOperation"},
-			calls:    join([]string{"DescribeInstanceRefreshes", "ModifyLaunchTemplate"}, restoreMax, []string{"TerminateInstances"}),
+			name: "the revert fails: keep going, keep the AMI", state: func() State { return failedState("$Default") }, group: frozenGroup("4"),
+			refresh: asgtypes.InstanceRefreshStatusRollbackSuccessful, fail: map[string]string{"ModifyLaunchTemplate": "UnauthorizedOperation"},
+			calls:    join([]string{"DescribeInstanceRefreshes", "ModifyLaunchTemplate", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup"}, restoreMax, []string{"TerminateInstances"}),
 			problems: []string{"set the default version of " + grpLT + " back to 4", "kept launch template version 5", "kept golden AMI " + grpGolden},
-			actions:  2, modifyTo: []string{"4"}, terminated: []string{cmpBuilder},
+			actions:  3, modifyTo: []string{"4"}, groupTo: "$Default", terminated: []string{cmpBuilder},
 		},
 		{
 			name: "the version cannot be deleted: keep the AMI", state: func() State { return failedState("$Latest") }, group: frozenGroup("$Latest"),
-			refresh: asgtypes.InstanceRefreshStatusSuccessful,
+			refresh: asgtypes.InstanceRefreshStatusCancelled,
 			deleteResult: &ec2.DeleteLaunchTemplateVersionsOutput{UnsuccessfullyDeletedLaunchTemplateVersions: []ec2types.DeleteLaunchTemplateVersionsResponseErrorItem{{
 				VersionNumber: aws.Int64(5), ResponseError: &ec2types.ResponseError{Code: ec2types.LaunchTemplateErrorCodeUnexpectedError, Message: aws.String("boom")},
 			}}},
-			calls:    join([]string{"DescribeInstanceRefreshes", "DeleteLaunchTemplateVersions"}, restoreMax, []string{"TerminateInstances"}),
+			calls:    join([]string{"DescribeInstanceRefreshes", "DescribeAutoScalingGroups", "DeleteLaunchTemplateVersions"}, restoreMax, []string{"TerminateInstances"}),
 			problems: []string{"delete launch template version 5 of " + grpLT + ": unexpectedError: boom", "kept golden AMI"},
 			actions:  2, terminated: []string{cmpBuilder},
 		},
@@ -223,13 +226,13 @@ func TestCompensate(t *testing.T) {
 			}}},
 			fail: map[string]string{"TerminateInstances": "InvalidInstanceID.NotFound", "DescribeImages": "InvalidAMIID.NotFound"},
 			// MaxSize is 10 and untagged: restored from the state without a call to change it.
-			calls:   []string{"DescribeInstanceRefreshes", "DeleteLaunchTemplateVersions", "DescribeAutoScalingGroups", "TerminateInstances", "DescribeImages"},
+			calls:   []string{"DescribeInstanceRefreshes", "DescribeAutoScalingGroups", "DeleteLaunchTemplateVersions", "DescribeAutoScalingGroups", "TerminateInstances", "DescribeImages"},
 			actions: 1, terminated: []string{cmpBuilder},
 		},
 		{
 			name: "terminating the builder fails, the rest goes on", state: func() State { return failedState("$Latest") }, group: frozenGroup("$Latest"),
 			refresh: asgtypes.InstanceRefreshStatusPending, fail: map[string]string{"TerminateInstances": "UnauthorizedOperation", "CancelInstanceRefresh": "ActiveInstanceRefreshNotFound"},
-			calls:    join([]string{"DescribeInstanceRefreshes", "CancelInstanceRefresh", "DeleteLaunchTemplateVersions"}, restoreMax, []string{"TerminateInstances"}, removeImage),
+			calls:    join([]string{"DescribeInstanceRefreshes", "CancelInstanceRefresh", "DescribeAutoScalingGroups", "DeleteLaunchTemplateVersions"}, restoreMax, []string{"TerminateInstances"}, removeImage),
 			problems: []string{"terminate builder " + cmpBuilder},
 			actions:  5, terminated: []string{cmpBuilder}, imageRemoved: true,
 		},
@@ -263,8 +266,18 @@ func TestCompensate(t *testing.T) {
 				{LaunchTemplateId: aws.String(grpLT), VersionNumber: aws.Int64(3), VersionDescription: aws.String("amiswap run-0 from x")},
 				{LaunchTemplateId: aws.String(grpLT), VersionNumber: aws.Int64(5), VersionDescription: aws.String("amiswap run-1 from " + grpJob), DefaultVersion: aws.Bool(true)},
 			},
-			calls:   join([]string{"DescribeLaunchTemplateVersions", "ModifyLaunchTemplate", "DeleteLaunchTemplateVersions"}, restoreMax, []string{"TerminateInstances"}, removeImage),
+			calls:   join([]string{"DescribeLaunchTemplateVersions", "ModifyLaunchTemplate", "DescribeAutoScalingGroups", "DeleteLaunchTemplateVersions"}, restoreMax, []string{"TerminateInstances"}, removeImage),
 			actions: 7, modifyTo: []string{"4"}, terminated: []string{cmpBuilder}, imageRemoved: true,
+		},
+		{
+			name: "update died after pinning the group for the refresh", group: frozenGroup("4"),
+			state: func() State {
+				st := failedState("$Latest")
+				st.Swap, st.Refresh = nil, nil
+				return st
+			},
+			calls:   join([]string{"DescribeLaunchTemplateVersions", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup"}, restoreMax, []string{"TerminateInstances"}, removeImage),
+			actions: 6, groupTo: "$Latest", terminated: []string{cmpBuilder}, imageRemoved: true,
 		},
 		{
 			name: "failed in freeze: MaxSize from the tag, builder searched by tag", group: frozenGroup("$Default"),

@@ -287,12 +287,27 @@ func templateIdent(lt amiswap.LaunchTemplateRef) (id, name *string) {
 	return nil, aws.String(lt.Name)
 }
 
+// isAlias reports whether a group's launch template version is one of
+// the aliases ("" means $Default to Auto Scaling).
+func isAlias(v string) bool { return v == "" || v == "$Default" || v == "$Latest" }
+
 // UpdateLaunchTemplate creates a launch template version from the one the
-// group uses with only ImageId changed to the golden AMI, then makes the
+// group uses with only ImageId changed to the golden AMI, and makes the
 // group use it exactly as it used the old one: a group on $Default gets
 // the new default version, a group on $Latest follows by itself, a group
-// pinned to a number is pinned to the new number. A retried task finds
-// the version it created by its description and does not create another.
+// pinned to a number is pinned to the new number.
+//
+// When an instance refresh follows (settings.refresh rolling), the group
+// must name a version number when the refresh starts, and that number must
+// be the old version: Auto Scaling rolls back to the configuration the
+// group had at the start, and refuses auto-rollback for a group on $Default
+// or $Latest. So a group on an alias is first pinned to the version it
+// runs (SourceVersion), and a pinned group is left on its old number; the
+// refresh's desired configuration moves it to the new number on success,
+// and check-refresh puts an alias back.
+//
+// A retried task finds the version it created by its description and does
+// not create another.
 func (o *GroupOps) UpdateLaunchTemplate(ctx context.Context, p Payload) (*SwapResult, error) {
 	t, err := needTarget(p)
 	if err != nil {
@@ -315,17 +330,41 @@ func (o *GroupOps) UpdateLaunchTemplate(ctx context.Context, p Payload) (*SwapRe
 	if p.Context.ExecutionID == "" {
 		return nil, &amiswap.InvalidInputError{Field: "context.executionId", Reason: "missing"}
 	}
+	alias := lt.Version
+	if alias == "" {
+		alias = "$Default"
+	}
+	rolling := t.Settings.Refresh == "rolling"
+	res := &SwapResult{GroupVersion: alias, PreviousGroupVersion: alias}
+
+	if isAlias(alias) && rolling {
+		// Pin first, so that no instance launches from the new version
+		// before the refresh (a group on $Latest would at once).
+		g, err := describeGroup(ctx, o.asg, t.Group)
+		if err != nil {
+			return nil, err
+		}
+		spec := groupTemplate(g)
+		if spec == nil {
+			return nil, &amiswap.AWSError{Op: "autoscaling:DescribeAutoScalingGroups", Err: fmt.Errorf("group %s no longer uses a launch template", t.Group)}
+		}
+		res.GroupVersion, res.GroupUpdated = lt.SourceVersion, true
+		if aws.ToString(spec.Version) != lt.SourceVersion {
+			if err := setGroupVersion(ctx, o.asg, g, lt.SourceVersion); err != nil {
+				return nil, err
+			}
+		}
+	}
+
 	desc := swapDescription(p.Context.ExecutionID, t.Source.BackupJobID)
 	ltID, newVersion, err := o.ensureVersion(ctx, lt, image, desc, swapClientToken(p.Context.ExecutionID))
 	if err != nil {
 		return nil, err
 	}
-	res := &SwapResult{LaunchTemplateID: ltID, NewVersion: newVersion}
-	switch lt.Version {
-	case "$Latest":
-		res.GroupVersion, res.PreviousGroupVersion = "$Latest", "$Latest"
-	case "$Default", "":
-		res.GroupVersion, res.PreviousGroupVersion = "$Default", "$Default"
+	res.LaunchTemplateID, res.NewVersion = ltID, newVersion
+
+	switch {
+	case alias == "$Default":
 		out, err := o.ec2.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateIds: []string{ltID}})
 		if err != nil {
 			return nil, classify("ec2:DescribeLaunchTemplates", err)
@@ -346,6 +385,8 @@ func (o *GroupOps) UpdateLaunchTemplate(ctx context.Context, p Payload) (*SwapRe
 		if err != nil {
 			return nil, classify("ec2:ModifyLaunchTemplate", err)
 		}
+	case alias == "$Latest":
+		// The new version is the latest: the group follows by itself.
 	default:
 		g, err := describeGroup(ctx, o.asg, t.Group)
 		if err != nil {
@@ -355,14 +396,19 @@ func (o *GroupOps) UpdateLaunchTemplate(ctx context.Context, p Payload) (*SwapRe
 		if spec == nil {
 			return nil, &amiswap.AWSError{Op: "autoscaling:DescribeAutoScalingGroups", Err: fmt.Errorf("group %s no longer uses a launch template", t.Group)}
 		}
-		res.GroupVersion, res.GroupUpdated = newVersion, true
-		res.PreviousGroupVersion = aws.ToString(spec.Version)
-		if res.PreviousGroupVersion == newVersion {
-			res.PreviousGroupVersion = lt.Version // an earlier try did it
-			break
+		current := aws.ToString(spec.Version)
+		if current == newVersion {
+			current = lt.Version // an earlier try did it
 		}
-		if err := setGroupVersion(ctx, o.asg, g, newVersion); err != nil {
-			return nil, err
+		res.PreviousGroupVersion, res.GroupVersion = current, current
+		if rolling {
+			break // the refresh moves the group, see above
+		}
+		res.GroupVersion, res.GroupUpdated = newVersion, true
+		if aws.ToString(spec.Version) != newVersion {
+			if err := setGroupVersion(ctx, o.asg, g, newVersion); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return res, nil
@@ -443,8 +489,10 @@ func desiredVersion(r asgtypes.InstanceRefresh) string {
 
 // StartRefresh starts a rolling instance refresh onto the new launch
 // template version, pinned by number (auto-rollback refuses $Latest and
-// $Default), skipping instances that already match, with auto-rollback.
-// A mixed-instances group gets its own policy back as the desired
+// $Default), skipping instances that already match, with auto-rollback
+// when the group names a version number (Auto Scaling refuses it for a
+// group on an alias; update-launch-template pins such groups). A
+// mixed-instances group gets its own policy back as the desired
 // configuration, with only the version pinned. When a refresh is already
 // running it is ours if it rolls out our version (a retried task);
 // otherwise the error is a *amiswap.TransientError.
@@ -460,24 +508,24 @@ func (o *GroupOps) StartRefresh(ctx context.Context, p Payload) (*RefreshResult,
 	if _, err := strconv.ParseInt(s.NewVersion, 10, 64); err != nil {
 		return nil, &amiswap.InvalidInputError{Field: "state.swap.newVersion", Reason: fmt.Sprintf("%q is not a version number", s.NewVersion)}
 	}
+	g, err := describeGroup(ctx, o.asg, t.Group)
+	if err != nil {
+		return nil, err
+	}
+	spec := groupTemplate(g)
+	if spec == nil {
+		return nil, &amiswap.AWSError{Op: "autoscaling:DescribeAutoScalingGroups", Err: fmt.Errorf("group %s no longer uses a launch template", t.Group)}
+	}
 	desired := &asgtypes.DesiredConfiguration{}
-	if t.LaunchTemplate.Mixed {
-		g, err := describeGroup(ctx, o.asg, t.Group)
-		if err != nil {
-			return nil, err
-		}
-		if groupTemplate(g) == nil || g.MixedInstancesPolicy == nil {
-			return nil, &amiswap.AWSError{Op: "autoscaling:DescribeAutoScalingGroups", Err: fmt.Errorf("group %s no longer has a mixed instances policy", t.Group)}
-		}
+	if g.MixedInstancesPolicy != nil && spec != g.LaunchTemplate {
 		desired.MixedInstancesPolicy = policyWithVersion(g.MixedInstancesPolicy, s.NewVersion)
 	} else {
-		spec := &asgtypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(s.LaunchTemplateID)}
-		desired.LaunchTemplate = withVersion(spec, s.NewVersion)
+		desired.LaunchTemplate = withVersion(&asgtypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(s.LaunchTemplateID)}, s.NewVersion)
 	}
 	prefs := &asgtypes.RefreshPreferences{
 		MinHealthyPercentage: aws.Int32(t.Settings.MinHealthyPercentage),
 		SkipMatching:         aws.Bool(true),
-		AutoRollback:         aws.Bool(true),
+		AutoRollback:         aws.Bool(!isAlias(aws.ToString(spec.Version))),
 	}
 	if t.Settings.InstanceWarmup > 0 {
 		prefs.InstanceWarmup = aws.Int32(t.Settings.InstanceWarmup)

@@ -141,11 +141,16 @@ func TestGroupOpsAgainstTheSimulator(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := SwapResult{LaunchTemplateID: tg.LaunchTemplate.ID, NewVersion: "2", PreviousDefaultVersion: "1", DefaultVersionChanged: true, GroupVersion: "$Default", PreviousGroupVersion: "$Default"}
+		// A refresh follows: the group is pinned to the version it runs, so
+		// that the refresh can roll back to it.
+		want := SwapResult{LaunchTemplateID: tg.LaunchTemplate.ID, NewVersion: "2", PreviousDefaultVersion: "1", DefaultVersionChanged: true, GroupVersion: "1", PreviousGroupVersion: "$Default", GroupUpdated: true}
 		if *sw != want {
 			t.Fatalf("swap %+v, want %+v", *sw, want)
 		}
 		st.Swap = sw
+	}
+	if v := aws.ToString(g.group(t).LaunchTemplate.Version); v != "1" {
+		t.Fatalf("before the refresh the group names version %q, want 1", v)
 	}
 	vs := g.versions(t, tg.LaunchTemplate.ID)
 	if len(vs) != 2 {
@@ -184,6 +189,13 @@ func TestGroupOpsAgainstTheSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Refresh = r
+	rs, err := g.c.ASG.DescribeInstanceRefreshes(ctx, &autoscaling.DescribeInstanceRefreshesInput{AutoScalingGroupName: aws.String(demoGroup)})
+	if err != nil || len(rs.InstanceRefreshes) != 1 {
+		t.Fatalf("refreshes: %v", err)
+	}
+	if pr := rs.InstanceRefreshes[0].Preferences; pr == nil || !aws.ToBool(pr.AutoRollback) || !aws.ToBool(pr.SkipMatching) {
+		t.Errorf("refresh preferences %+v: want auto-rollback and skip-matching", pr)
+	}
 	again, err := ops.StartRefresh(ctx, payload())
 	if err != nil || again.RefreshID != r.RefreshID {
 		t.Fatalf("retried start: %+v, %v; want the same refresh %s", again, err, r.RefreshID)

@@ -349,6 +349,8 @@ func TestUpdateLaunchTemplate(t *testing.T) {
 		wantCalls []string
 		create    bool
 		modifyTo  string
+		rolling   bool
+		groupTo   string // the version the group is set to, "" for no change
 	}{
 		{
 			name: "$Default", version: "$Default", defaultV: 4, existing: []ec2types.LaunchTemplateVersion{other},
@@ -374,17 +376,39 @@ func TestUpdateLaunchTemplate(t *testing.T) {
 		{
 			name: "pinned", version: "4", groupV: "4",
 			want:      SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "5", PreviousGroupVersion: "4", GroupUpdated: true},
-			wantCalls: []string{"DescribeLaunchTemplateVersions", "CreateLaunchTemplateVersion", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup"}, create: true,
+			wantCalls: []string{"DescribeLaunchTemplateVersions", "CreateLaunchTemplateVersion", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup"}, create: true, groupTo: "5",
 		},
 		{
 			name: "pinned, mixed", version: "4", mixed: true, groupV: "4",
 			want:      SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "5", PreviousGroupVersion: "4", GroupUpdated: true},
-			wantCalls: []string{"DescribeLaunchTemplateVersions", "CreateLaunchTemplateVersion", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup"}, create: true,
+			wantCalls: []string{"DescribeLaunchTemplateVersions", "CreateLaunchTemplateVersion", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup"}, create: true, groupTo: "5",
 		},
 		{
 			name: "pinned, retried after the group update", version: "4", groupV: "5", existing: []ec2types.LaunchTemplateVersion{ours},
 			want:      SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "5", PreviousGroupVersion: "4", GroupUpdated: true},
 			wantCalls: []string{"DescribeLaunchTemplateVersions", "DescribeAutoScalingGroups"},
+		},
+		{
+			name: "$Default, refresh to follow: pinned to the source first", version: "$Default", rolling: true, groupV: "$Default", defaultV: 4,
+			want:      SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", PreviousDefaultVersion: "4", DefaultVersionChanged: true, GroupVersion: "4", PreviousGroupVersion: "$Default", GroupUpdated: true},
+			wantCalls: []string{"DescribeAutoScalingGroups", "UpdateAutoScalingGroup", "DescribeLaunchTemplateVersions", "CreateLaunchTemplateVersion", "DescribeLaunchTemplates", "ModifyLaunchTemplate"},
+			create:    true, modifyTo: "5", groupTo: "4",
+		},
+		{
+			name: "$Latest, mixed, refresh to follow", version: "$Latest", mixed: true, rolling: true, groupV: "$Latest",
+			want:      SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "4", PreviousGroupVersion: "$Latest", GroupUpdated: true},
+			wantCalls: []string{"DescribeAutoScalingGroups", "UpdateAutoScalingGroup", "DescribeLaunchTemplateVersions", "CreateLaunchTemplateVersion"},
+			create:    true, groupTo: "4",
+		},
+		{
+			name: "$Latest, refresh to follow, retried after the pin", version: "$Latest", rolling: true, groupV: "4", existing: []ec2types.LaunchTemplateVersion{ours},
+			want:      SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "4", PreviousGroupVersion: "$Latest", GroupUpdated: true},
+			wantCalls: []string{"DescribeAutoScalingGroups", "DescribeLaunchTemplateVersions"},
+		},
+		{
+			name: "pinned, refresh to follow: the refresh moves the group", version: "4", rolling: true, groupV: "4",
+			want:      SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "4", PreviousGroupVersion: "4"},
+			wantCalls: []string{"DescribeLaunchTemplateVersions", "CreateLaunchTemplateVersion", "DescribeAutoScalingGroups"}, create: true,
 		},
 	}
 	for _, tc := range cases {
@@ -399,7 +423,11 @@ func TestUpdateLaunchTemplate(t *testing.T) {
 					return &autoscaling.UpdateAutoScalingGroupOutput{}, nil
 				},
 			}
-			st := State{Target: grpTarget(tc.version, tc.mixed), Image: &ImageResult{ImageID: grpGolden}}
+			tg := grpTarget(tc.version, tc.mixed)
+			if tc.rolling {
+				tg.Settings.Refresh = "rolling"
+			}
+			st := State{Target: tg, Image: &ImageResult{ImageID: grpGolden}}
 			got, err := (&GroupOps{asg: asg, ec2: w.fake(calls)}).UpdateLaunchTemplate(t.Context(), grpPayload(st))
 			if err != nil {
 				t.Fatal(err)
@@ -433,21 +461,25 @@ func TestUpdateLaunchTemplate(t *testing.T) {
 					t.Errorf("modify sent %+v, want %+v", w.modifyIn, want)
 				}
 			}
-			if tc.want.GroupUpdated && tc.groupV != "5" {
-				want := autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String(grpName)}
-				spec := &asgtypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(grpLT), Version: aws.String("5")}
-				if tc.mixed {
-					pol := *grpGroup("4", true).MixedInstancesPolicy
-					lt := *pol.LaunchTemplate
-					lt.LaunchTemplateSpecification = spec
-					pol.LaunchTemplate = &lt
-					want.MixedInstancesPolicy = &pol
-				} else {
-					want.LaunchTemplate = spec
+			if tc.groupTo == "" {
+				if updIn != nil {
+					t.Errorf("group updated: %+v", updIn)
 				}
-				if updIn == nil || !reflect.DeepEqual(*updIn, want) {
-					t.Errorf("group update sent %+v,\nwant %+v", updIn, want)
-				}
+				return
+			}
+			want := autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String(grpName)}
+			spec := &asgtypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(grpLT), Version: aws.String(tc.groupTo)}
+			if tc.mixed {
+				pol := *grpGroup(tc.groupV, true).MixedInstancesPolicy
+				lt := *pol.LaunchTemplate
+				lt.LaunchTemplateSpecification = spec
+				pol.LaunchTemplate = &lt
+				want.MixedInstancesPolicy = &pol
+			} else {
+				want.LaunchTemplate = spec
+			}
+			if updIn == nil || !reflect.DeepEqual(*updIn, want) {
+				t.Errorf("group update sent %+v,\nwant %+v", updIn, want)
 			}
 		})
 	}
@@ -478,9 +510,14 @@ func TestUpdateLaunchTemplateInvalid(t *testing.T) {
 }
 
 func TestStartRefresh(t *testing.T) {
-	swap := &SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "$Default"}
+	swap := &SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "4", PreviousGroupVersion: "$Default", GroupUpdated: true}
+	inProgress := func(id, version string) asgtypes.InstanceRefresh {
+		return asgtypes.InstanceRefresh{InstanceRefreshId: aws.String(id), Status: asgtypes.InstanceRefreshStatusInProgress,
+			DesiredConfiguration: &asgtypes.DesiredConfiguration{LaunchTemplate: &asgtypes.LaunchTemplateSpecification{Version: aws.String(version)}}}
+	}
 	cases := []struct {
 		name      string
+		groupV    string // what the group names when the refresh starts
 		mixed     bool
 		warmup    int32
 		startErr  error
@@ -489,31 +526,30 @@ func TestStartRefresh(t *testing.T) {
 		wantErr   string
 		wantCalls []string
 	}{
-		{name: "launch template", want: "r-1", wantCalls: []string{"StartInstanceRefresh"}},
-		{name: "warmup", warmup: 300, want: "r-1", wantCalls: []string{"StartInstanceRefresh"}},
-		{name: "mixed", mixed: true, want: "r-1", wantCalls: []string{"DescribeAutoScalingGroups", "StartInstanceRefresh"}},
+		{name: "launch template", groupV: "4", want: "r-1", wantCalls: []string{"DescribeAutoScalingGroups", "StartInstanceRefresh"}},
+		{name: "warmup", groupV: "4", warmup: 300, want: "r-1", wantCalls: []string{"DescribeAutoScalingGroups", "StartInstanceRefresh"}},
+		{name: "mixed", groupV: "4", mixed: true, want: "r-1", wantCalls: []string{"DescribeAutoScalingGroups", "StartInstanceRefresh"}},
+		{name: "group on an alias: no auto-rollback", groupV: "$Default", want: "r-1", wantCalls: []string{"DescribeAutoScalingGroups", "StartInstanceRefresh"}},
 		{
-			name: "ours already running", startErr: apiErr("InstanceRefreshInProgress"),
+			name: "ours already running", groupV: "4", startErr: apiErr("InstanceRefreshInProgress"),
 			refreshes: []asgtypes.InstanceRefresh{
 				{InstanceRefreshId: aws.String("r-0"), Status: asgtypes.InstanceRefreshStatusSuccessful, DesiredConfiguration: &asgtypes.DesiredConfiguration{LaunchTemplate: &asgtypes.LaunchTemplateSpecification{Version: aws.String("5")}}},
-				{InstanceRefreshId: aws.String("r-9"), Status: asgtypes.InstanceRefreshStatusInProgress, DesiredConfiguration: &asgtypes.DesiredConfiguration{LaunchTemplate: &asgtypes.LaunchTemplateSpecification{Version: aws.String("5")}}},
+				inProgress("r-9", "5"),
 			},
-			want: "r-9", wantCalls: []string{"StartInstanceRefresh", "DescribeInstanceRefreshes"},
+			want: "r-9", wantCalls: []string{"DescribeAutoScalingGroups", "StartInstanceRefresh", "DescribeInstanceRefreshes"},
 		},
 		{
-			name: "another one running", startErr: apiErr("InstanceRefreshInProgress"),
-			refreshes: []asgtypes.InstanceRefresh{
-				{InstanceRefreshId: aws.String("r-8"), Status: asgtypes.InstanceRefreshStatusInProgress, DesiredConfiguration: &asgtypes.DesiredConfiguration{LaunchTemplate: &asgtypes.LaunchTemplateSpecification{Version: aws.String("3")}}},
-			},
-			wantErr: "TransientError", wantCalls: []string{"StartInstanceRefresh", "DescribeInstanceRefreshes"},
+			name: "another one running", groupV: "4", startErr: apiErr("InstanceRefreshInProgress"),
+			refreshes: []asgtypes.InstanceRefresh{inProgress("r-8", "3")},
+			wantErr:   "TransientError", wantCalls: []string{"DescribeAutoScalingGroups", "StartInstanceRefresh", "DescribeInstanceRefreshes"},
 		},
-		{name: "refused", startErr: apiErr("ValidationError"), wantErr: "AWSError", wantCalls: []string{"StartInstanceRefresh"}},
+		{name: "refused", groupV: "4", startErr: apiErr("ValidationError"), wantErr: "AWSError", wantCalls: []string{"DescribeAutoScalingGroups", "StartInstanceRefresh"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			calls := &grpCalls{t: t}
 			var in *autoscaling.StartInstanceRefreshInput
-			asg := &grpASG{grpCalls: calls, describeGroups: groupsOut(grpGroup("$Default", true)),
+			asg := &grpASG{grpCalls: calls, describeGroups: groupsOut(grpGroup(tc.groupV, tc.mixed)),
 				startRefresh: func(i *autoscaling.StartInstanceRefreshInput) (*autoscaling.StartInstanceRefreshOutput, error) {
 					in = i
 					if tc.startErr != nil {
@@ -542,7 +578,7 @@ func TestStartRefresh(t *testing.T) {
 				Strategy:             asgtypes.RefreshStrategyRolling,
 				DesiredConfiguration: &asgtypes.DesiredConfiguration{},
 				Preferences: &asgtypes.RefreshPreferences{
-					MinHealthyPercentage: aws.Int32(75), SkipMatching: aws.Bool(true), AutoRollback: aws.Bool(true),
+					MinHealthyPercentage: aws.Int32(75), SkipMatching: aws.Bool(true), AutoRollback: aws.Bool(!isAlias(tc.groupV)),
 				},
 			}
 			if tc.warmup != 0 {
@@ -550,7 +586,7 @@ func TestStartRefresh(t *testing.T) {
 			}
 			spec := &asgtypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(grpLT), Version: aws.String("5")}
 			if tc.mixed {
-				pol := *grpGroup("$Default", true).MixedInstancesPolicy
+				pol := *grpGroup(tc.groupV, true).MixedInstancesPolicy
 				lt := *pol.LaunchTemplate
 				lt.LaunchTemplateSpecification = spec
 				pol.LaunchTemplate = &lt
