@@ -169,7 +169,8 @@ func (h *Cleanup) retain(ctx context.Context, p Payload, t *amiswap.Target, res 
 
 // imagesInUse returns the AMIs that the group's launch template versions
 // in use reference: $Default, $Latest, the version the group names and
-// the one the swap created. ok is false when the state names no template.
+// the one the swap created. ok is false when the state names no template,
+// or when a version in use takes its AMI from an SSM parameter.
 func (h *Cleanup) imagesInUse(ctx context.Context, p Payload, t *amiswap.Target) (map[string]bool, bool, error) {
 	lt := t.LaunchTemplate
 	in := &ec2.DescribeLaunchTemplateVersionsInput{}
@@ -205,8 +206,18 @@ func (h *Cleanup) imagesInUse(ctx context.Context, p Payload, t *amiswap.Target)
 	}
 	used := map[string]bool{}
 	for _, v := range out.LaunchTemplateVersions {
-		if d := v.LaunchTemplateData; d != nil && strings.HasPrefix(aws.ToString(d.ImageId), "ami-") {
-			used[aws.ToString(d.ImageId)] = true
+		d := v.LaunchTemplateData
+		if d == nil {
+			continue
+		}
+		image := aws.ToString(d.ImageId)
+		if strings.HasPrefix(image, "resolve:ssm:") {
+			// The AMI behind the parameter is unknown here: any golden
+			// AMI may be the one in use, so none is provably unused.
+			return nil, false, nil
+		}
+		if image != "" {
+			used[image] = true
 		}
 	}
 	return used, true, nil

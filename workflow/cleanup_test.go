@@ -134,7 +134,6 @@ func TestCleanupRetentionNeverDeletesAnAMIInUse(t *testing.T) {
 			return &ec2.DescribeLaunchTemplateVersionsOutput{LaunchTemplateVersions: []ec2types.LaunchTemplateVersion{
 				{VersionNumber: aws.Int64(5), LaunchTemplateData: &ec2types.ResponseLaunchTemplateData{ImageId: aws.String(btNewAMI)}},
 				{VersionNumber: aws.Int64(6), LaunchTemplateData: &ec2types.ResponseLaunchTemplateData{ImageId: aws.String("ami-00000000000000024")}},
-				{VersionNumber: aws.Int64(4), LaunchTemplateData: &ec2types.ResponseLaunchTemplateData{ImageId: aws.String("resolve:ssm:/golden/web")}},
 			}}, nil
 		},
 	}
@@ -214,6 +213,31 @@ func TestCleanupWithoutALaunchTemplateDeletesNoAMI(t *testing.T) {
 	}
 	if len(e.deregister) != 0 || len(res.DeregisteredImages) != 0 {
 		t.Errorf("deregistered %v", e.deregister)
+	}
+}
+
+func TestCleanupKeepsAllWhenAVersionInUseResolvesAnSSMParameter(t *testing.T) {
+	e := &fakeBuilderEC2{
+		imagesFn: func(*ec2.DescribeImagesInput) (*ec2.DescribeImagesOutput, error) {
+			return &ec2.DescribeImagesOutput{Images: []ec2types.Image{btGolden(btNewAMI, 26, "available"), btGolden("ami-00000000000000021", 21, "available")}}, nil
+		},
+		versionsFn: func(*ec2.DescribeLaunchTemplateVersionsInput) (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
+			return &ec2.DescribeLaunchTemplateVersionsOutput{LaunchTemplateVersions: []ec2types.LaunchTemplateVersion{
+				{VersionNumber: aws.Int64(5), LaunchTemplateData: &ec2types.ResponseLaunchTemplateData{ImageId: aws.String(btNewAMI)}},
+				{VersionNumber: aws.Int64(4), LaunchTemplateData: &ec2types.ResponseLaunchTemplateData{ImageId: aws.String("resolve:ssm:/golden/web")}},
+			}}, nil
+		},
+	}
+	p := btPayload(btNow, func(s *State) {
+		btSwappedState(s)
+		s.Target.Settings.Keep = 1
+	})
+	res, err := (&Cleanup{EC2: e, Backup: &fakeBuilderBackup{}}).Clean(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.deregister) != 0 || len(res.DeregisteredImages) != 0 {
+		t.Errorf("deregistered %v although a version in use names an SSM parameter", e.deregister)
 	}
 }
 

@@ -60,7 +60,7 @@ type SwapReport struct {
 // records no error, failure otherwise. Without a topic it publishes
 // nothing, and the Subject says so. An unknown topic is a *amiswap.AWSError.
 func (h *Notify) Send(ctx context.Context, p Payload) (*NotifyResult, error) {
-	r := Report(p)
+	r := NewSwapReport(p)
 	subject := NotificationSubject(r)
 	if h.TopicArn == "" {
 		return &NotifyResult{MessageID: "", Subject: asciiSubject("not sent, no topic configured: " + subject)}, nil
@@ -76,8 +76,8 @@ func (h *Notify) Send(ctx context.Context, p Payload) (*NotifyResult, error) {
 	return &NotifyResult{MessageID: aws.ToString(out.MessageId), Subject: subject}, nil
 }
 
-// Report gathers the facts of a swap from the execution state.
-func Report(p Payload) SwapReport {
+// NewSwapReport gathers the facts of a swap from the execution state.
+func NewSwapReport(p Payload) SwapReport {
 	s := p.State
 	r := SwapReport{
 		Outcome:               "swapped",

@@ -87,7 +87,7 @@ func TestNotifyRecoveryPointDisposal(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			r := Report(btPayload(btNow, func(s *State) { btSucceeded(s); c.edit(s) }))
+			r := NewSwapReport(btPayload(btNow, func(s *State) { btSucceeded(s); c.edit(s) }))
 			if r.RecoveryPointDisposal != c.want {
 				t.Errorf("disposal = %q, want %q", r.RecoveryPointDisposal, c.want)
 			}
@@ -125,7 +125,7 @@ func TestNotifyFailure(t *testing.T) {
 		s.Target = nil
 		s.InstanceID = "i-0fedcba9876543210"
 	})
-	if got := NotificationSubject(Report(p)); got != "amiswap: swap of (group of instance i-0fedcba9876543210) FAILED (GeneralizeFailedError)" {
+	if got := NotificationSubject(NewSwapReport(p)); got != "amiswap: swap of (group of instance i-0fedcba9876543210) FAILED (GeneralizeFailedError)" {
 		t.Errorf("subject without target = %q", got)
 	}
 }
