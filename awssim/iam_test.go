@@ -1,10 +1,23 @@
-package awssim
+package awssim_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/amiswap/amiswap"
+	"github.com/amiswap/amiswap/asl"
+	"github.com/amiswap/amiswap/runner"
+	"github.com/amiswap/amiswap/sandbox"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/smithy-go"
+
+	"github.com/amiswap/amiswap/awssim"
 	"github.com/amiswap/amiswap/deploy"
 	"github.com/amiswap/amiswap/workflow"
 )
@@ -69,42 +82,42 @@ func TestIAMPolicyEvaluation(t *testing.T) {
 		stmt("Allow", "ec2:StopInstances", "*", map[string]any{"ForAnyValue:StringEquals": map[string]any{"aws:TagKeys": "amiswap:role"}}),
 		stmt("Allow", "ec2:RebootInstances", "*", map[string]any{"StringEqualsIfExists": map[string]any{"aws:ResourceTag/team": "a"}}),
 	)
-	m, err := IAMFromTemplate(tmpl, map[string]string{"Roles": "arn:aws:iam::" + acct + ":role/builder"})
+	m, err := awssim.IAMFromTemplate(tmpl, map[string]string{"Roles": "arn:aws:iam::" + acct + ":role/builder"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := KeyFor("Test")
+	key := awssim.KeyFor("Test")
 	if key != "AKIATEST" {
-		t.Fatalf("KeyFor(Test) = %s", key)
+		t.Fatalf("awssim.KeyFor(Test) = %s", key)
 	}
 	cases := []struct {
 		name, service, action string
-		res                   []Resource
+		res                   []awssim.Resource
 		allow                 bool
 	}{
 		{"wildcard action", "ec2", "DescribeInstances", nil, true},
 		{"explicit deny beats the wildcard allow", "ec2", "DescribeImages", nil, false},
 		{"action not allowed at all", "ec2", "DeleteSnapshot", nil, false},
 		{"action-level check of a scoped action", "ec2", "TerminateInstances", nil, true},
-		{"resource tag matches", "ec2", "TerminateInstances", []Resource{{ARN: inst, Tags: builder}}, true},
-		{"resource tag differs", "ec2", "TerminateInstances", []Resource{{ARN: inst, Tags: map[string]string{"amiswap:role": "golden-ami"}}}, false},
-		{"resource untagged", "ec2", "TerminateInstances", []Resource{{ARN: inst}}, false},
-		{"other account's instance", "ec2", "TerminateInstances", []Resource{{ARN: "arn:aws:ec2:us-east-1:999999999999:instance/i-1", Tags: builder}}, false},
-		{"one of two resources refused", "ec2", "TerminateInstances", []Resource{{ARN: inst, Tags: builder}, {ARN: inst + "2"}}, false},
-		{"request tag like and tag keys all allowed", "ec2", "RunInstances", []Resource{{ARN: "arn:aws:ec2:us-east-1:" + acct + ":instance/*", Tags: map[string]string{"amiswap:role": "builder", "Name": "b"}}}, true},
-		{"request tag with a key not allowed", "ec2", "RunInstances", []Resource{{ARN: "arn:aws:ec2:us-east-1:" + acct + ":instance/*", Tags: map[string]string{"amiswap:role": "builder", "Owner": "x"}}}, false},
-		{"request without the tag", "ec2", "RunInstances", []Resource{{ARN: "arn:aws:ec2:us-east-1:" + acct + ":instance/*", Tags: map[string]string{"Name": "b"}}}, false},
-		{"table by GetAtt Arn", "dynamodb", "GetItem", []Resource{{ARN: "arn:aws:dynamodb:us-east-1:" + acct + ":table/amiswap-locks"}}, true},
-		{"other table", "dynamodb", "PutItem", []Resource{{ARN: "arn:aws:dynamodb:us-east-1:" + acct + ":table/other"}}, false},
-		{"topic by Ref", "sns", "Publish", []Resource{{ARN: "arn:aws:sns:us-east-1:" + acct + ":amiswap-Topic"}}, true},
-		{"other topic", "sns", "Publish", []Resource{{ARN: "arn:aws:sns:us-east-1:" + acct + ":other"}}, false},
-		{"service tag alias and Ref of a parameter", "autoscaling", "UpdateAutoScalingGroup", []Resource{{ARN: "arn:aws:autoscaling:us-east-1:" + acct + ":autoScalingGroup:x:autoScalingGroupName/web", Tags: map[string]string{"env": "prod"}}}, true},
-		{"service tag alias, other value", "autoscaling", "UpdateAutoScalingGroup", []Resource{{ARN: "arn:aws:autoscaling:us-east-1:" + acct + ":autoScalingGroup:x:autoScalingGroupName/web", Tags: map[string]string{"env": "dev"}}}, false},
-		{"pass the listed role", "ec2", "RunInstances", []Resource{{ARN: "arn:aws:iam::" + acct + ":instance-profile/builder"}}, true},
-		{"pass another role", "ec2", "RunInstances", []Resource{{ARN: "arn:aws:iam::" + acct + ":instance-profile/admin"}}, false},
-		{"ForAnyValue without the key", "ec2", "StopInstances", []Resource{{ARN: inst, Tags: builder}}, false},
-		{"IfExists with the key absent", "ec2", "RebootInstances", []Resource{{ARN: inst}}, true},
-		{"IfExists with another value", "ec2", "RebootInstances", []Resource{{ARN: inst, Tags: map[string]string{"team": "b"}}}, false},
+		{"resource tag matches", "ec2", "TerminateInstances", []awssim.Resource{{ARN: inst, Tags: builder}}, true},
+		{"resource tag differs", "ec2", "TerminateInstances", []awssim.Resource{{ARN: inst, Tags: map[string]string{"amiswap:role": "golden-ami"}}}, false},
+		{"resource untagged", "ec2", "TerminateInstances", []awssim.Resource{{ARN: inst}}, false},
+		{"other account's instance", "ec2", "TerminateInstances", []awssim.Resource{{ARN: "arn:aws:ec2:us-east-1:999999999999:instance/i-1", Tags: builder}}, false},
+		{"one of two resources refused", "ec2", "TerminateInstances", []awssim.Resource{{ARN: inst, Tags: builder}, {ARN: inst + "2"}}, false},
+		{"request tag like and tag keys all allowed", "ec2", "RunInstances", []awssim.Resource{{ARN: "arn:aws:ec2:us-east-1:" + acct + ":instance/*", Tags: map[string]string{"amiswap:role": "builder", "Name": "b"}}}, true},
+		{"request tag with a key not allowed", "ec2", "RunInstances", []awssim.Resource{{ARN: "arn:aws:ec2:us-east-1:" + acct + ":instance/*", Tags: map[string]string{"amiswap:role": "builder", "Owner": "x"}}}, false},
+		{"request without the tag", "ec2", "RunInstances", []awssim.Resource{{ARN: "arn:aws:ec2:us-east-1:" + acct + ":instance/*", Tags: map[string]string{"Name": "b"}}}, false},
+		{"table by GetAtt Arn", "dynamodb", "GetItem", []awssim.Resource{{ARN: "arn:aws:dynamodb:us-east-1:" + acct + ":table/amiswap-locks"}}, true},
+		{"other table", "dynamodb", "PutItem", []awssim.Resource{{ARN: "arn:aws:dynamodb:us-east-1:" + acct + ":table/other"}}, false},
+		{"topic by Ref", "sns", "Publish", []awssim.Resource{{ARN: "arn:aws:sns:us-east-1:" + acct + ":amiswap-Topic"}}, true},
+		{"other topic", "sns", "Publish", []awssim.Resource{{ARN: "arn:aws:sns:us-east-1:" + acct + ":other"}}, false},
+		{"service tag alias and Ref of a parameter", "autoscaling", "UpdateAutoScalingGroup", []awssim.Resource{{ARN: "arn:aws:autoscaling:us-east-1:" + acct + ":autoScalingGroup:x:autoScalingGroupName/web", Tags: map[string]string{"env": "prod"}}}, true},
+		{"service tag alias, other value", "autoscaling", "UpdateAutoScalingGroup", []awssim.Resource{{ARN: "arn:aws:autoscaling:us-east-1:" + acct + ":autoScalingGroup:x:autoScalingGroupName/web", Tags: map[string]string{"env": "dev"}}}, false},
+		{"pass the listed role", "ec2", "RunInstances", []awssim.Resource{{ARN: "arn:aws:iam::" + acct + ":instance-profile/builder"}}, true},
+		{"pass another role", "ec2", "RunInstances", []awssim.Resource{{ARN: "arn:aws:iam::" + acct + ":instance-profile/admin"}}, false},
+		{"ForAnyValue without the key", "ec2", "StopInstances", []awssim.Resource{{ARN: inst, Tags: builder}}, false},
+		{"IfExists with the key absent", "ec2", "RebootInstances", []awssim.Resource{{ARN: inst}}, true},
+		{"IfExists with another value", "ec2", "RebootInstances", []awssim.Resource{{ARN: inst, Tags: map[string]string{"team": "b"}}}, false},
 		{"GetCallerIdentity needs no permission", "sts", "GetCallerIdentity", nil, true},
 	}
 	for _, c := range cases {
@@ -116,7 +129,7 @@ func TestIAMPolicyEvaluation(t *testing.T) {
 			t.Errorf("%s: message %q", c.name, err)
 		}
 	}
-	if err := m.Authorize("AKIAAMISWAPLOCAL", "ec2", "TerminateInstances", []Resource{{ARN: inst}}); err != nil {
+	if err := m.Authorize("AKIAAMISWAPLOCAL", "ec2", "TerminateInstances", []awssim.Resource{{ARN: inst}}); err != nil {
 		t.Errorf("unknown keys must be allowed everything: %v", err)
 	}
 	if err := m.Authorize(key, "ec2", "DescribeImages", nil); err == nil || !strings.Contains(err.Error(), "explicit deny") {
@@ -125,12 +138,12 @@ func TestIAMPolicyEvaluation(t *testing.T) {
 }
 
 func TestIAMImpliedChecks(t *testing.T) {
-	created := []Resource{{ARN: "arn:aws:ec2:us-east-1:" + acct + ":instance/*", Tags: map[string]string{"amiswap:role": "builder"}}}
+	created := []awssim.Resource{{ARN: "arn:aws:ec2:us-east-1:" + acct + ":instance/*", Tags: map[string]string{"amiswap:role": "builder"}}}
 	withTags := policyTemplate(t,
 		stmt("Allow", "ec2:RunInstances", "*", nil),
 		stmt("Allow", "ec2:CreateTags", "*", map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": "RunInstances"}}),
 	)
-	m, err := IAMFromTemplate(withTags, nil)
+	m, err := awssim.IAMFromTemplate(withTags, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,12 +153,12 @@ func TestIAMImpliedChecks(t *testing.T) {
 	if err := m.WithoutAction("Test", "ec2:CreateTags").Authorize("AKIATEST", "ec2", "RunInstances", created); err == nil || !strings.Contains(err.Error(), "ec2:CreateTags") {
 		t.Errorf("RunInstances with tags but no CreateTags: %v", err)
 	}
-	if err := m.WithoutAction("Test", "ec2:CreateTags").Authorize("AKIATEST", "ec2", "RunInstances", []Resource{{ARN: created[0].ARN}}); err != nil {
+	if err := m.WithoutAction("Test", "ec2:CreateTags").Authorize("AKIATEST", "ec2", "RunInstances", []awssim.Resource{{ARN: created[0].ARN}}); err != nil {
 		t.Errorf("RunInstances without tags needs no CreateTags: %v", err)
 	}
 
 	asg := policyTemplate(t, stmt("Allow", "autoscaling:UpdateAutoScalingGroup", "*", nil))
-	m, err = IAMFromTemplate(asg, nil)
+	m, err = awssim.IAMFromTemplate(asg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +168,7 @@ func TestIAMImpliedChecks(t *testing.T) {
 }
 
 func TestIAMWithoutAction(t *testing.T) {
-	m, err := IAMFromTemplate(policyTemplate(t, stmt("Allow", []any{"ec2:DescribeInstances", "ec2:DescribeImages"}, "*", nil)), nil)
+	m, err := awssim.IAMFromTemplate(policyTemplate(t, stmt("Allow", []any{"ec2:DescribeInstances", "ec2:DescribeImages"}, "*", nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,11 +193,11 @@ func TestIAMFromTemplateRefusesWhatItCannotEvaluate(t *testing.T) {
 		"unknown operator": stmt("Allow", "ec2:RunInstances", "*", map[string]any{"NumericLessThan": map[string]any{"ec2:VolumeSize": "10"}}),
 		"unknown function": stmt("Allow", "ec2:RunInstances", map[string]any{"Fn::FindInMap": []any{"a", "b", "c"}}, nil),
 	} {
-		if _, err := IAMFromTemplate(policyTemplate(t, s), nil); err == nil {
+		if _, err := awssim.IAMFromTemplate(policyTemplate(t, s), nil); err == nil {
 			t.Errorf("%s accepted", name)
 		}
 	}
-	if _, err := IAMFromTemplate(policyTemplate(t), map[string]string{"Nope": "x"}); err == nil {
+	if _, err := awssim.IAMFromTemplate(policyTemplate(t), map[string]string{"Nope": "x"}); err == nil {
 		t.Error("unknown parameter accepted")
 	}
 }
@@ -192,7 +205,7 @@ func TestIAMFromTemplateRefusesWhatItCannotEvaluate(t *testing.T) {
 // TestIAMFromDeployTemplate reads the real template: one key per
 // function, each with the actions of its policy in package deploy.
 func TestIAMFromDeployTemplate(t *testing.T) {
-	m, err := IAMFromTemplate(deploy.Template(), map[string]string{"BuilderRoleArns": "arn:aws:iam::" + acct + ":role/amiswap-builder"})
+	m, err := awssim.IAMFromTemplate(deploy.Template(), map[string]string{"BuilderRoleArns": "arn:aws:iam::" + acct + ":role/amiswap-builder"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,8 +226,146 @@ func TestIAMFromDeployTemplate(t *testing.T) {
 			}
 		}
 	}
-	arn, _, ok := m.CallerIdentity(KeyFor("Resolve"))
+	arn, _, ok := m.CallerIdentity(awssim.KeyFor("Resolve"))
 	if !ok || arn != "arn:aws:sts::"+acct+":assumed-role/amiswap-ResolveRole/Resolve" {
 		t.Errorf("caller identity %s %v", arn, ok)
 	}
+}
+
+// iamSwap is a sandbox with an opted-in Windows group "web" and an
+// untagged group "legacy", a completed backup of a web instance, and IAM
+// on: each function's handlers call AWS with that function's key, so with
+// only its role's policy from the deployed template.
+type iamSwap struct {
+	sb          *sandbox.Sandbox
+	instances   []string
+	req         amiswap.Request
+	perFunction map[string]aws.Config
+}
+
+func newIAMSwap(t *testing.T) *iamSwap {
+	t.Helper()
+	ctx := context.Background()
+	sb, err := sandbox.New(ctx, awssim.Options{Throttle: awssim.Throttle{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	w := &iamSwap{sb: sb, perFunction: map[string]aws.Config{}}
+	w.instances, err = sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "web", Platform: "windows", Tags: map[string]string{
+		amiswap.TagEnabled: "true", amiswap.TagRefresh: "rolling", amiswap.TagFreezeMaxSize: "true",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "legacy", Platform: "linux", Desired: 1, Tags: map[string]string{"team": "other"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, event, err := sb.BackupEvent(ctx, w.instances[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.req, err = deploy.Transform(event); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.Sim.EnableIAM(deploy.Template(), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range workflow.Functions {
+		cfg, err := sandbox.Config(ctx, sb.URL, sb.Sim.Region(), awssim.KeyFor(f.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.perFunction[f.Name] = cfg
+	}
+	return w
+}
+
+// run runs the swap and returns its result and the actions each key
+// called; it fails the test on any access denial.
+func (w *iamSwap) run(t *testing.T) (*asl.Execution, asl.Result, map[string]map[string]bool) {
+	t.Helper()
+	x, res, err := runner.Run(context.Background(), runner.Options{AWS: w.sb.AWS, FunctionAWS: w.perFunction, Config: w.sb.Config, Clock: w.sb.Sim}, "", w.req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]map[string]bool{}
+	for _, c := range w.sb.Sim.Calls() {
+		if c.Status == 403 {
+			t.Errorf("call denied: %s %s:%s %s", c.AccessKeyID, c.Service, c.Action, c.ErrorCode)
+		}
+		if used[c.AccessKeyID] == nil {
+			used[c.AccessKeyID] = map[string]bool{}
+		}
+		used[c.AccessKeyID][c.Service+":"+c.Action] = true
+	}
+	return x, res, used
+}
+
+// TestWorkflowUnderEachFunctionsRole runs a whole swap with every function
+// under its own role, then checks that the roles cannot touch what
+// amiswap does not own.
+func TestWorkflowUnderEachFunctionsRole(t *testing.T) {
+	ctx := context.Background()
+	w := newIAMSwap(t)
+	x, res, used := w.run(t)
+	if res.Status != asl.StatusSucceeded {
+		t.Fatalf("swap %s: %s %s\npath %v", res.Status, res.Error, res.Cause, x.Path())
+	}
+	for _, f := range workflow.Functions {
+		if len(used[awssim.KeyFor(f.Name)]) == 0 && f.Name != "Compensate" {
+			t.Errorf("function %s made no call under its own key", f.Name)
+		}
+	}
+
+	// Out of bounds: a group that is not opted in, an instance that is
+	// not a builder, a topic for a function that does not notify.
+	pf := w.perFunction
+	for _, fn := range []string{"UpdateAsg", "Compensate"} {
+		_, err := autoscaling.NewFromConfig(pf[fn]).UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String("legacy"), MaxSize: aws.Int32(9)})
+		requireDenied(t, fn+" updating an untagged group", err, "AccessDenied")
+	}
+	_, err := autoscaling.NewFromConfig(pf["UpdateAsg"]).StartInstanceRefresh(ctx, &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String("legacy")})
+	requireDenied(t, "UpdateAsg refreshing an untagged group", err, "AccessDenied")
+	for _, fn := range []string{"Cleanup", "Compensate", "Resolve"} {
+		_, err = ec2.NewFromConfig(pf[fn]).TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{w.instances[1]}})
+		requireDenied(t, fn+" terminating a group instance", err, "UnauthorizedOperation")
+	}
+	_, err = ec2.NewFromConfig(pf["Builder"]).StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{w.instances[1]}})
+	requireDenied(t, "Builder stopping a group instance", err, "UnauthorizedOperation")
+	// Real SNS answers AuthorizationError; the simulator says AccessDenied.
+	_, err = sns.NewFromConfig(pf["Lock"]).Publish(ctx, &sns.PublishInput{TopicArn: aws.String(w.sb.Config.TopicArn), Message: aws.String("x")})
+	requireDenied(t, "Lock publishing", err, "AuthorizationError", "AccessDenied")
+}
+
+// TestCompensationUnderItsRole fails the instance refresh, so that the
+// Compensate function undoes a complete swap under its own role.
+func TestCompensationUnderItsRole(t *testing.T) {
+	w := newIAMSwap(t)
+	w.sb.Sim.AddFault(awssim.Fault{Service: "autoscaling", Action: "StartInstanceRefresh", Outcome: "failed"})
+	x, res, used := w.run(t)
+	if res.Status != asl.StatusFailed || res.Error != "RefreshFailedError" {
+		t.Fatalf("swap %s %s (%s), want FAILED RefreshFailedError\npath %v", res.Status, res.Error, res.Cause, x.Path())
+	}
+	comp := used[awssim.KeyFor("Compensate")]
+	for _, a := range []string{"ec2:ModifyLaunchTemplate", "ec2:DeleteLaunchTemplateVersions", "ec2:TerminateInstances", "autoscaling:UpdateAutoScalingGroup"} {
+		if !comp[a] {
+			t.Errorf("Compensate did not call %s (called %v)", a, comp)
+		}
+	}
+}
+
+func requireDenied(t *testing.T, what string, err error, codes ...string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Errorf("%s: got %v, want an access error", what, err)
+		return
+	}
+	for _, c := range codes {
+		if ae.ErrorCode() == c {
+			return
+		}
+	}
+	t.Errorf("%s: error code %s (%s), want %v", what, ae.ErrorCode(), ae.ErrorMessage(), codes)
 }
