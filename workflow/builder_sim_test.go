@@ -296,3 +296,96 @@ func testBuilderLifecycle(t *testing.T, platform, prefix, document string) {
 		t.Errorf("notify = %+v", n)
 	}
 }
+
+// TestRetentionAgainstTheSimulator images one stopped instance three times
+// and checks that cleanup keeps the newest and the one a launch template
+// version in use names, and removes the other with its snapshots.
+func TestRetentionAgainstTheSimulator(t *testing.T) {
+	b := newBuilderSim(t)
+	ctx := context.Background()
+	target := b.target(t, "al2023", "linux")
+	target.Settings.Keep = 1
+	ec := b.c.EC2
+
+	run, err := ec.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(target.Source.ImageID), InstanceType: ec2types.InstanceTypeM5Large,
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(target.Builder.SubnetID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(run.Instances[0].InstanceId)
+	b.sim.Advance(2 * time.Minute)
+	if _, err := ec.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}); err != nil {
+		t.Fatal(err)
+	}
+	b.sim.Advance(2 * time.Minute)
+
+	var images []string
+	for i := range 3 {
+		tags := imageTags(amiswap.Lineage{Group: target.Group, Execution: "run", CreatedAt: b.sim.Now()}, GoldenImageName(target.Group, b.sim.Now()))
+		out, err := ec.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: aws.String(id), Name: aws.String(GoldenImageName(target.Group, b.sim.Now())), NoReboot: aws.Bool(true),
+			TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeImage, Tags: tags}, {ResourceType: ec2types.ResourceTypeSnapshot, Tags: tags}}})
+		if err != nil {
+			t.Fatalf("image %d: %v", i, err)
+		}
+		images = append(images, aws.ToString(out.ImageId))
+		b.sim.Advance(10 * time.Minute)
+	}
+	oldest, middle, newest := images[0], images[1], images[2]
+	// $Default (version 2) still names the oldest; the swap's version 3, $Latest, the newest.
+	lt := target.LaunchTemplate.ID
+	if _, err := ec.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(lt), SourceVersion: aws.String("1"),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(oldest)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: aws.String(lt), DefaultVersion: aws.String("2")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(lt), SourceVersion: aws.String("2"),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(newest)}}); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := ec.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{middle}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var middleSnaps []string
+	for _, m := range desc.Images[0].BlockDeviceMappings {
+		if m.Ebs != nil {
+			middleSnaps = append(middleSnaps, aws.ToString(m.Ebs.SnapshotId))
+		}
+	}
+
+	st := State{Target: target, Builder: &BuilderResult{InstanceID: id}, Image: &ImageResult{ImageID: newest},
+		Swap: &SwapResult{LaunchTemplateID: lt, NewVersion: "3", GroupVersion: "$Latest"}, RolledOut: true}
+	res, err := (&Cleanup{EC2: ec, Backup: b.c.Backup}).Clean(ctx, Payload{State: st, Context: Context{ExecutionID: "run", EnteredTime: b.sim.Now()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.DeregisteredImages) != 1 || res.DeregisteredImages[0] != middle {
+		t.Fatalf("deregistered %v, want only %s (kept %s in use and %s newest)", res.DeregisteredImages, middle, oldest, newest)
+	}
+	if strings.Join(res.DeletedSnapshots, ",") != strings.Join(middleSnaps, ",") || len(middleSnaps) == 0 {
+		t.Errorf("deleted snapshots %v, want %v", res.DeletedSnapshots, middleSnaps)
+	}
+	left, err := ec.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, im := range left.Images {
+		ids = append(ids, aws.ToString(im.ImageId))
+	}
+	if strings.Contains(strings.Join(ids, ","), middle) || !strings.Contains(strings.Join(ids, ","), oldest) || !strings.Contains(strings.Join(ids, ","), newest) {
+		t.Errorf("images left = %v", ids)
+	}
+	if snaps, err := ec.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: middleSnaps}); err == nil && len(snaps.Snapshots) > 0 {
+		t.Errorf("snapshots of the removed image are still there: %v", snaps.Snapshots)
+	}
+	inst, err := ec.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := inst.Reservations[0].Instances[0].State.Name; s != "shutting-down" && s != "terminated" {
+		t.Errorf("builder is %s after cleanup", s)
+	}
+}
