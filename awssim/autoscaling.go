@@ -782,10 +782,11 @@ func (s *Sim) asgDescribeGroups(r *request, p params, w *xmlWriter) error {
 	if err != nil {
 		return err
 	}
+	withInstances := p.str("IncludeInstances") != "false"
 	w.open("AutoScalingGroups")
 	for _, g := range gs[start:end] {
 		w.open("member")
-		s.asgWriteGroup(w, g)
+		s.asgWriteGroup(w, g, withInstances)
 		w.close("member")
 	}
 	w.close("AutoScalingGroups")
@@ -854,7 +855,7 @@ func writeSpec(w *xmlWriter, sp asgSpec) {
 	}
 }
 
-func (s *Sim) asgWriteGroup(w *xmlWriter, g *asGroup) {
+func (s *Sim) asgWriteGroup(w *xmlWriter, g *asGroup, withInstances bool) {
 	w.elem("AutoScalingGroupName", g.Name)
 	w.elem("AutoScalingGroupARN", g.ARN)
 	writeSpec(w, g.spec)
@@ -876,6 +877,9 @@ func (s *Sim) asgWriteGroup(w *xmlWriter, g *asGroup) {
 	w.int("HealthCheckGracePeriod", 300)
 	w.open("Instances")
 	for _, m := range g.members {
+		if !withInstances {
+			break
+		}
 		w.open("member")
 		w.elem("InstanceId", m.in.ID)
 		w.elem("InstanceType", m.in.InstanceType)

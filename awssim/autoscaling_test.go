@@ -227,6 +227,10 @@ func TestASGKeepsDesiredCapacity(t *testing.T) {
 	if got := versions(g); strings.Join(got, ",") != "1,"+v2+","+v2 {
 		t.Errorf("versions %v, want 1,%s,%s", got, v2, v2)
 	}
+	bare, err := f.as.DescribeAutoScalingGroups(f.ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"web"}, IncludeInstances: aws.Bool(false)})
+	if err != nil || len(bare.AutoScalingGroups) != 1 || len(bare.AutoScalingGroups[0].Instances) != 0 {
+		t.Errorf("IncludeInstances=false: %v, err %v", bare.AutoScalingGroups, err)
+	}
 	// DescribeAutoScalingInstances agrees.
 	ai, err := f.as.DescribeAutoScalingInstances(f.ctx, &autoscaling.DescribeAutoScalingInstancesInput{})
 	if err != nil {
