@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/amiswap/amiswap"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -71,8 +72,12 @@ func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationR
 		group = t.Group
 	}
 
+	// While an instance refresh is still going (cancelling, rolling back),
+	// Auto Scaling refuses changes to the group's launch template: the
+	// group, the new version and the golden AMI wait for a retry.
+	busy := ""
 	if !st.RolledOut && st.Refresh != nil && st.Refresh.RefreshID != "" && group != "" {
-		h.cancelRefresh(ctx, c, group, st.Refresh.RefreshID)
+		busy = h.cancelRefresh(ctx, c, group, st.Refresh.RefreshID)
 	}
 
 	imageFree := true // no launch template version left that uses the golden AMI
@@ -86,11 +91,11 @@ func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationR
 				imageFree = false
 			}
 		}
-		if swap != nil && !h.revertSwap(ctx, c, group, swap) {
+		if swap != nil && !h.revertSwap(ctx, c, group, swap, busy == "") {
 			imageFree = false
 		}
 	} else if !st.RolledOut && st.Swap != nil {
-		h.revertSwap(ctx, c, group, st.Swap)
+		h.revertSwap(ctx, c, group, st.Swap, busy == "")
 	}
 
 	if group != "" && (st.Thaw == nil || !st.Thaw.Restored) {
@@ -113,27 +118,35 @@ func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationR
 	h.terminateBuilder(ctx, c, p)
 
 	if !st.RolledOut && st.Image != nil && st.Image.ImageID != "" {
-		if imageFree {
+		switch {
+		case imageFree:
 			h.removeImage(ctx, c, st.Image.ImageID)
-		} else {
+		case busy == "":
 			c.problem("kept golden AMI %s: a launch template version may still use it", st.Image.ImageID)
 		}
 	}
 
+	if busy != "" {
+		return c.res, &amiswap.TransientError{Op: "compensate", Err: fmt.Errorf(
+			"instance refresh %s of %s is %s: the group, its new launch template version and the golden AMI are reverted once it ends (done so far: %s; problems: %s)",
+			st.Refresh.RefreshID, group, busy, strings.Join(c.res.Actions, "; "), strings.Join(c.res.Problems, "; "))}
+	}
 	if len(c.res.Problems) > 0 {
 		return c.res, &amiswap.CompensationError{Problems: c.res.Problems}
 	}
 	return c.res, nil
 }
 
-// cancelRefresh cancels the instance refresh when it is still going.
-func (h *Compensator) cancelRefresh(ctx context.Context, c *compensation, group, id string) {
+// cancelRefresh cancels the instance refresh when it is still going. It
+// returns the refresh's status while it still blocks changes to the group
+// (cancelling, rolling back, or unknown), or "" once it is over.
+func (h *Compensator) cancelRefresh(ctx context.Context, c *compensation, group, id string) string {
 	out, err := h.asg.DescribeInstanceRefreshes(ctx, &autoscaling.DescribeInstanceRefreshesInput{
 		AutoScalingGroupName: aws.String(group), InstanceRefreshIds: []string{id},
 	})
 	if err != nil {
 		c.problem("describe instance refresh %s: %v", id, classify("autoscaling:DescribeInstanceRefreshes", err))
-		return
+		return "in an unknown state"
 	}
 	for _, r := range out.InstanceRefreshes {
 		if aws.ToString(r.InstanceRefreshId) != id {
@@ -141,19 +154,24 @@ func (h *Compensator) cancelRefresh(ctx context.Context, c *compensation, group,
 		}
 		switch r.Status {
 		case asgtypes.InstanceRefreshStatusPending, asgtypes.InstanceRefreshStatusInProgress, asgtypes.InstanceRefreshStatusBaking:
+		case asgtypes.InstanceRefreshStatusCancelling, asgtypes.InstanceRefreshStatusRollbackInProgress:
+			return string(r.Status)
 		default:
-			return // over, or already cancelling or rolling back
+			return "" // over
 		}
 		_, err := h.asg.CancelInstanceRefresh(ctx, &autoscaling.CancelInstanceRefreshInput{AutoScalingGroupName: aws.String(group)})
 		switch {
 		case err == nil:
 			c.did("cancelled instance refresh %s of %s", id, group)
+			return string(asgtypes.InstanceRefreshStatusCancelling)
 		case apiCode(err) == "ActiveInstanceRefreshNotFound":
-			// It ended meanwhile.
+			return "" // it ended meanwhile
 		default:
 			c.problem("cancel instance refresh %s of %s: %v", id, group, classify("autoscaling:CancelInstanceRefresh", err))
+			return string(r.Status)
 		}
 	}
+	return ""
 }
 
 // discoverSwap finds the launch template version this execution created
@@ -223,8 +241,9 @@ func (h *Compensator) discoverSwap(ctx context.Context, p Payload) (*SwapResult,
 // The group goes back when it names the new version (set by amiswap, or by
 // a successful instance refresh) or the version amiswap pinned it to. It
 // reports whether the new version is gone (and with it every use of the
-// golden AMI).
-func (h *Compensator) revertSwap(ctx context.Context, c *compensation, group string, s *SwapResult) bool {
+// golden AMI). When groupFree is false (an instance refresh still holds
+// the group) only the default version goes back.
+func (h *Compensator) revertSwap(ctx context.Context, c *compensation, group string, s *SwapResult, groupFree bool) bool {
 	ok := true
 	if s.LaunchTemplateID != "" && s.DefaultVersionChanged && s.PreviousDefaultVersion != "" && s.PreviousDefaultVersion != s.NewVersion {
 		_, err := h.ec2.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{
@@ -236,6 +255,9 @@ func (h *Compensator) revertSwap(ctx context.Context, c *compensation, group str
 		} else {
 			c.did("set the default version of %s back to %s", s.LaunchTemplateID, s.PreviousDefaultVersion)
 		}
+	}
+	if !groupFree {
+		return false
 	}
 	if group != "" && s.PreviousGroupVersion != "" {
 		g, err := describeGroup(ctx, h.asg, group)

@@ -179,13 +179,33 @@ func TestCompensate(t *testing.T) {
 		groupTo      string
 		terminated   []string
 		imageRemoved bool
+		transient    string // a TransientError saying this, "" for none
 	}{
 		{
-			name: "everything, group on $Default", state: func() State { return failedState("$Default") }, group: frozenGroup("4"),
+			name: "refresh cancelled: the group waits for a retry", state: func() State { return failedState("$Default") }, group: frozenGroup("4"),
 			refresh: asgtypes.InstanceRefreshStatusInProgress,
-			calls: join([]string{"DescribeInstanceRefreshes", "CancelInstanceRefresh", "ModifyLaunchTemplate", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup", "DeleteLaunchTemplateVersions"},
+			calls:   join([]string{"DescribeInstanceRefreshes", "CancelInstanceRefresh", "ModifyLaunchTemplate"}, restoreMax, []string{"TerminateInstances"}),
+			actions: 4, modifyTo: []string{"4"}, terminated: []string{cmpBuilder}, transient: "is Cancelling",
+		},
+		{
+			name: "refresh rolling back: the group waits for a retry", state: func() State { return failedState("4") }, group: frozenGroup("4"),
+			refresh: asgtypes.InstanceRefreshStatusRollbackInProgress,
+			calls:   join([]string{"DescribeInstanceRefreshes"}, restoreMax, []string{"TerminateInstances"}),
+			actions: 2, terminated: []string{cmpBuilder}, transient: "is RollbackInProgress",
+		},
+		{
+			name: "refresh state unknown: retry", state: func() State { return failedState("4") }, group: frozenGroup("4"),
+			fail:     map[string]string{"DescribeInstanceRefreshes": "AccessDenied"},
+			calls:    join([]string{"DescribeInstanceRefreshes"}, restoreMax, []string{"TerminateInstances"}),
+			problems: []string{"describe instance refresh r-1"},
+			actions:  2, terminated: []string{cmpBuilder}, transient: "in an unknown state",
+		},
+		{
+			name: "everything, group on $Default", state: func() State { return failedState("$Default") }, group: frozenGroup("4"),
+			refresh: asgtypes.InstanceRefreshStatusRollbackSuccessful,
+			calls: join([]string{"DescribeInstanceRefreshes", "ModifyLaunchTemplate", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup", "DeleteLaunchTemplateVersions"},
 				restoreMax, []string{"TerminateInstances"}, removeImage),
-			actions: 9, modifyTo: []string{"4"}, groupTo: "$Default", terminated: []string{cmpBuilder}, imageRemoved: true,
+			actions: 8, modifyTo: []string{"4"}, groupTo: "$Default", terminated: []string{cmpBuilder}, imageRemoved: true,
 		},
 		{
 			name: "pinned group moved by a refresh that then failed", state: func() State { return failedState("4") }, group: frozenGroup("5"),
@@ -302,22 +322,25 @@ func TestCompensate(t *testing.T) {
 			if !reflect.DeepEqual(calls.calls, tc.calls) {
 				t.Errorf("calls %v\nwant  %v", calls.calls, tc.calls)
 			}
-			if len(tc.problems) == 0 {
+			if tc.transient != "" {
+				if errType(err) != "TransientError" || !strings.Contains(err.Error(), tc.transient) {
+					t.Fatalf("error %v, want a TransientError saying %q", err, tc.transient)
+				}
+			} else if len(tc.problems) == 0 {
 				if err != nil {
 					t.Fatalf("error %v, want none", err)
 				}
 			} else {
-				ce, ok := errorsAs[*amiswap.CompensationError](err)
-				if !ok {
+				if _, ok := errorsAs[*amiswap.CompensationError](err); !ok {
 					t.Fatalf("error %v, want CompensationError", err)
 				}
-				if len(ce.Problems) != len(tc.problems) {
-					t.Errorf("problems %q, want %d", ce.Problems, len(tc.problems))
-				}
-				for i, p := range tc.problems {
-					if i < len(ce.Problems) && !strings.Contains(ce.Problems[i], p) {
-						t.Errorf("problem %d %q, want it to say %q", i, ce.Problems[i], p)
-					}
+			}
+			if got == nil || len(got.Problems) != len(tc.problems) {
+				t.Errorf("problems %q, want %d", got.Problems, len(tc.problems))
+			}
+			for i, p := range tc.problems {
+				if i < len(got.Problems) && !strings.Contains(got.Problems[i], p) {
+					t.Errorf("problem %d %q, want it to say %q", i, got.Problems[i], p)
 				}
 			}
 			if got == nil || len(got.Actions) != tc.actions {
