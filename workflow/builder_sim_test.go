@@ -389,3 +389,107 @@ func TestRetentionAgainstTheSimulator(t *testing.T) {
 		t.Errorf("builder is %s after cleanup", s)
 	}
 }
+
+// readyBuilder launches a builder in the simulator and waits until it is
+// ready for Run Command. It returns the state and a payload maker.
+func (b *builderSim) readyBuilder(t *testing.T, prefix, platform string) (*State, func() Payload) {
+	t.Helper()
+	const exec = "arn:aws:states:us-east-1:123456789012:execution:amiswap-swap:sim-2"
+	st := &State{Target: b.target(t, prefix, platform)}
+	payload := func() Payload {
+		return Payload{State: *st, Context: Context{ExecutionID: exec, EnteredTime: b.sim.Now()}}
+	}
+	res, err := (&LaunchBuilder{EC2: b.c.EC2}).Launch(context.Background(), payload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Builder = res
+	b.poll(t, "builder ready", payload, (&CheckBuilderReady{EC2: b.c.EC2, SSM: b.c.SSM}).Check)
+	return st, payload
+}
+
+// TestBuilderFailuresAgainstTheSimulator checks the typed errors of
+// failures that the simulator produces on demand.
+func TestBuilderFailuresAgainstTheSimulator(t *testing.T) {
+	ctx := context.Background()
+	t.Run("sysprep fails", func(t *testing.T) {
+		b := newBuilderSim(t)
+		st, payload := b.readyBuilder(t, "Windows_Server", "windows")
+		b.sim.AddFault(awssim.Fault{Service: "ssm", Action: "SendCommand", Outcome: "failed"})
+		g, err := (&Generalize{SSM: b.c.SSM}).Send(ctx, payload())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Generalize = g
+		check := &CheckGeneralized{SSM: b.c.SSM, EC2: b.c.EC2}
+		for range 100 {
+			res, err := check.Check(ctx, payload())
+			if err != nil {
+				gf := wantTyped[*amiswap.GeneralizeFailedError](t, err)
+				if gf.Status != "Failed" || !strings.Contains(gf.Output, "Sysprep failed") {
+					t.Errorf("error = %+v", gf)
+				}
+				return
+			}
+			if res.Ready {
+				t.Fatal("a failed Sysprep counted as generalized")
+			}
+			b.sim.Advance(time.Duration(res.WaitSeconds) * time.Second)
+		}
+		t.Fatal("the failure never surfaced")
+	})
+	t.Run("agent offline", func(t *testing.T) {
+		b := newBuilderSim(t)
+		st, payload := b.readyBuilder(t, "al2023", "linux")
+		// Stopped behind amiswap's back: the agent is no longer reachable.
+		if _, err := b.c.EC2.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{st.Builder.InstanceID}}); err != nil {
+			t.Fatal(err)
+		}
+		b.sim.Advance(time.Minute)
+		_, err := (&Generalize{SSM: b.c.SSM}).Send(ctx, payload())
+		wantTyped[*amiswap.TransientError](t, err)
+		_, err = (&CheckBuilderReady{EC2: b.c.EC2, SSM: b.c.SSM}).Check(ctx, payload())
+		if bf := wantTyped[*amiswap.BuilderFailedError](t, err); !strings.Contains(bf.Reason, "stopped") {
+			t.Errorf("reason = %q", bf.Reason)
+		}
+	})
+	t.Run("image fails", func(t *testing.T) {
+		b := newBuilderSim(t)
+		st, payload := b.readyBuilder(t, "al2023", "linux")
+		stop, err := (&StopBuilder{EC2: b.c.EC2}).Stop(ctx, payload())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Stop = stop
+		b.poll(t, "builder stopped", payload, (&CheckBuilderStopped{EC2: b.c.EC2}).Check)
+		b.sim.AddFault(awssim.Fault{Service: "ec2", Action: "CreateImage", Outcome: "failed"})
+		img, err := (&CreateImage{EC2: b.c.EC2}).Create(ctx, payload())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Image = img
+		check := &CheckImage{EC2: b.c.EC2}
+		for range 100 {
+			res, err := check.Check(ctx, payload())
+			if err != nil {
+				if f := wantTyped[*amiswap.ImageFailedError](t, err); f.ImageID != img.ImageID {
+					t.Errorf("error = %+v", f)
+				}
+				return
+			}
+			if res.Ready {
+				t.Fatal("a failed image counted as available")
+			}
+			b.sim.Advance(time.Duration(res.WaitSeconds) * time.Second)
+		}
+		t.Fatal("the failure never surfaced")
+	})
+	t.Run("unknown topic", func(t *testing.T) {
+		b := newBuilderSim(t)
+		p := btPayload(b.sim.Now(), btSucceeded)
+		_, err := (&Notify{SNS: b.c.SNS, TopicArn: "arn:aws:sns:us-east-1:123456789012:nope"}).Send(ctx, p)
+		if e := wantTyped[*amiswap.AWSError](t, err); apiCode(e) != "NotFound" {
+			t.Errorf("error = %v", e)
+		}
+	})
+}
