@@ -348,6 +348,7 @@ func (s *Sim) ec2RunInstances(r *request, p params, w *xmlWriter) error {
 	}
 
 	var sp instanceSpec
+	var res []Resource // what IAM sees besides the new instance and volumes
 	if p.present("LaunchTemplate") {
 		lp := p.sub("LaunchTemplate")
 		lt, err := s.launchTemplateByRef(lp.str("LaunchTemplateId"), lp.str("LaunchTemplateName"))
@@ -358,6 +359,7 @@ func (s *Sim) ec2RunInstances(r *request, p params, w *xmlWriter) error {
 		if err != nil {
 			return err
 		}
+		res = append(res, Resource{ARN: s.ltARN(lt.ID), Tags: lt.Tags})
 		d := v.Data
 		sp = instanceSpec{
 			ImageID: d.ImageID, InstanceType: d.InstanceType, KeyName: d.KeyName, HTTPTokens: d.HTTPTokens,
@@ -474,11 +476,28 @@ func (s *Sim) ec2RunInstances(r *request, p params, w *xmlWriter) error {
 	if err != nil {
 		return err
 	}
-	if err := s.authorize(r,
+	// As in IAM for EC2: the new instance and volumes (with the tags
+	// requested, for aws:RequestTag), the image, the subnet, the network
+	// interface and the security groups.
+	res = append(res,
 		Resource{ARN: s.arn("ec2", "instance/*"), Tags: sp.Tags},
 		Resource{ARN: s.arn("ec2", "volume/*"), Tags: sp.VolumeTags},
+		Resource{ARN: s.arn("ec2", "network-interface/*")},
 		Resource{ARN: s.imageARN(im.ID), Tags: im.Tags},
-	); err != nil {
+	)
+	subnetID := sp.SubnetID
+	if subnetID == "" && len(s.ec2.subnets) > 0 {
+		subnetID = s.ec2.subnets[0].ID
+	}
+	res = append(res, Resource{ARN: s.arn("ec2", "subnet/"+subnetID)})
+	groups := sp.SecurityGroupIDs
+	if sn := s.subnetByID(subnetID); len(groups) == 0 && sn != nil {
+		groups = []string{s.defaultSecurityGroup(sn.VpcID).ID}
+	}
+	for _, id := range groups {
+		res = append(res, Resource{ARN: s.arn("ec2", "security-group/"+id)})
+	}
+	if err := s.authorize(r, res...); err != nil {
 		return err
 	}
 
@@ -714,8 +733,11 @@ func (s *Sim) writeInstance(w *xmlWriter, in *instance) {
 	}
 	if code, _ := stateReason(in); code != "" && (in.State == "stopped" || in.State == "stopping" || in.State == "terminated" || in.State == "shutting-down") {
 		who := "User initiated"
-		if code == "Client.InstanceInitiatedShutdown" {
+		switch {
+		case code == "Client.InstanceInitiatedShutdown":
 			who = "Instance initiated"
+		case strings.HasPrefix(code, "Server."):
+			who = "Server initiated"
 		}
 		w.elem("reason", who+" ("+in.stateTime.UTC().Format("2006-01-02 15:04:05")+" GMT)")
 	}
@@ -1078,9 +1100,6 @@ func (s *Sim) ec2CreateTags(r *request, p params, w *xmlWriter) error {
 		for k, v := range add {
 			(*t.tags)[k] = v
 		}
-		if t.typ == "instance" {
-			s.instanceChanged(s.ec2.instances[t.id])
-		}
 	}
 	w.elem("return", "true")
 	return nil
@@ -1120,9 +1139,6 @@ func (s *Sim) ec2DeleteTags(r *request, p params, w *xmlWriter) error {
 			if v, ok := m[d.key]; ok && (!d.hasValue || v == d.value) {
 				delete(m, d.key)
 			}
-		}
-		if t.typ == "instance" {
-			s.instanceChanged(s.ec2.instances[t.id])
 		}
 	}
 	w.elem("return", "true")
