@@ -240,8 +240,8 @@ func renderMessage(r SwapReport) string {
 		line("amiswap could not swap the Auto Scaling group %s to a new golden AMI.", r.Group)
 		line("")
 		if r.Error != nil {
-			line("Error:  %s", r.Error.Error)
-			line("Cause:  %s", r.Error.Cause)
+			line("Error:           %s", r.Error.Error)
+			line("Cause:           %s", r.Error.Cause)
 		}
 		line("")
 		line("Backup job:      %s", orNone(r.BackupJob))
@@ -268,6 +268,7 @@ func renderMessage(r SwapReport) string {
 		if r.CompensationError != nil {
 			line("Compensation failed: %s: %s", r.CompensationError.Error, r.CompensationError.Cause)
 		}
+		line("")
 	} else {
 		line("amiswap swapped the Auto Scaling group %s to a new golden AMI.", r.Group)
 		line("")

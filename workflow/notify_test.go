@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -108,7 +109,7 @@ func TestNotifyFailure(t *testing.T) {
 		t.Errorf("subject = %q, want %q", res.Subject, want)
 	}
 	msg := aws.ToString(f.published[0].Message)
-	for _, part := range []string{"could not swap the Auto Scaling group web", "Error:  GeneralizeFailedError", "Sysprep failed",
+	for _, part := range []string{"could not swap the Auto Scaling group web", "Error:           GeneralizeFailedError", "Sysprep failed",
 		"  - terminated builder " + btInstance, "  - restored MaxSize 4", "  ! could not delete image ami-1: AccessDenied"} {
 		if !strings.Contains(msg, part) {
 			t.Errorf("message lacks %q:\n%s", part, msg)
@@ -201,4 +202,24 @@ func TestNotifyUnknownTopic(t *testing.T) {
 	f = &fakeBuilderSNS{err: btAPIError("Throttling")}
 	_, err = (&Notify{SNS: f, TopicArn: btTopic}).Send(context.Background(), btPayload(btNow, btSucceeded))
 	wantTyped[*amiswap.TransientError](t, err)
+}
+
+func ExampleNotificationMessage() {
+	r := NewSwapReport(btPayload(btNow, btSucceeded))
+	text, _, _ := strings.Cut(NotificationMessage(r), "Details (JSON):")
+	fmt.Println(NotificationSubject(r))
+	fmt.Print(text)
+	// Output:
+	// amiswap: web swapped to ami-0ccccccccccccccc3
+	// amiswap swapped the Auto Scaling group web to a new golden AMI.
+	//
+	// AMI:             ami-0bbbbbbbbbbbbbbb2 -> ami-0ccccccccccccccc3
+	// Launch template: lt-0123456789abcdef0 version 5 (now the default version)
+	// Group uses:      version $Default
+	// Rollout:         instance refresh rf-1 (successful)
+	// Backup job:      job-1
+	// Recovery point:  arn:aws:ec2:us-east-1::image/ami-0aaaaaaaaaaaaaaa1 (deleted)
+	// Cleanup:         builder i-0123456789abcdef0 terminated; 1 old golden AMI(s) deregistered [ami-00000000000000021], 2 snapshot(s) deleted
+	// Execution:       arn:aws:states:us-east-1:123456789012:execution:amiswap-swap:run-1
+	//
 }
