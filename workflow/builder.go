@@ -103,8 +103,8 @@ func pollAgain(step string, now, deadline time.Time, want time.Duration, waiting
 }
 
 // towards is half of what is left of a typical duration that started at
-// start, or after when that is already over: polls start sparse and
-// tighten as the expected end approaches.
+// start, or after once that is no more than twice after: polls start
+// sparse and tighten as the expected end approaches.
 func towards(now, start time.Time, typical, after time.Duration) time.Duration {
 	if left := start.Add(typical).Sub(now); left > 2*after {
 		return left / 2

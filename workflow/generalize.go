@@ -88,7 +88,11 @@ func isWindows(t *amiswap.Target) bool {
 func commandComment(executionID string) string {
 	c := "amiswap " + executionName(executionID)
 	if len(c) > 100 {
-		c = c[:100-17] + "~" + shortHash(executionID)
+		cut := 100 - 17
+		for cut > 0 && !utf8.RuneStart(c[cut]) {
+			cut--
+		}
+		c = c[:cut] + "~" + shortHash(executionID)
 	}
 	return c
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/amiswap/amiswap"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -149,6 +150,9 @@ func TestCommandCommentFitsSSM(t *testing.T) {
 	}
 	if c == commandComment(long+"y") {
 		t.Error("two long execution names share a comment")
+	}
+	if c := commandComment("arn:aws:states:us-east-1:1:execution:sm:" + strings.Repeat("é", 60)); len(c) > 100 || !utf8.ValidString(c) {
+		t.Errorf("comment %q (%d bytes) is not valid UTF-8 within 100", c, len(c))
 	}
 }
 
