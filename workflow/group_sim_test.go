@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/backup"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
@@ -242,5 +246,100 @@ func TestGroupOpsAgainstTheSimulator(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("%d instances in service, want 2", n)
+	}
+}
+
+func TestResolveAndLockAgainstTheSimulator(t *testing.T) {
+	g := newGroupSim(t)
+	ctx := context.Background()
+	grp := g.group(t)
+	inst := aws.ToString(grp.Instances[0].InstanceId)
+	arn := "arn:aws:ec2:" + g.sim.Region() + ":" + g.sim.AccountID() + ":instance/" + inst
+	job, err := g.c.Backup.StartBackupJob(ctx, &backup.StartBackupJobInput{
+		BackupVaultName: aws.String("Default"), ResourceArn: aws.String(arn),
+		IamRoleArn: aws.String("arn:aws:iam::" + g.sim.AccountID() + ":role/backup"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobID := aws.ToString(job.BackupJobId)
+	res := &Resolver{backup: g.c.Backup, ec2: g.c.EC2, asg: g.c.ASG, region: g.c.EC2.Options().Region}
+	resolve := func(req amiswap.Request) *amiswap.Target {
+		t.Helper()
+		tg, err := res.Resolve(ctx, Payload{State: State{Request: req}, Context: Context{ExecutionID: "exec-1", EnteredTime: g.sim.Now()}})
+		if err != nil {
+			t.Fatalf("resolve %+v: %v", req, err)
+		}
+		return tg
+	}
+
+	if tg := resolve(amiswap.Request{BackupJobID: jobID}); !tg.Skip || !strings.Contains(tg.SkipReason, "not COMPLETED") {
+		t.Errorf("running job: %+v", tg)
+	}
+	g.sim.Advance(20 * time.Minute)
+
+	tg := resolve(amiswap.Request{BackupJobID: jobID, ResourceType: "EC2", State: "COMPLETED", ResourceArn: arn, RecoveryPointArn: aws.ToString(job.RecoveryPointArn)})
+	if tg.Skip {
+		t.Fatalf("skipped: %s", tg.SkipReason)
+	}
+	lt := grp.LaunchTemplate
+	if tg.Group != demoGroup || tg.Source.InstanceID != inst || tg.Source.Platform != "windows" || tg.Source.BackupVaultName != "Default" ||
+		"arn:aws:ec2:"+g.sim.Region()+"::image/"+tg.Source.ImageID != aws.ToString(job.RecoveryPointArn) {
+		t.Errorf("source %+v", tg.Source)
+	}
+	want := amiswap.LaunchTemplateRef{ID: aws.ToString(lt.LaunchTemplateId), Name: aws.ToString(lt.LaunchTemplateName), Version: "$Default", SourceVersion: "1", ImageID: tg.LaunchTemplate.ImageID}
+	if tg.LaunchTemplate != want || tg.LaunchTemplate.ImageID == "" {
+		t.Errorf("launch template %+v", tg.LaunchTemplate)
+	}
+	if tg.Builder.InstanceType != "t3.large" || tg.Builder.SubnetID == "" || len(tg.Builder.SecurityGroupIDs) != 1 || tg.Capacity != (amiswap.Capacity{Min: 1, Max: 4, Desired: 2}) {
+		t.Errorf("builder %+v, capacity %+v", tg.Builder, tg.Capacity)
+	}
+	if byInstance := resolve(amiswap.Request{InstanceID: inst}); byInstance.Skip || byInstance.Source.BackupJobID != jobID {
+		t.Errorf("by instance: %+v", byInstance)
+	}
+
+	// Lock: taken, taken again by the same execution, refused to another.
+	_, err = g.c.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String("amiswap-locks"),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}},
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lk := &Locker{db: g.c.DynamoDB, table: "amiswap-locks", ttl: time.Hour}
+	at := func(exec string) Payload {
+		return Payload{State: State{Target: tg}, Context: Context{ExecutionID: exec, EnteredTime: g.sim.Now()}}
+	}
+	first, err := lk.Lock(ctx, at("exec-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lk.Lock(ctx, at("exec-1")); err != nil {
+		t.Errorf("retried lock: %v", err)
+	}
+	_, err = lk.Lock(ctx, at("exec-2"))
+	held, ok := errorsAs[*amiswap.LockHeldError](err)
+	if !ok || held.Owner != "exec-1" || !held.Expires.Equal(first.ExpiresAt) {
+		t.Errorf("second execution: %v, want LockHeldError by exec-1 until %s", err, first.ExpiresAt)
+	}
+	if r, err := lk.Unlock(ctx, Payload{State: State{Lock: &LockResult{Table: "amiswap-locks", Key: first.Key, Owner: "exec-2"}}}); err != nil || r.Released {
+		t.Errorf("unlock by another execution: %+v, %v", r, err)
+	}
+	// Expired: another execution takes it over, and the first cannot release it.
+	g.sim.Advance(time.Hour + time.Minute)
+	second, err := lk.Lock(ctx, at("exec-2"))
+	if err != nil {
+		t.Fatalf("expired lock not taken over: %v", err)
+	}
+	if r, err := lk.Unlock(ctx, Payload{State: State{Lock: first}}); err != nil || r.Released {
+		t.Errorf("unlock of a lock taken over: %+v, %v", r, err)
+	}
+	if r, err := lk.Unlock(ctx, Payload{State: State{Lock: second}}); err != nil || !r.Released {
+		t.Errorf("unlock: %+v, %v", r, err)
+	}
+	if r, err := lk.Unlock(ctx, Payload{State: State{Lock: second}}); err != nil || r.Released {
+		t.Errorf("second unlock: %+v, %v", r, err)
 	}
 }
