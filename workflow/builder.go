@@ -82,6 +82,15 @@ func needNow(p Payload) (time.Time, error) {
 	return p.Context.EnteredTime, nil
 }
 
+// needStart returns an *amiswap.InvalidInputError when a wait's start time
+// is missing from the state: its deadline would be meaningless.
+func needStart(field string, t time.Time) error {
+	if t.IsZero() {
+		return &amiswap.InvalidInputError{Field: field, Reason: "missing"}
+	}
+	return nil
+}
+
 // pollReady is the verdict of a wait that is over.
 func pollReady() *PollResult { return &PollResult{Ready: true, Waiting: ""} }
 
@@ -352,6 +361,9 @@ func (h *CheckBuilderReady) Check(ctx context.Context, p Payload) (*PollResult, 
 		return nil, err
 	}
 	launched := p.State.Builder.LaunchedAt
+	if err := needStart("state.builder.launchedAt", launched); err != nil {
+		return nil, err
+	}
 	deadline := launched.Add(builderReadyDeadline)
 	in, err := describeInstance(ctx, h.EC2, id)
 	if err != nil {
@@ -501,6 +513,9 @@ func (h *CheckBuilderStopped) Check(ctx context.Context, p Payload) (*PollResult
 		return nil, &amiswap.InvalidInputError{Field: "state.stop", Reason: "missing: stop-builder has not run"}
 	}
 	requested := p.State.Stop.RequestedAt
+	if err := needStart("state.stop.requestedAt", requested); err != nil {
+		return nil, err
+	}
 	deadline := requested.Add(builderStoppedDeadline)
 	in, err := describeInstance(ctx, h.EC2, id)
 	if err != nil {

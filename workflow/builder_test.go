@@ -627,3 +627,26 @@ func TestPollAgainClamps(t *testing.T) {
 		t.Errorf("timeout = %+v", to)
 	}
 }
+
+func TestChecksRefuseAStateWithoutStartTimes(t *testing.T) {
+	e, s := &fakeBuilderEC2{}, &fakeBuilderSSM{}
+	checks := map[string]struct {
+		edit  func(*State)
+		check func(context.Context, Payload) (*PollResult, error)
+	}{
+		"check-builder-ready": {func(st *State) { st.Builder.LaunchedAt = time.Time{} }, (&CheckBuilderReady{EC2: e, SSM: s}).Check},
+		"check-generalized": {func(st *State) { st.Generalize = &GeneralizeResult{CommandID: "cmd-1", Document: SysprepDocument} },
+			(&CheckGeneralized{SSM: s, EC2: e}).Check},
+		"check-builder-stopped": {func(st *State) { st.Stop = &StopResult{} }, (&CheckBuilderStopped{EC2: e}).Check},
+		"check-image":           {func(st *State) { st.Image = &ImageResult{ImageID: btNewAMI} }, (&CheckImage{EC2: e}).Check},
+	}
+	for name, c := range checks {
+		t.Run(name, func(t *testing.T) {
+			_, err := c.check(context.Background(), btPayload(btNow, c.edit))
+			wantTyped[*amiswap.InvalidInputError](t, err)
+		})
+	}
+	if len(e.calls)+len(s.calls) != 0 {
+		t.Errorf("called AWS: %v %v", e.calls, s.calls)
+	}
+}

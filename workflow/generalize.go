@@ -240,6 +240,9 @@ func (h *CheckGeneralized) Check(ctx context.Context, p Payload) (*PollResult, e
 		return nil, &amiswap.InvalidInputError{Field: "state.generalize", Reason: "missing: generalize has not run"}
 	}
 	sysprep := g.Document == SysprepDocument
+	if err := needStart("state.generalize.sentAt", g.SentAt); err != nil {
+		return nil, err
+	}
 	deadline := g.SentAt.Add(generalizeDeadline)
 
 	out, err := h.SSM.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String(g.CommandID), InstanceId: aws.String(id)})

@@ -214,6 +214,9 @@ func (h *CheckImage) Check(ctx context.Context, p Payload) (*PollResult, error) 
 		return nil, err
 	}
 	requested := p.State.Image.RequestedAt
+	if err := needStart("state.image.requestedAt", requested); err != nil {
+		return nil, err
+	}
 	deadline := requested.Add(imageDeadline)
 
 	var img *ec2types.Image
