@@ -249,7 +249,10 @@ func pageOf(p params, n, limit int) (from, to int, next string, err error) {
 		if err != nil {
 			return 0, 0, "", err
 		}
-		from = min(int(off), n)
+		from = n
+		if off < uint64(n) {
+			from = int(off)
+		}
 	}
 	to = n
 	if limit > 0 && from+limit < n {
@@ -800,7 +803,7 @@ func (s *Sim) writeInstance(w *xmlWriter, in *instance) {
 	if in.InstanceProfileArn != "" {
 		w.raw("<iamInstanceProfile>")
 		w.elem("arn", in.InstanceProfileArn)
-		w.elem("id", "AIPA"+strings.ToUpper(in.ID[2:])[:17])
+		w.elem("id", "AIPA"+strings.ToUpper(strings.TrimPrefix(in.ID, "i-")))
 		w.raw("</iamInstanceProfile>")
 	}
 	w.raw("<ebsOptimized>false</ebsOptimized><enaSupport>true</enaSupport><metadataOptions><state>applied</state><httpTokens>")

@@ -418,6 +418,9 @@ func azID(region, az string) string {
 			short += x
 		}
 	}
+	if az == "" {
+		return ""
+	}
 	return short + "-az" + strconv.Itoa(int(az[len(az)-1]-'a')+1)
 }
 
@@ -590,7 +593,7 @@ func (s *Sim) ec2DescribeVpcs(r *request, p params, w *xmlWriter) error {
 		w.elem("associationId", "vpc-cidr-assoc-"+strings.TrimPrefix(v.ID, "vpc-"))
 		w.elem("cidrBlock", v.CIDR)
 		w.raw("<cidrBlockState><state>associated</state></cidrBlockState></item></cidrBlockAssociationSet>")
-		w.elem("dhcpOptionsId", "dopt-"+strings.TrimPrefix(v.ID, "vpc-")[:8])
+		w.elem("dhcpOptionsId", "dopt-"+strings.TrimPrefix(v.ID, "vpc-"))
 		w.elem("instanceTenancy", "default")
 		w.bool("isDefault", v.IsDefault)
 		w.close("item")

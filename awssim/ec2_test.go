@@ -1200,3 +1200,95 @@ func TestEC2StateView(t *testing.T) {
 		t.Errorf("state view lacks the instances: %.300s", b)
 	}
 }
+
+func TestEC2InstanceStatusPaginationAndFilters(t *testing.T) {
+	ctx := context.Background()
+	ts, c := newEC2Test(t, Options{})
+	img := ec2BaseImage(t, c, "linux")
+	first := ec2Run(t, ts, c, img, 7)
+	ts.Advance(4 * time.Minute) // running, checks ok
+	ec2Run(t, ts, c, img, 3)
+	ts.Advance(time.Minute) // running, checks initializing
+	ec2Must[*ec2.StopInstancesOutput](t)(c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{*first[0].InstanceId}}))
+
+	list := func(in *ec2.DescribeInstanceStatusInput) (ids []string, pages int) {
+		t.Helper()
+		pg := ec2.NewDescribeInstanceStatusPaginator(c, in)
+		for pg.HasMorePages() {
+			out, err := pg.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			for _, st := range out.InstanceStatuses {
+				ids = append(ids, *st.InstanceId)
+			}
+		}
+		return ids, pages
+	}
+	f := func(name string, vals ...string) []types.Filter {
+		return []types.Filter{{Name: aws.String(name), Values: vals}}
+	}
+	if ids, pages := list(&ec2.DescribeInstanceStatusInput{MaxResults: aws.Int32(5)}); len(ids) != 9 || pages != 2 {
+		t.Errorf("running statuses: %d in %d pages, want 9 in 2", len(ids), pages)
+	}
+	if ids, _ := list(&ec2.DescribeInstanceStatusInput{IncludeAllInstances: aws.Bool(true), MaxResults: aws.Int32(5)}); len(ids) != 10 || ids[0] != *first[0].InstanceId {
+		t.Errorf("all statuses = %v", ids)
+	}
+	if ids, _ := list(&ec2.DescribeInstanceStatusInput{Filters: f("instance-status.status", "initializing")}); len(ids) != 3 {
+		t.Errorf("initializing = %d, want 3", len(ids))
+	}
+	if ids, _ := list(&ec2.DescribeInstanceStatusInput{Filters: f("system-status.reachability", "passed")}); len(ids) != 6 {
+		t.Errorf("passed = %d, want 6", len(ids))
+	}
+	if ids, _ := list(&ec2.DescribeInstanceStatusInput{IncludeAllInstances: aws.Bool(true), Filters: f("instance-state-name", "stopping")}); len(ids) != 1 {
+		t.Errorf("stopping = %d, want 1", len(ids))
+	}
+	_, err := c.DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{Filters: f("tag:x", "y")})
+	ec2WantCode(t, err, "InvalidParameterValue")
+	_, err = c.DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{NextToken: aws.String(encodeToken(1 << 63))})
+	if err != nil {
+		t.Errorf("a token past the end: %v", err)
+	}
+}
+
+func TestEC2SnapshotAndTemplatePagination(t *testing.T) {
+	ctx := context.Background()
+	ts, c := newEC2Test(t, Options{})
+	for i := 0; i < 6; i++ {
+		ec2ImageFrom(t, ts, c, fmt.Sprintf("image %d", i))
+		ec2Must[*ec2.CreateLaunchTemplateOutput](t)(c.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
+			LaunchTemplateName: aws.String(fmt.Sprintf("lt-%d", i)), LaunchTemplateData: &types.RequestLaunchTemplateData{InstanceType: types.InstanceTypeT3Micro},
+		}))
+	}
+	var snaps []string
+	sp := ec2.NewDescribeSnapshotsPaginator(c, &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"}, MaxResults: aws.Int32(5)})
+	for sp.HasMorePages() {
+		out, err := sp.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range out.Snapshots {
+			snaps = append(snaps, *s.SnapshotId)
+		}
+	}
+	if len(snaps) != 6 || len(slices.Compact(slices.Sorted(slices.Values(snaps)))) != 6 {
+		t.Errorf("paged snapshots = %v", snaps)
+	}
+	var names []string
+	lp := ec2.NewDescribeLaunchTemplatesPaginator(c, &ec2.DescribeLaunchTemplatesInput{MaxResults: aws.Int32(4)})
+	for lp.HasMorePages() {
+		out, err := lp.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range out.LaunchTemplates {
+			names = append(names, *l.LaunchTemplateName)
+		}
+	}
+	if !slices.Equal(names, []string{"lt-0", "lt-1", "lt-2", "lt-3", "lt-4", "lt-5"}) {
+		t.Errorf("paged templates = %v", names)
+	}
+	_, err := c.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{MaxResults: aws.Int32(2)})
+	ec2WantCode(t, err, "InvalidParameterValue")
+}
