@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // apiError is an AWS error as the wire protocols carry it.
@@ -350,6 +351,21 @@ func xmlEscape(b *bytes.Buffer, s string) {
 	last := 0
 	for i := 0; i < len(s); i++ {
 		var esc string
+		if c := s[i]; c >= utf8.RuneSelf || c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			// Invalid UTF-8 and the control characters XML 1.0 cannot
+			// carry (echoed from client input) become U+FFFD, so that
+			// the body stays parsable.
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if c >= utf8.RuneSelf && r != utf8.RuneError && r != 0xFFFE && r != 0xFFFF {
+				i += n - 1
+				continue
+			}
+			b.WriteString(s[last:i])
+			b.WriteString("\uFFFD")
+			i += n - 1
+			last = i + 1
+			continue
+		}
 		switch s[i] {
 		case '<':
 			esc = "&lt;"
@@ -424,11 +440,16 @@ func (j *jsonService) serve(s *Sim, r *request, w http.ResponseWriter) {
 	s.record(r, http.StatusOK, "")
 	w.Header().Set("Content-Type", j.contentType)
 	w.Header().Set("X-Amzn-RequestId", r.requestID)
-	if j.targetPrefix == "DynamoDB_20120810" {
-		// DynamoDB signs every body with a CRC32 that its SDK checks.
-		w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10))
-	}
+	j.checksum(w, b)
 	w.Write(b)
+}
+
+// checksum sets the CRC32 header with which DynamoDB signs every response
+// body, success or error; its SDK checks it.
+func (j *jsonService) checksum(w http.ResponseWriter, body []byte) {
+	if j.targetPrefix == "DynamoDB_20120810" {
+		w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
+	}
 }
 
 func (j *jsonService) fail(s *Sim, r *request, w http.ResponseWriter, err error) {
@@ -436,6 +457,7 @@ func (j *jsonService) fail(s *Sim, r *request, w http.ResponseWriter, err error)
 	s.record(r, ae.Status, ae.Code)
 	w.Header().Set("Content-Type", j.contentType)
 	w.Header().Set("X-Amzn-RequestId", r.requestID)
+	j.checksum(w, jsonErrorBody(ae))
 	writeJSONError(w, ae)
 }
 
@@ -445,12 +467,17 @@ func writeJSONError(w http.ResponseWriter, ae *apiError) {
 	}
 	w.Header().Set("X-Amzn-ErrorType", ae.Code)
 	w.WriteHeader(ae.Status)
+	w.Write(jsonErrorBody(ae))
+}
+
+// jsonErrorBody is the body of a JSON-protocol error.
+func jsonErrorBody(ae *apiError) []byte {
 	body := map[string]any{"__type": ae.Code, "message": ae.Message}
 	for k, v := range ae.Extra {
 		body[k] = v
 	}
 	b, _ := json.Marshal(body)
-	w.Write(b)
+	return b
 }
 
 // decodeJSON unmarshals a request body, turning type errors into the

@@ -223,14 +223,25 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveControl(w, r)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
-	if err != nil {
-		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
-		return
-	}
+	body, readErr := io.ReadAll(io.LimitReader(r.Body, 16<<20))
 	req := &request{httpReq: r, body: body}
 	req.service, req.accessKeyID = parseAuthorization(r.Header.Get("Authorization"))
 	proto := s.route(req)
+	if readErr != nil {
+		// A truncated body still gets an error the client's SDK can parse.
+		ae := &apiError{Status: http.StatusBadRequest, Code: "IncompleteBody", Message: "cannot read the request body: " + readErr.Error()}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if proto == nil {
+			s.record(req, ae.Status, ae.Code)
+			writeJSONError(w, ae)
+			return
+		}
+		s.seq++
+		req.requestID = fmt.Sprintf("%08x-0000-4000-8000-%012x", uint32(s.seq), s.seq)
+		proto.fail(s, req, w, ae)
+		return
+	}
 	if proto == nil {
 		s.mu.Lock()
 		s.record(req, http.StatusBadRequest, "UnknownService")

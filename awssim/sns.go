@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -172,7 +173,7 @@ func snsCreateTopic(s *Sim, r *request, p params, w *xmlWriter) error {
 func (s *Sim) topic(arn string) (*snsTopic, error) {
 	t, ok := s.sns.topics[arn]
 	if !ok {
-		return nil, errorf("NotFound", "Topic does not exist")
+		return nil, &apiError{Status: http.StatusNotFound, Code: "NotFound", Message: "Topic does not exist"}
 	}
 	return t, nil
 }
@@ -384,6 +385,9 @@ func snsSubscribe(s *Sim, r *request, p params, w *xmlWriter) error {
 		return err
 	}
 	endpoint := p.str("Endpoint")
+	if _, _, err := p.boolean("ReturnSubscriptionArn"); err != nil {
+		return snsInvalid("ReturnSubscriptionArn")
+	}
 	if !validTopicARN(arn) {
 		return snsInvalid("TopicArn")
 	}
