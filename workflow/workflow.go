@@ -69,15 +69,14 @@ func LocalDefinition() []byte {
 	return []byte(s)
 }
 
-// LocalFunctionName is the function name used by local runs.
+// LocalFunctionName is the function name used by local runs:
+// "UpdateAsg" → "amiswap-update-asg".
 func LocalFunctionName(function string) string {
 	var b strings.Builder
 	b.WriteString("amiswap")
-	for i, r := range function {
+	for _, r := range function {
 		if r >= 'A' && r <= 'Z' {
-			if i >= 0 {
-				b.WriteByte('-')
-			}
+			b.WriteByte('-')
 			r += 'a' - 'A'
 		}
 		b.WriteRune(r)
