@@ -20,6 +20,8 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -46,6 +48,12 @@ type scenario struct {
 
 // conformanceScenarios is the suite, in the order it runs.
 var conformanceScenarios = []scenario{
+	{"ec2/instance-lifecycle", scenarioInstances},
+	{"ec2/describe-instances-filters-pagination", scenarioDescribeInstances},
+	{"ec2/instance-errors", scenarioInstanceErrors},
+	{"ec2/images-and-snapshots", scenarioImages},
+	{"ec2/tags", scenarioTags},
+	{"ec2/launch-templates", scenarioLaunchTemplates},
 	{"sts/caller-identity", scenarioCallerIdentity},
 	{"sns/topics-and-publish", scenarioSNS},
 	{"dynamodb/lock-conditions", scenarioDynamoDBLock},
@@ -274,4 +282,559 @@ func scenarioDynamoDBLock(t *testing.T, cfg aws.Config, on impl) {
 	wantCode(t, release("exec-2"), "ConditionalCheckFailedException")
 	// The lock is free again.
 	must(t, "lock after release", acquire("exec-3", 5000, 6000))
+}
+
+// baseImage returns a public image owned by "amazon" to launch from, and
+// checks that DescribeImages by owner answers with available images.
+func baseImage(t *testing.T, c *ec2.Client) string {
+	t.Helper()
+	out, err := c.DescribeImages(context.Background(), &ec2.DescribeImagesInput{Owners: []string{"amazon"}})
+	must(t, "DescribeImages Owners=amazon", err)
+	for _, im := range out.Images {
+		if im.State == ec2types.ImageStateAvailable && aws.ToString(im.OwnerId) != "123456789012" {
+			return aws.ToString(im.ImageId)
+		}
+	}
+	t.Fatalf("no available image owned by amazon among %d", len(out.Images))
+	return ""
+}
+
+// runInstances launches n instances of image tagged Name=name and returns
+// their ids.
+func runInstances(t *testing.T, c *ec2.Client, image, name string, n int32) []string {
+	t.Helper()
+	out, err := c.RunInstances(context.Background(), &ec2.RunInstancesInput{
+		ImageId: aws.String(image), InstanceType: ec2types.InstanceTypeT3Micro,
+		MinCount: aws.Int32(n), MaxCount: aws.Int32(n),
+		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance, Tags: []ec2types.Tag{
+			{Key: aws.String("Name"), Value: aws.String(name)}, {Key: aws.String("team"), Value: aws.String("conf")},
+		}}},
+	})
+	must(t, "RunInstances", err)
+	if len(out.Instances) != int(n) {
+		t.Fatalf("RunInstances started %d instances, want %d", len(out.Instances), n)
+	}
+	var ids []string
+	for _, in := range out.Instances {
+		ids = append(ids, aws.ToString(in.InstanceId))
+	}
+	return ids
+}
+
+// tagsOf turns EC2 tags into a map.
+func tagsOf(tags []ec2types.Tag) map[string]string {
+	m := map[string]string{}
+	for _, tg := range tags {
+		m[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+	}
+	return m
+}
+
+// instances describes ids and returns the instances by id.
+func instances(t *testing.T, c *ec2.Client, ids ...string) map[string]ec2types.Instance {
+	t.Helper()
+	out, err := c.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{InstanceIds: ids})
+	must(t, "DescribeInstances", err)
+	m := map[string]ec2types.Instance{}
+	for _, r := range out.Reservations {
+		for _, in := range r.Instances {
+			m[aws.ToString(in.InstanceId)] = in
+		}
+	}
+	return m
+}
+
+// wantStateChange checks a Stop/Start/Terminate answer.
+func wantStateChange(t *testing.T, what string, got []ec2types.InstanceStateChange, id string, prev, cur ec2types.InstanceStateName) {
+	t.Helper()
+	if len(got) != 1 || aws.ToString(got[0].InstanceId) != id {
+		t.Fatalf("%s: %+v", what, got)
+	}
+	if got[0].PreviousState.Name != prev || got[0].CurrentState.Name != cur {
+		t.Errorf("%s: %s → %s, want %s → %s", what, got[0].PreviousState.Name, got[0].CurrentState.Name, prev, cur)
+	}
+}
+
+func scenarioInstances(t *testing.T, cfg aws.Config, on impl) {
+	ctx := context.Background()
+	c := ec2.NewFromConfig(cfg)
+	image := baseImage(t, c)
+	out, err := c.RunInstances(ctx, &ec2.RunInstancesInput{
+		ImageId: aws.String(image), InstanceType: ec2types.InstanceTypeT3Micro, MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		TagSpecifications: []ec2types.TagSpecification{
+			{ResourceType: ec2types.ResourceTypeInstance, Tags: []ec2types.Tag{{Key: aws.String("Name"), Value: aws.String("conf-one")}}},
+			{ResourceType: ec2types.ResourceTypeVolume, Tags: []ec2types.Tag{{Key: aws.String("disk"), Value: aws.String("root")}}},
+		},
+	})
+	must(t, "RunInstances", err)
+	in := out.Instances[0]
+	id := aws.ToString(in.InstanceId)
+	if !strings.HasPrefix(id, "i-") || aws.ToString(out.ReservationId) == "" || aws.ToString(out.OwnerId) != "123456789012" {
+		t.Errorf("RunInstances: id %s, reservation %s, owner %s", id, aws.ToString(out.ReservationId), aws.ToString(out.OwnerId))
+	}
+	if in.State == nil || in.State.Name != ec2types.InstanceStateNamePending || aws.ToInt32(in.State.Code) != 0 {
+		t.Errorf("RunInstances state = %+v, want pending (0)", in.State)
+	}
+	if aws.ToString(in.ImageId) != image || in.InstanceType != ec2types.InstanceTypeT3Micro {
+		t.Errorf("RunInstances image %s type %s", aws.ToString(in.ImageId), in.InstanceType)
+	}
+	if tagsOf(in.Tags)["Name"] != "conf-one" {
+		t.Errorf("RunInstances tags = %v", tagsOf(in.Tags))
+	}
+
+	on.advance(2 * time.Minute)
+	got := instances(t, c, id)[id]
+	if got.State.Name != ec2types.InstanceStateNameRunning || aws.ToInt32(got.State.Code) != 16 {
+		t.Errorf("state after boot = %+v", got.State)
+	}
+	if got.Placement == nil || !strings.HasPrefix(aws.ToString(got.Placement.AvailabilityZone), cfg.Region) {
+		t.Errorf("placement = %+v", got.Placement)
+	}
+	if aws.ToString(got.SubnetId) == "" || aws.ToString(got.VpcId) == "" || aws.ToString(got.PrivateIpAddress) == "" {
+		t.Errorf("network: subnet %q vpc %q ip %q", aws.ToString(got.SubnetId), aws.ToString(got.VpcId), aws.ToString(got.PrivateIpAddress))
+	}
+	if len(got.BlockDeviceMappings) == 0 || got.BlockDeviceMappings[0].Ebs == nil || !strings.HasPrefix(aws.ToString(got.BlockDeviceMappings[0].Ebs.VolumeId), "vol-") {
+		t.Errorf("block devices = %+v", got.BlockDeviceMappings)
+	}
+
+	stop, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}})
+	must(t, "StopInstances", err)
+	wantStateChange(t, "StopInstances", stop.StoppingInstances, id, ec2types.InstanceStateNameRunning, ec2types.InstanceStateNameStopping)
+	on.advance(2 * time.Minute)
+	if st := instances(t, c, id)[id].State; st.Name != ec2types.InstanceStateNameStopped || aws.ToInt32(st.Code) != 80 {
+		t.Errorf("state after stop = %+v", st)
+	}
+	start, err := c.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}})
+	must(t, "StartInstances", err)
+	wantStateChange(t, "StartInstances", start.StartingInstances, id, ec2types.InstanceStateNameStopped, ec2types.InstanceStateNamePending)
+	on.advance(2 * time.Minute)
+	if st := instances(t, c, id)[id].State; st.Name != ec2types.InstanceStateNameRunning {
+		t.Errorf("state after start = %+v", st)
+	}
+
+	term, err := c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+	must(t, "TerminateInstances", err)
+	wantStateChange(t, "TerminateInstances", term.TerminatingInstances, id, ec2types.InstanceStateNameRunning, ec2types.InstanceStateNameShuttingDown)
+	on.advance(2 * time.Minute)
+	// Terminated instances stay visible for a while.
+	if st := instances(t, c, id)[id].State; st == nil || st.Name != ec2types.InstanceStateNameTerminated || aws.ToInt32(st.Code) != 48 {
+		t.Errorf("state after terminate = %+v", st)
+	}
+	// Terminating a terminated instance succeeds. moto answers that it is
+	// shutting down again; EC2 (and the simulator) that it is terminated.
+	again, err := c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+	must(t, "TerminateInstances again", err)
+	wantCur := ec2types.InstanceStateNameTerminated
+	if on.moto {
+		wantCur = ec2types.InstanceStateNameShuttingDown
+	}
+	wantStateChange(t, "TerminateInstances again", again.TerminatingInstances, id, ec2types.InstanceStateNameTerminated, wantCur)
+}
+
+func scenarioDescribeInstances(t *testing.T, cfg aws.Config, on impl) {
+	ctx := context.Background()
+	c := ec2.NewFromConfig(cfg)
+	image := baseImage(t, c)
+	web := runInstances(t, c, image, "conf-web", 7)
+	db := runInstances(t, c, image, "conf-db", 2)
+	on.advance(2 * time.Minute)
+	_, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{web[0]}})
+	must(t, "StopInstances", err)
+	on.advance(2 * time.Minute)
+
+	count := func(in *ec2.DescribeInstancesInput) (ids []string, pages int) {
+		t.Helper()
+		p := ec2.NewDescribeInstancesPaginator(c, in)
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			must(t, "DescribeInstances page", err)
+			pages++
+			for _, r := range out.Reservations {
+				for _, in := range r.Instances {
+					ids = append(ids, aws.ToString(in.InstanceId))
+				}
+			}
+		}
+		sort.Strings(ids)
+		return ids, pages
+	}
+	byName := func(name string) []ec2types.Filter {
+		return []ec2types.Filter{{Name: aws.String("tag:Name"), Values: []string{name}}}
+	}
+	if ids, _ := count(&ec2.DescribeInstancesInput{Filters: byName("conf-db")}); !equalSorted(ids, db) {
+		t.Errorf("tag:Name=conf-db gives %v, want %v", ids, db)
+	}
+	running, _ := count(&ec2.DescribeInstancesInput{Filters: append(byName("conf-web"),
+		ec2types.Filter{Name: aws.String("instance-state-name"), Values: []string{"running"}})})
+	if !equalSorted(running, web[1:]) {
+		t.Errorf("running conf-web instances = %v, want %v", running, web[1:])
+	}
+	if ids, _ := count(&ec2.DescribeInstancesInput{Filters: []ec2types.Filter{{Name: aws.String("instance-id"), Values: []string{web[2], db[1]}}}}); !equalSorted(ids, []string{web[2], db[1]}) {
+		t.Errorf("instance-id filter gives %v", ids)
+	}
+	// Several values of one filter are ORed; filters are ANDed.
+	ids, _ := count(&ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("tag:Name"), Values: []string{"conf-web", "conf-db"}},
+		{Name: aws.String("instance-state-name"), Values: []string{"stopped"}},
+	}})
+	if !equalSorted(ids, web[:1]) {
+		t.Errorf("stopped conf-web/conf-db = %v, want %v", ids, web[:1])
+	}
+	if ids, _ := count(&ec2.DescribeInstancesInput{Filters: byName("nobody")}); len(ids) != 0 {
+		t.Errorf("tag:Name=nobody gives %v", ids)
+	}
+	// Pagination: 9 instances, 5 per page.
+	all, pages := count(&ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)})
+	if want := append(append([]string{}, web...), db...); !equalSorted(all, want) {
+		t.Errorf("paginated listing = %v, want %v", all, want)
+	}
+	// moto ignores MaxResults on DescribeInstances: one page with all.
+	wantPages := 2
+	if on.moto {
+		wantPages = 1
+	}
+	if pages != wantPages {
+		t.Errorf("9 instances at 5 per page came in %d pages, want %d", pages, wantPages)
+	}
+	first, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)})
+	must(t, "DescribeInstances MaxResults=5", err)
+	if n := len(first.Reservations); !on.moto && (aws.ToString(first.NextToken) == "" || n > 5) {
+		t.Errorf("first page: %d reservations, NextToken %q", n, aws.ToString(first.NextToken))
+	}
+}
+
+// equalSorted reports whether a and b hold the same strings.
+func equalSorted(a, b []string) bool {
+	a, b = append([]string(nil), a...), append([]string(nil), b...)
+	sort.Strings(a)
+	sort.Strings(b)
+	return strings.Join(a, ",") == strings.Join(b, ",")
+}
+
+func scenarioInstanceErrors(t *testing.T, cfg aws.Config, on impl) {
+	ctx := context.Background()
+	c := ec2.NewFromConfig(cfg)
+	_, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{"i-0123456789abcdef0"}})
+	wantCode(t, err, "InvalidInstanceID.NotFound")
+	_, err = c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{"i-0123456789abcdef0"}})
+	wantCode(t, err, "InvalidInstanceID.NotFound")
+	_, err = c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{"i-0123456789abcdef0"}})
+	wantCode(t, err, "InvalidInstanceID.NotFound")
+	_, err = c.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{"ami-0123456789abcdef0"}})
+	wantCode(t, err, "InvalidAMIID.NotFound")
+	_, err = c.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: []string{"snap-0123456789abcdef0"}})
+	wantCode(t, err, "InvalidSnapshot.NotFound")
+	// moto does not tell malformed ids from unknown ones, and does not
+	// check that the image of RunInstances exists.
+	malformedInstance, malformedImage := "InvalidInstanceID.Malformed", "InvalidAMIID.Malformed"
+	if on.moto {
+		malformedInstance, malformedImage = "InvalidInstanceID.NotFound", "InvalidAMIID.NotFound"
+	}
+	_, err = c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{"i-123"}})
+	wantCode(t, err, malformedInstance)
+	_, err = c.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{"ami-xyz"}})
+	wantCode(t, err, malformedImage)
+	if !on.moto {
+		_, err = c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-0123456789abcdef0"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+		wantCode(t, err, "InvalidAMIID.NotFound")
+	}
+}
+
+func scenarioImages(t *testing.T, cfg aws.Config, on impl) {
+	ctx := context.Background()
+	c := ec2.NewFromConfig(cfg)
+	id := runInstances(t, c, baseImage(t, c), "conf-builder", 1)[0]
+	on.advance(2 * time.Minute)
+	_, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}})
+	must(t, "StopInstances", err)
+	on.advance(2 * time.Minute)
+
+	name := "golden-conf (2026-01-05) v1"
+	specs := []ec2types.TagSpecification{
+		{ResourceType: ec2types.ResourceTypeImage, Tags: []ec2types.Tag{{Key: aws.String("amiswap:role"), Value: aws.String("golden-ami")}, {Key: aws.String("group"), Value: aws.String("conf")}}},
+		{ResourceType: ec2types.ResourceTypeSnapshot, Tags: []ec2types.Tag{{Key: aws.String("amiswap:role"), Value: aws.String("golden-snapshot")}}},
+	}
+	if on.moto {
+		// moto 5.2 raises NotImplementedError (HTTP 500) for snapshot tag
+		// specifications on CreateImage: tag the image only.
+		specs = specs[:1]
+	}
+	ci, err := c.CreateImage(ctx, &ec2.CreateImageInput{
+		InstanceId: aws.String(id), Name: aws.String(name), Description: aws.String("conformance"),
+		TagSpecifications: specs,
+	})
+	must(t, "CreateImage", err)
+	ami := aws.ToString(ci.ImageId)
+	if !strings.HasPrefix(ami, "ami-") {
+		t.Fatalf("ImageId = %s", ami)
+	}
+	on.advance(3 * time.Second) // past the simulator's consistency window
+	im, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{ami}})
+	must(t, "DescribeImages new image", err)
+	if len(im.Images) != 1 {
+		t.Fatalf("DescribeImages gives %d images", len(im.Images))
+	}
+	// moto completes images at once; the simulator, after minutes.
+	wantState := ec2types.ImageStatePending
+	if on.moto {
+		wantState = ec2types.ImageStateAvailable
+	}
+	if im.Images[0].State != wantState {
+		t.Errorf("new image state = %s, want %s", im.Images[0].State, wantState)
+	}
+	on.advance(30 * time.Minute)
+
+	// AMI names are unique per account and region; moto does not check.
+	if !on.moto {
+		_, err = c.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: aws.String(id), Name: aws.String(name)})
+		wantCode(t, err, "InvalidAMIName.Duplicate")
+	}
+
+	im, err = c.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{ami}})
+	must(t, "DescribeImages", err)
+	img := im.Images[0]
+	if img.State != ec2types.ImageStateAvailable || aws.ToString(img.Name) != name || aws.ToString(img.OwnerId) != "123456789012" {
+		t.Errorf("image: state %s name %q owner %s", img.State, aws.ToString(img.Name), aws.ToString(img.OwnerId))
+	}
+	if tags := tagsOf(img.Tags); tags["amiswap:role"] != "golden-ami" || tags["group"] != "conf" {
+		t.Errorf("image tags = %v", tags)
+	}
+	var snaps []string
+	for _, m := range img.BlockDeviceMappings {
+		if m.Ebs != nil && aws.ToString(m.Ebs.SnapshotId) != "" {
+			snaps = append(snaps, aws.ToString(m.Ebs.SnapshotId))
+		}
+	}
+	if len(snaps) == 0 {
+		t.Fatalf("image has no EBS snapshots: %+v", img.BlockDeviceMappings)
+	}
+	ss, err := c.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: snaps})
+	must(t, "DescribeSnapshots", err)
+	if len(ss.Snapshots) != len(snaps) {
+		t.Fatalf("DescribeSnapshots gives %d of %d", len(ss.Snapshots), len(snaps))
+	}
+	for _, s := range ss.Snapshots {
+		if !on.moto && tagsOf(s.Tags)["amiswap:role"] != "golden-snapshot" {
+			t.Errorf("snapshot %s tags = %v", aws.ToString(s.SnapshotId), tagsOf(s.Tags))
+		}
+		if s.State != ec2types.SnapshotStateCompleted || aws.ToString(s.OwnerId) != "123456789012" {
+			t.Errorf("snapshot %s state %s owner %s", aws.ToString(s.SnapshotId), s.State, aws.ToString(s.OwnerId))
+		}
+	}
+
+	// Owners, name and tag filters.
+	find := func(in *ec2.DescribeImagesInput) []string {
+		t.Helper()
+		out, err := c.DescribeImages(ctx, in)
+		must(t, "DescribeImages", err)
+		var ids []string
+		for _, im := range out.Images {
+			ids = append(ids, aws.ToString(im.ImageId))
+		}
+		return ids
+	}
+	if ids := find(&ec2.DescribeImagesInput{Owners: []string{"self"}}); !equalSorted(ids, []string{ami}) {
+		t.Errorf("Owners=self gives %v", ids)
+	}
+	if ids := find(&ec2.DescribeImagesInput{Owners: []string{"123456789012"}}); !equalSorted(ids, []string{ami}) {
+		t.Errorf("Owners=<account> gives %v", ids)
+	}
+	if ids := find(&ec2.DescribeImagesInput{Filters: []ec2types.Filter{{Name: aws.String("name"), Values: []string{"golden-conf*"}}}}); !equalSorted(ids, []string{ami}) {
+		t.Errorf("name=golden-conf* gives %v", ids)
+	}
+	if ids := find(&ec2.DescribeImagesInput{Owners: []string{"self"}, Filters: []ec2types.Filter{{Name: aws.String("tag:amiswap:role"), Values: []string{"golden-ami"}}}}); !equalSorted(ids, []string{ami}) {
+		t.Errorf("tag:amiswap:role=golden-ami gives %v", ids)
+	}
+	if ids := find(&ec2.DescribeImagesInput{Owners: []string{"self"}, Filters: []ec2types.Filter{{Name: aws.String("tag:group"), Values: []string{"other"}}}}); len(ids) != 0 {
+		t.Errorf("tag:group=other gives %v", ids)
+	}
+	if ids := find(&ec2.DescribeImagesInput{Owners: []string{"amazon"}}); len(ids) == 0 || contains(ids, ami) {
+		t.Errorf("Owners=amazon gives %d images, ours among them: %v", len(ids), contains(ids, ami))
+	}
+
+	// A snapshot in use by a registered image cannot be deleted.
+	_, err = c.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(snaps[0])})
+	wantCode(t, err, "InvalidSnapshot.InUse")
+
+	_, err = c.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(ami)})
+	must(t, "DeregisterImage", err)
+	if ids := find(&ec2.DescribeImagesInput{Owners: []string{"self"}}); len(ids) != 0 {
+		t.Errorf("Owners=self after deregistering gives %v", ids)
+	}
+	// Deregistering leaves the snapshots.
+	ss, err = c.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: snaps})
+	must(t, "DescribeSnapshots after DeregisterImage", err)
+	if len(ss.Snapshots) != len(snaps) {
+		t.Errorf("%d of %d snapshots left after DeregisterImage", len(ss.Snapshots), len(snaps))
+	}
+	for _, s := range snaps {
+		_, err := c.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(s)})
+		must(t, "DeleteSnapshot", err)
+	}
+	_, err = c.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: snaps[:1]})
+	wantCode(t, err, "InvalidSnapshot.NotFound")
+	_, err = c.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(snaps[0])})
+	wantCode(t, err, "InvalidSnapshot.NotFound")
+}
+
+func scenarioTags(t *testing.T, cfg aws.Config, on impl) {
+	ctx := context.Background()
+	c := ec2.NewFromConfig(cfg)
+	id := runInstances(t, c, baseImage(t, c), "conf-tags", 1)[0]
+	on.advance(time.Minute)
+	_, err := c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: []ec2types.Tag{
+		{Key: aws.String("env"), Value: aws.String("test")}, {Key: aws.String("owner"), Value: aws.String("amiswap")}, {Key: aws.String("empty"), Value: aws.String("")},
+	}})
+	must(t, "CreateTags", err)
+	// CreateTags overwrites a value.
+	_, err = c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: []ec2types.Tag{{Key: aws.String("env"), Value: aws.String("prod")}}})
+	must(t, "CreateTags overwrite", err)
+
+	describe := func() map[string]string {
+		t.Helper()
+		out, err := c.DescribeTags(ctx, &ec2.DescribeTagsInput{Filters: []ec2types.Filter{{Name: aws.String("resource-id"), Values: []string{id}}}})
+		must(t, "DescribeTags", err)
+		m := map[string]string{}
+		for _, d := range out.Tags {
+			if aws.ToString(d.ResourceId) != id || d.ResourceType != ec2types.ResourceTypeInstance {
+				t.Errorf("tag %+v", d)
+			}
+			m[aws.ToString(d.Key)] = aws.ToString(d.Value)
+		}
+		return m
+	}
+	want := map[string]string{"Name": "conf-tags", "team": "conf", "env": "prod", "owner": "amiswap", "empty": ""}
+	if got := describe(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("tags = %v, want %v", got, want)
+	}
+	keyFilter, err := c.DescribeTags(ctx, &ec2.DescribeTagsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("resource-id"), Values: []string{id}}, {Name: aws.String("key"), Values: []string{"owner"}},
+	}})
+	must(t, "DescribeTags key filter", err)
+	if len(keyFilter.Tags) != 1 || aws.ToString(keyFilter.Tags[0].Value) != "amiswap" {
+		t.Errorf("key=owner gives %+v", keyFilter.Tags)
+	}
+
+	// DeleteTags: a key alone deletes whatever value; key and value delete
+	// only on a match.
+	_, err = c.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{id}, Tags: []ec2types.Tag{
+		{Key: aws.String("owner")}, {Key: aws.String("env"), Value: aws.String("test")}, {Key: aws.String("team"), Value: aws.String("conf")},
+	}})
+	must(t, "DeleteTags", err)
+	want = map[string]string{"Name": "conf-tags", "env": "prod", "empty": ""}
+	if got := describe(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("tags after DeleteTags = %v, want %v", got, want)
+	}
+	if got := tagsOf(instances(t, c, id)[id].Tags); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("DescribeInstances tags = %v, want %v", got, want)
+	}
+}
+
+func scenarioLaunchTemplates(t *testing.T, cfg aws.Config, on impl) {
+	ctx := context.Background()
+	c := ec2.NewFromConfig(cfg)
+	image := baseImage(t, c)
+	created, err := c.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: aws.String("conf-web"),
+		VersionDescription: aws.String("first"),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{
+			ImageId: aws.String(image), InstanceType: ec2types.InstanceTypeM5Large,
+			TagSpecifications: []ec2types.LaunchTemplateTagSpecificationRequest{{ResourceType: ec2types.ResourceTypeInstance, Tags: []ec2types.Tag{{Key: aws.String("app"), Value: aws.String("web")}}}},
+		},
+	})
+	must(t, "CreateLaunchTemplate", err)
+	lt := created.LaunchTemplate
+	ltID := aws.ToString(lt.LaunchTemplateId)
+	if !strings.HasPrefix(ltID, "lt-") || aws.ToInt64(lt.DefaultVersionNumber) != 1 || aws.ToInt64(lt.LatestVersionNumber) != 1 || aws.ToString(lt.LaunchTemplateName) != "conf-web" {
+		t.Errorf("CreateLaunchTemplate = %+v", lt)
+	}
+	_, err = c.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: aws.String("conf-web"),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(image)},
+	})
+	wantCode(t, err, "InvalidLaunchTemplateName.AlreadyExistsException")
+
+	// Version 2 from version 1: only the image changes.
+	v2, err := c.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{
+		LaunchTemplateId: aws.String(ltID), SourceVersion: aws.String("1"), VersionDescription: aws.String("golden"),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String("ami-0aaaaaaaaaaaaaaa2")},
+	})
+	must(t, "CreateLaunchTemplateVersion", err)
+	if v := v2.LaunchTemplateVersion; aws.ToInt64(v.VersionNumber) != 2 || aws.ToBool(v.DefaultVersion) || aws.ToString(v.LaunchTemplateId) != ltID {
+		t.Errorf("new version = number %d default %v lt %s", aws.ToInt64(v.VersionNumber), aws.ToBool(v.DefaultVersion), aws.ToString(v.LaunchTemplateId))
+	}
+	// moto ignores SourceVersion: a new version holds only the data given.
+	inherits := !on.moto
+	if d := v2.LaunchTemplateVersion.LaunchTemplateData; d == nil || aws.ToString(d.ImageId) != "ami-0aaaaaaaaaaaaaaa2" || inherits && d.InstanceType != ec2types.InstanceTypeM5Large {
+		t.Errorf("version 2 data = %+v, want the new image and the inherited instance type", d)
+	}
+	// By name, from $Latest, a third version.
+	_, err = c.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{
+		LaunchTemplateName: aws.String("conf-web"), SourceVersion: aws.String("$Latest"),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{InstanceType: ec2types.InstanceTypeM5Xlarge},
+	})
+	must(t, "CreateLaunchTemplateVersion by name", err)
+
+	versions := func(vs ...string) map[int64]*ec2types.ResponseLaunchTemplateData {
+		t.Helper()
+		out, err := c.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(ltID), Versions: vs})
+		must(t, "DescribeLaunchTemplateVersions "+strings.Join(vs, ","), err)
+		m := map[int64]*ec2types.ResponseLaunchTemplateData{}
+		for _, v := range out.LaunchTemplateVersions {
+			m[aws.ToInt64(v.VersionNumber)] = v.LaunchTemplateData
+		}
+		return m
+	}
+	if got := versions("$Latest"); len(got) != 1 || got[3] == nil || got[3].InstanceType != ec2types.InstanceTypeM5Xlarge || inherits && aws.ToString(got[3].ImageId) != "ami-0aaaaaaaaaaaaaaa2" {
+		t.Errorf("$Latest = %v", keysOf(got))
+	}
+	if got := versions("$Default"); len(got) != 1 || got[1] == nil || aws.ToString(got[1].ImageId) != image {
+		t.Errorf("$Default = %v", keysOf(got))
+	}
+	if got := versions("1", "2"); len(got) != 2 || got[1] == nil || got[2] == nil {
+		t.Errorf("versions 1,2 = %v", keysOf(got))
+	}
+	if got := versions(); len(got) != 3 {
+		t.Errorf("all versions = %v", keysOf(got))
+	}
+	if d := versions("3")[3]; d == nil || inherits && (len(d.TagSpecifications) != 1 || tagsOf(d.TagSpecifications[0].Tags)["app"] != "web") {
+		t.Errorf("version 3 did not inherit the tag specifications: %+v", d)
+	}
+
+	mod, err := c.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: aws.String(ltID), DefaultVersion: aws.String("2")})
+	must(t, "ModifyLaunchTemplate", err)
+	if aws.ToInt64(mod.LaunchTemplate.DefaultVersionNumber) != 2 {
+		t.Errorf("ModifyLaunchTemplate default = %d", aws.ToInt64(mod.LaunchTemplate.DefaultVersionNumber))
+	}
+	if got := versions("$Default"); len(got) != 1 || got[2] == nil {
+		t.Errorf("$Default after modify = %v", keysOf(got))
+	}
+	desc, err := c.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateNames: []string{"conf-web"}})
+	must(t, "DescribeLaunchTemplates", err)
+	if len(desc.LaunchTemplates) != 1 || aws.ToInt64(desc.LaunchTemplates[0].DefaultVersionNumber) != 2 || aws.ToInt64(desc.LaunchTemplates[0].LatestVersionNumber) != 3 {
+		t.Errorf("DescribeLaunchTemplates = %+v", desc.LaunchTemplates)
+	}
+	byID, err := c.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateIds: []string{ltID}})
+	must(t, "DescribeLaunchTemplates by id", err)
+	if len(byID.LaunchTemplates) != 1 || aws.ToString(byID.LaunchTemplates[0].LaunchTemplateName) != "conf-web" {
+		t.Errorf("DescribeLaunchTemplates by id = %+v", byID.LaunchTemplates)
+	}
+
+	// Errors: unknown template by name and id, unknown version.
+	_, err = c.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateNames: []string{"nope"}})
+	wantCode(t, err, "InvalidLaunchTemplateName.NotFoundException")
+	_, err = c.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: aws.String("lt-0123456789abcdef0")})
+	wantCode(t, err, "InvalidLaunchTemplateId.NotFound")
+	_, err = c.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(ltID), Versions: []string{"9"}})
+	wantCode(t, err, "InvalidLaunchTemplateId.VersionNotFound")
+}
+
+// keysOf lists a version map's numbers, for messages.
+func keysOf(m map[int64]*ec2types.ResponseLaunchTemplateData) []int64 {
+	var out []int64
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
 }

@@ -4,9 +4,11 @@
 package motoserver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -160,7 +162,7 @@ func (s *Server) Config(region string) aws.Config {
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDMOTO", "secret", ""),
 		BaseEndpoint:     aws.String(s.URL),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Timeout: 30 * time.Second},
+		HTTPClient:       &http.Client{Timeout: 30 * time.Second, Transport: copiedBodyTransport{&http.Transport{}}},
 	}
 }
 
@@ -192,4 +194,26 @@ func (sh *Shared) Close() {
 	if sh.srv != nil {
 		sh.srv.Close()
 	}
+}
+
+// copiedBodyTransport sends a copy of each request body. smithy-go closes
+// the request body as soon as the response headers arrive; when the server
+// answers before the transport has finished with the body, the transport
+// closes the connection under the response ("use of closed network
+// connection"). With a copy, the SDK's close cannot reach the transport.
+type copiedBodyTransport struct{ rt http.RoundTripper }
+
+func (c copiedBodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return c.rt.RoundTrip(r)
+	}
+	data, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	r = r.Clone(r.Context())
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	return c.rt.RoundTrip(r)
 }
