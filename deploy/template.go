@@ -57,6 +57,20 @@ func assumeRole(service string) obj {
 	return policyDoc([]obj{{"Effect": "Allow", "Principal": obj{"Service": service}, "Action": "sts:AssumeRole"}})
 }
 
+// definitionForSub returns the workflow definition with each
+// ${NameFunctionArn} placeholder written ${NameFunction.Arn}, for Fn::Sub
+// in its one-string form: CloudFormation replaces each with the function's
+// ARN. (DefinitionSubstitutions would do the same in AWS, but emulators
+// such as moto ignore it, and Fn::Sub's variable-map form makes moto turn
+// the definition's "$$." into "$."; the string form is exact in both.)
+func definitionForSub() string {
+	def := string(workflow.Definition())
+	for _, f := range workflow.Functions {
+		def = strings.ReplaceAll(def, workflow.Placeholder(f.Name), "${"+LogicalID(f.Name, "Function")+".Arn}")
+	}
+	return def
+}
+
 // BuildTemplate returns the template as it must be checked in.
 func BuildTemplate() ([]byte, error) {
 	params := obj{
@@ -99,7 +113,6 @@ func BuildTemplate() ([]byte, error) {
 			"PointInTimeRecoverySpecification": obj{"PointInTimeRecoveryEnabled": false},
 		}},
 	}
-	substitutions := obj{}
 	var functionArns []any
 	for _, f := range workflow.Functions {
 		statements, ok := Policies[f.Name]
@@ -113,7 +126,7 @@ func BuildTemplate() ([]byte, error) {
 		fnID, roleID, logID := LogicalID(f.Name, "Function"), LogicalID(f.Name, "Role"), LogicalID(f.Name, "LogGroup")
 		name := sub(FunctionName("${AWS::StackName}", f.Name))
 		logs := Statement{Sid: "WriteOwnLogs", Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
-			Resource: []any{getAtt(logID, "Arn")}}
+			Resource: []any{sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/" + FunctionName("${AWS::StackName}", f.Name) + ":*")}}
 		res[logID] = obj{"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete", "Properties": obj{
 			"LogGroupName":    sub("/aws/lambda/" + FunctionName("${AWS::StackName}", f.Name)),
 			"RetentionInDays": ref("LogRetentionDays"),
@@ -145,7 +158,6 @@ func BuildTemplate() ([]byte, error) {
 				"AMISWAP_BUILDER_INSTANCE_PROFILE":   ref("BuilderInstanceProfile"),
 			}},
 		}}
-		substitutions[f.Name+"FunctionArn"] = getAtt(fnID, "Arn")
 		functionArns = append(functionArns, getAtt(fnID, "Arn"))
 	}
 	res["StateMachineLogGroup"] = obj{"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete", "Properties": obj{
@@ -164,11 +176,10 @@ func BuildTemplate() ([]byte, error) {
 		})}},
 	}}
 	res["StateMachine"] = obj{"Type": "AWS::StepFunctions::StateMachine", "Properties": obj{
-		"StateMachineName":        sub("${AWS::StackName}"),
-		"StateMachineType":        "STANDARD",
-		"DefinitionString":        string(workflow.Definition()),
-		"DefinitionSubstitutions": substitutions,
-		"RoleArn":                 getAtt("StateMachineRole", "Arn"),
+		"StateMachineName": sub("${AWS::StackName}"),
+		"StateMachineType": "STANDARD",
+		"DefinitionString": obj{"Fn::Sub": definitionForSub()},
+		"RoleArn":          getAtt("StateMachineRole", "Arn"),
 		"LoggingConfiguration": obj{"Level": "ERROR", "IncludeExecutionData": false,
 			"Destinations": []obj{{"CloudWatchLogsLogGroup": obj{"LogGroupArn": getAtt("StateMachineLogGroup", "Arn")}}}},
 		"TracingConfiguration": obj{"Enabled": false},

@@ -1,0 +1,414 @@
+package deploy
+
+// This file is the logic of `amiswap deploy`: upload the Lambda package
+// and the template to S3, create or update the stack through a change set,
+// stream the stack's events as progress lines until it settles, and report
+// its outputs; and `amiswap deploy --delete`.
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+)
+
+// ObjectStore is what Deploy calls on S3.
+type ObjectStore interface {
+	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+}
+
+// Stacks is what Deploy and Delete call on CloudFormation.
+type Stacks interface {
+	DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
+	DescribeStackEvents(ctx context.Context, in *cloudformation.DescribeStackEventsInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStackEventsOutput, error)
+	CreateChangeSet(ctx context.Context, in *cloudformation.CreateChangeSetInput, optFns ...func(*cloudformation.Options)) (*cloudformation.CreateChangeSetOutput, error)
+	DescribeChangeSet(ctx context.Context, in *cloudformation.DescribeChangeSetInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeChangeSetOutput, error)
+	ExecuteChangeSet(ctx context.Context, in *cloudformation.ExecuteChangeSetInput, optFns ...func(*cloudformation.Options)) (*cloudformation.ExecuteChangeSetOutput, error)
+	DeleteChangeSet(ctx context.Context, in *cloudformation.DeleteChangeSetInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DeleteChangeSetOutput, error)
+	DeleteStack(ctx context.Context, in *cloudformation.DeleteStackInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error)
+}
+
+// Clients are the AWS clients of a deployment.
+type Clients struct {
+	S3             ObjectStore
+	CloudFormation Stacks
+	// Region builds the template's S3 URL.
+	Region string
+}
+
+// NewClients returns the production clients for cfg.
+func NewClients(cfg aws.Config) Clients {
+	return Clients{S3: s3.NewFromConfig(cfg), CloudFormation: cloudformation.NewFromConfig(cfg), Region: cfg.Region}
+}
+
+// Options say what to deploy where.
+type Options struct {
+	StackName      string
+	ArtifactBucket string
+	// LambdaZip is the path of the Lambda package (dist/amiswap-lambda.zip).
+	LambdaZip string
+	// Parameters are template parameters (BuilderSubnetId, …); the
+	// artifact ones are set by Deploy. Parameters not given keep their
+	// previous value on an update and their default on a create.
+	Parameters map[string]string
+	// Poll is the interval between status checks (default 5s).
+	Poll time.Duration
+	// CallTimeout bounds each AWS call (default 30s).
+	CallTimeout time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.Poll <= 0 {
+		o.Poll = 5 * time.Second
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = 30 * time.Second
+	}
+}
+
+// Deploy uploads the Lambda package and the template to the artifact
+// bucket and creates or updates the stack through a change set, writing
+// progress lines. It returns the stack's outputs.
+func Deploy(ctx context.Context, c Clients, o Options, progress io.Writer) (map[string]string, error) {
+	o.defaults()
+	if o.StackName == "" || o.ArtifactBucket == "" {
+		return nil, errors.New("deploy: a stack name and an artifact bucket are required")
+	}
+	zipData, err := os.ReadFile(o.LambdaZip)
+	if err != nil {
+		return nil, fmt.Errorf("deploy: read the Lambda package (build it with make lambda): %w", err)
+	}
+	zipKey := ArtifactKey(zipData)
+	if err := upload(ctx, c, o, zipKey, zipData, "application/zip", progress); err != nil {
+		return nil, err
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, Template()); err != nil {
+		return nil, fmt.Errorf("deploy: compact the template: %w", err)
+	}
+	sum := sha256.Sum256(compact.Bytes())
+	tmplKey := "amiswap/template-" + hex.EncodeToString(sum[:8]) + ".json"
+	if err := upload(ctx, c, o, tmplKey, compact.Bytes(), "application/json", progress); err != nil {
+		return nil, err
+	}
+
+	stack, err := describeStack(ctx, c, o)
+	if err != nil {
+		return nil, err
+	}
+	kind := cfntypes.ChangeSetTypeUpdate
+	switch {
+	case stack == nil || stack.StackStatus == cfntypes.StackStatusReviewInProgress:
+		kind = cfntypes.ChangeSetTypeCreate
+	case stack.StackStatus == cfntypes.StackStatusRollbackComplete:
+		return nil, fmt.Errorf("deploy: stack %s failed to create (ROLLBACK_COMPLETE); remove it with amiswap deploy --delete, then deploy again", o.StackName)
+	case strings.HasSuffix(string(stack.StackStatus), "_IN_PROGRESS"):
+		return nil, fmt.Errorf("deploy: stack %s is %s; wait for it to settle", o.StackName, stack.StackStatus)
+	}
+	params := changeSetParameters(o.Parameters, zipKey, o.ArtifactBucket, kind == cfntypes.ChangeSetTypeUpdate, stack)
+	name := fmt.Sprintf("amiswap-%d", time.Now().Unix())
+	fmt.Fprintf(progress, "creating change set %s (%s) for stack %s\n", name, kind, o.StackName)
+	cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+	cs, err := c.CloudFormation.CreateChangeSet(cctx, &cloudformation.CreateChangeSetInput{
+		StackName:     aws.String(o.StackName),
+		ChangeSetName: aws.String(name),
+		ChangeSetType: kind,
+		TemplateURL:   aws.String(fmt.Sprintf("https://%s.s3.%s.amazonaws.com/%s", o.ArtifactBucket, c.Region, tmplKey)),
+		Parameters:    params,
+		Capabilities:  []cfntypes.Capability{cfntypes.CapabilityCapabilityIam},
+		Description:   aws.String("amiswap deploy"),
+		Tags:          []cfntypes.Tag{{Key: aws.String("amiswap:stack"), Value: aws.String(o.StackName)}},
+	})
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("deploy: create change set: %w", err)
+	}
+	changed, err := waitChangeSet(ctx, c, o, aws.ToString(cs.Id), progress)
+	if err != nil || !changed {
+		if !changed && err == nil {
+			fmt.Fprintln(progress, "the stack is up to date: nothing to change")
+			return stackOutputs(ctx, c, o, progress)
+		}
+		return nil, err
+	}
+	seen, err := eventIDs(ctx, c, o)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel = context.WithTimeout(ctx, o.CallTimeout)
+	_, err = c.CloudFormation.ExecuteChangeSet(cctx, &cloudformation.ExecuteChangeSetInput{ChangeSetName: cs.Id, StackName: aws.String(o.StackName)})
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("deploy: execute change set: %w", err)
+	}
+	status, err := follow(ctx, c, o, seen, progress)
+	if err != nil {
+		return nil, err
+	}
+	if status != cfntypes.StackStatusCreateComplete && status != cfntypes.StackStatusUpdateComplete {
+		return nil, fmt.Errorf("deploy: stack %s ended %s; its events above say why", o.StackName, status)
+	}
+	return stackOutputs(ctx, c, o, progress)
+}
+
+// Delete removes the stack and waits until it is gone.
+func Delete(ctx context.Context, c Clients, o Options, progress io.Writer) error {
+	o.defaults()
+	stack, err := describeStack(ctx, c, o)
+	if err != nil {
+		return err
+	}
+	if stack == nil {
+		fmt.Fprintf(progress, "stack %s does not exist: nothing to delete\n", o.StackName)
+		return nil
+	}
+	seen, err := eventIDs(ctx, c, o)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+	_, err = c.CloudFormation.DeleteStack(cctx, &cloudformation.DeleteStackInput{StackName: stack.StackId})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("deploy: delete stack: %w", err)
+	}
+	fmt.Fprintf(progress, "deleting stack %s\n", o.StackName)
+	o.StackName = aws.ToString(stack.StackId) // a deleted stack is found by id only
+	status, err := follow(ctx, c, o, seen, progress)
+	if err != nil {
+		return err
+	}
+	if status != cfntypes.StackStatusDeleteComplete {
+		return fmt.Errorf("deploy: stack deletion ended %s; its events above say why", status)
+	}
+	fmt.Fprintln(progress, "stack deleted (the artifact bucket and its objects are kept)")
+	return nil
+}
+
+// upload puts an object unless one is already there under its
+// content-addressed key.
+func upload(ctx context.Context, c Clients, o Options, key string, data []byte, contentType string, progress io.Writer) error {
+	cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+	defer cancel()
+	if _, err := c.S3.HeadObject(cctx, &s3.HeadObjectInput{Bucket: aws.String(o.ArtifactBucket), Key: aws.String(key)}); err == nil {
+		fmt.Fprintf(progress, "s3://%s/%s is already uploaded\n", o.ArtifactBucket, key)
+		return nil
+	}
+	_, err := c.S3.PutObject(cctx, &s3.PutObjectInput{
+		Bucket: aws.String(o.ArtifactBucket), Key: aws.String(key), Body: bytes.NewReader(data),
+		ContentType: aws.String(contentType), ContentLength: aws.Int64(int64(len(data))),
+	})
+	if err != nil {
+		return fmt.Errorf("deploy: upload s3://%s/%s: %w", o.ArtifactBucket, key, err)
+	}
+	fmt.Fprintf(progress, "uploaded s3://%s/%s (%d bytes)\n", o.ArtifactBucket, key, len(data))
+	return nil
+}
+
+// describeStack returns the stack, or nil when it does not exist.
+func describeStack(ctx context.Context, c Clients, o Options) (*cfntypes.Stack, error) {
+	cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+	defer cancel()
+	out, err := c.CloudFormation.DescribeStacks(cctx, &cloudformation.DescribeStacksInput{StackName: aws.String(o.StackName)})
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && strings.Contains(ae.ErrorMessage(), "does not exist") {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("deploy: describe stack %s: %w", o.StackName, err)
+	}
+	if len(out.Stacks) == 0 || out.Stacks[0].StackStatus == cfntypes.StackStatusDeleteComplete {
+		return nil, nil
+	}
+	return &out.Stacks[0], nil
+}
+
+// changeSetParameters sets the artifact parameters and the caller's; on
+// an update, the template parameters the caller did not give keep their
+// previous values.
+func changeSetParameters(given map[string]string, zipKey, bucket string, update bool, stack *cfntypes.Stack) []cfntypes.Parameter {
+	values := map[string]string{}
+	for k, v := range given {
+		values[k] = v
+	}
+	values["ArtifactBucket"], values["ArtifactKey"] = bucket, zipKey
+	names := make([]string, 0, len(values))
+	for k := range values {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var out []cfntypes.Parameter
+	for _, k := range names {
+		out = append(out, cfntypes.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(values[k])})
+	}
+	if update && stack != nil {
+		for _, p := range stack.Parameters {
+			if _, ok := values[aws.ToString(p.ParameterKey)]; !ok {
+				out = append(out, cfntypes.Parameter{ParameterKey: p.ParameterKey, UsePreviousValue: aws.Bool(true)})
+			}
+		}
+	}
+	return out
+}
+
+// waitChangeSet waits for the change set to be ready. It returns false
+// (and deletes the change set) when there is nothing to change.
+func waitChangeSet(ctx context.Context, c Clients, o Options, id string, progress io.Writer) (bool, error) {
+	for {
+		cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+		out, err := c.CloudFormation.DescribeChangeSet(cctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(id), StackName: aws.String(o.StackName)})
+		cancel()
+		if err != nil {
+			return false, fmt.Errorf("deploy: describe change set: %w", err)
+		}
+		switch out.Status {
+		case cfntypes.ChangeSetStatusCreateComplete:
+			fmt.Fprintf(progress, "change set ready: %d changes\n", len(out.Changes))
+			return true, nil
+		case cfntypes.ChangeSetStatusFailed:
+			reason := aws.ToString(out.StatusReason)
+			if strings.Contains(reason, "didn't contain changes") || strings.Contains(reason, "No updates are to be performed") {
+				cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+				c.CloudFormation.DeleteChangeSet(cctx, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(id), StackName: aws.String(o.StackName)})
+				cancel()
+				return false, nil
+			}
+			return false, fmt.Errorf("deploy: change set failed: %s", reason)
+		}
+		if err := sleep(ctx, o.Poll); err != nil {
+			return false, err
+		}
+	}
+}
+
+// eventIDs returns the ids of the stack's events so far (none for a new
+// stack), so that follow shows only this operation's.
+func eventIDs(ctx context.Context, c Clients, o Options) (map[string]bool, error) {
+	seen := map[string]bool{}
+	evs, err := stackEvents(ctx, c, o)
+	for _, e := range evs {
+		seen[aws.ToString(e.EventId)] = true
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" {
+		return seen, nil
+	}
+	return seen, err
+}
+
+func stackEvents(ctx context.Context, c Clients, o Options) ([]cfntypes.StackEvent, error) {
+	var all []cfntypes.StackEvent
+	var token *string
+	for page := 0; page < 50; page++ {
+		cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+		out, err := c.CloudFormation.DescribeStackEvents(cctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String(o.StackName), NextToken: token})
+		cancel()
+		if err != nil {
+			return all, err
+		}
+		all = append(all, out.StackEvents...)
+		if token = out.NextToken; token == nil {
+			break
+		}
+	}
+	return all, nil
+}
+
+// follow prints the stack's new events, oldest first, until the stack
+// reaches a terminal status, and returns that status.
+func follow(ctx context.Context, c Clients, o Options, seen map[string]bool, progress io.Writer) (cfntypes.StackStatus, error) {
+	for {
+		evs, err := stackEvents(ctx, c, o)
+		if err != nil {
+			return "", fmt.Errorf("deploy: stack events: %w", err)
+		}
+		for i := len(evs) - 1; i >= 0; i-- {
+			e := evs[i]
+			if seen[aws.ToString(e.EventId)] {
+				continue
+			}
+			seen[aws.ToString(e.EventId)] = true
+			line := fmt.Sprintf("%s  %-28s %-36s %s", aws.ToTime(e.Timestamp).UTC().Format("15:04:05"),
+				aws.ToString(e.LogicalResourceId), aws.ToString(e.ResourceType), e.ResourceStatus)
+			if r := aws.ToString(e.ResourceStatusReason); r != "" {
+				line += "  " + r
+			}
+			fmt.Fprintln(progress, line)
+		}
+		cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+		out, err := c.CloudFormation.DescribeStacks(cctx, &cloudformation.DescribeStacksInput{StackName: aws.String(o.StackName)})
+		cancel()
+		var ae smithy.APIError
+		if errors.As(err, &ae) && strings.Contains(ae.ErrorMessage(), "does not exist") {
+			return cfntypes.StackStatusDeleteComplete, nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("deploy: describe stack: %w", err)
+		}
+		if len(out.Stacks) > 0 {
+			st := out.Stacks[0].StackStatus
+			if terminal(st) {
+				return st, nil
+			}
+		}
+		if err := sleep(ctx, o.Poll); err != nil {
+			return "", err
+		}
+	}
+}
+
+func terminal(st cfntypes.StackStatus) bool {
+	s := string(st)
+	return !strings.HasSuffix(s, "_IN_PROGRESS")
+}
+
+// stackOutputs prints and returns the stack's outputs.
+func stackOutputs(ctx context.Context, c Clients, o Options, progress io.Writer) (map[string]string, error) {
+	stack, err := describeStack(ctx, c, o)
+	if err != nil {
+		return nil, err
+	}
+	if stack == nil {
+		return nil, fmt.Errorf("deploy: stack %s is gone", o.StackName)
+	}
+	out := map[string]string{}
+	for _, op := range stack.Outputs {
+		out[aws.ToString(op.OutputKey)] = aws.ToString(op.OutputValue)
+	}
+	keys := make([]string, 0, len(out))
+	for k := range out {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintf(progress, "stack %s: %s\n", o.StackName, stack.StackStatus)
+	for _, k := range keys {
+		fmt.Fprintf(progress, "  %-16s %s\n", k, out[k])
+	}
+	return out, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
