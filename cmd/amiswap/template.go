@@ -11,7 +11,7 @@ import (
 func init() {
 	register(command{
 		name:    "template",
-		summary: "print the CloudFormation template that deploys amiswap",
+		summary: "print the CloudFormation template",
 		run:     runTemplate,
 	})
 }

@@ -1,0 +1,78 @@
+package main
+
+// This file is `amiswap deploy`: create or update the amiswap stack (the
+// template of `amiswap template`) through a change set, or delete it.
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/amiswap/amiswap/deploy"
+	"github.com/aws/aws-sdk-go-v2/config"
+)
+
+func init() {
+	register(command{
+		name:    "deploy",
+		summary: "create or update the amiswap stack in AWS (or delete it)",
+		run:     runDeploy,
+	})
+}
+
+func runDeploy(ctx context.Context, args []string, env *Env) error {
+	fs := newFlagSet("deploy", "--stack-name NAME --artifact-bucket BUCKET [flags]", env)
+	var o deploy.Options
+	var subnet, groups, profile, roles, email, retention, lockTTL string
+	var del bool
+	fs.StringVar(&o.StackName, "stack-name", "amiswap", "CloudFormation stack name (also the prefix of the resources' names)")
+	fs.StringVar(&o.ArtifactBucket, "artifact-bucket", "", "existing S3 bucket for the Lambda package and the template (required to deploy)")
+	fs.StringVar(&o.LambdaZip, "lambda-zip", "dist/amiswap-lambda.zip", "Lambda package built by make lambda")
+	fs.StringVar(&subnet, "builder-subnet", "", "subnet id for builder instances (default: the group's own)")
+	fs.StringVar(&groups, "builder-security-groups", "", "comma-separated security group ids for builders (default: the group's own)")
+	fs.StringVar(&profile, "builder-instance-profile", "", "instance profile name or ARN for builders (default: the group's own)")
+	fs.StringVar(&roles, "builder-role-arns", "", "comma-separated ARNs of the roles in the builders' and groups' instance profiles: the only roles amiswap may pass to EC2")
+	fs.StringVar(&email, "email", "", "e-mail address to subscribe to swap notifications")
+	fs.StringVar(&retention, "log-retention-days", "", "days to keep logs (template default 30)")
+	fs.StringVar(&lockTTL, "lock-ttl", "", "group lock lifetime, such as 8h (template default)")
+	fs.BoolVar(&del, "delete", false, "delete the stack instead (the artifact bucket is kept)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if o.StackName == "" {
+		return &usageError{"deploy: --stack-name is required"}
+	}
+	if !del && o.ArtifactBucket == "" {
+		return &usageError{"deploy: --artifact-bucket is required (an existing S3 bucket in the stack's region)"}
+	}
+	// Flags given, even empty, are parameters; others keep their previous
+	// value on an update.
+	o.Parameters = map[string]string{}
+	flagParams := map[string]struct {
+		param string
+		value *string
+	}{
+		"builder-subnet": {"BuilderSubnetId", &subnet}, "builder-security-groups": {"BuilderSecurityGroupIds", &groups},
+		"builder-instance-profile": {"BuilderInstanceProfile", &profile}, "builder-role-arns": {"BuilderRoleArns", &roles},
+		"email": {"NotificationEmail", &email}, "log-retention-days": {"LogRetentionDays", &retention}, "lock-ttl": {"LockTTL", &lockTTL},
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if p, ok := flagParams[f.Name]; ok {
+			o.Parameters[p.param] = *p.value
+		}
+	})
+
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("deploy: load the AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return &usageError{"deploy: no AWS region: set AWS_REGION or a profile's region"}
+	}
+	clients := deploy.NewClients(cfg)
+	if del {
+		return deploy.Delete(ctx, clients, o, env.Stdout)
+	}
+	_, err = deploy.Deploy(ctx, clients, o, env.Stdout)
+	return err
+}
