@@ -91,11 +91,11 @@ func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationR
 				imageFree = false
 			}
 		}
-		if swap != nil && !h.revertSwap(ctx, c, group, swap, busy == "") {
+		if swap != nil && !h.revertSwap(ctx, c, group, swap, pinnedTo(t, swap), busy == "") {
 			imageFree = false
 		}
 	} else if !st.RolledOut && st.Swap != nil {
-		h.revertSwap(ctx, c, group, st.Swap, busy == "")
+		h.revertSwap(ctx, c, group, st.Swap, pinnedTo(t, st.Swap), busy == "")
 	}
 
 	if group != "" && (st.Thaw == nil || !st.Thaw.Restored) {
@@ -135,6 +135,15 @@ func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationR
 		return c.res, &amiswap.CompensationError{Problems: c.res.Problems}
 	}
 	return c.res, nil
+}
+
+// pinnedTo is the version number update-launch-template pinned a group on
+// an alias to before a refresh (its source version), or "".
+func pinnedTo(t *amiswap.Target, s *SwapResult) string {
+	if t == nil || !s.GroupUpdated || !isAlias(s.PreviousGroupVersion) {
+		return ""
+	}
+	return t.LaunchTemplate.SourceVersion
 }
 
 // cancelRefresh cancels the instance refresh when it is still going. It
@@ -213,10 +222,8 @@ func (h *Compensator) discoverSwap(ctx context.Context, p Payload) (*SwapResult,
 	// What update-launch-template does before and after creating the
 	// version (see there): pin an alias group for a refresh, move a
 	// pinned group when there is none, change the default.
-	sw := &SwapResult{GroupVersion: alias, PreviousGroupVersion: alias}
-	if isAlias(alias) && t.Settings.Refresh == "rolling" {
-		sw.GroupVersion, sw.GroupUpdated = lt.SourceVersion, true
-	}
+	rolling := t.Settings.Refresh == "rolling"
+	sw := &SwapResult{GroupVersion: alias, PreviousGroupVersion: alias, GroupUpdated: isAlias(alias) && rolling}
 	if found == nil {
 		if sw.GroupUpdated {
 			return sw, nil // pinned, then failed before creating the version
@@ -230,8 +237,8 @@ func (h *Compensator) discoverSwap(ctx context.Context, p Payload) (*SwapResult,
 	if alias == "$Default" && aws.ToBool(found.DefaultVersion) {
 		sw.DefaultVersionChanged, sw.PreviousDefaultVersion = true, lt.SourceVersion
 	}
-	if !isAlias(alias) && t.Settings.Refresh != "rolling" {
-		sw.GroupVersion, sw.GroupUpdated = sw.NewVersion, true
+	if !isAlias(alias) {
+		sw.GroupVersion, sw.GroupUpdated = sw.NewVersion, !rolling
 	}
 	return sw, nil
 }
@@ -239,11 +246,11 @@ func (h *Compensator) discoverSwap(ctx context.Context, p Payload) (*SwapResult,
 // revertSwap undoes update-launch-template: the default version back, the
 // group back to the version it named before, then the new version deleted.
 // The group goes back when it names the new version (set by amiswap, or by
-// a successful instance refresh) or the version amiswap pinned it to. It
-// reports whether the new version is gone (and with it every use of the
-// golden AMI). When groupFree is false (an instance refresh still holds
-// the group) only the default version goes back.
-func (h *Compensator) revertSwap(ctx context.Context, c *compensation, group string, s *SwapResult, groupFree bool) bool {
+// a successful instance refresh) or pinned, the version amiswap pinned it
+// to. It reports whether the new version is gone (and with it every use of
+// the golden AMI). When groupFree is false (an instance refresh still
+// holds the group) only the default version goes back.
+func (h *Compensator) revertSwap(ctx context.Context, c *compensation, group string, s *SwapResult, pinned string, groupFree bool) bool {
 	ok := true
 	if s.LaunchTemplateID != "" && s.DefaultVersionChanged && s.PreviousDefaultVersion != "" && s.PreviousDefaultVersion != s.NewVersion {
 		_, err := h.ec2.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{
@@ -267,7 +274,7 @@ func (h *Compensator) revertSwap(ctx context.Context, c *compensation, group str
 			if spec != nil {
 				names = aws.ToString(spec.Version)
 			}
-			ours := names != "" && (names == s.NewVersion || s.GroupUpdated && names == s.GroupVersion)
+			ours := names != "" && (names == s.NewVersion || names == pinned)
 			if ours && names != s.PreviousGroupVersion {
 				if err = setGroupVersion(ctx, h.asg, g, s.PreviousGroupVersion); err == nil {
 					c.did("set group %s back to launch template version %s", group, s.PreviousGroupVersion)

@@ -137,11 +137,11 @@ func failedState(version string) State {
 	// left alone.
 	switch version {
 	case "$Default":
-		st.Swap = &SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", PreviousDefaultVersion: "4", DefaultVersionChanged: true, GroupVersion: "4", PreviousGroupVersion: "$Default", GroupUpdated: true}
+		st.Swap = &SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", PreviousDefaultVersion: "4", DefaultVersionChanged: true, GroupVersion: "$Default", PreviousGroupVersion: "$Default", GroupUpdated: true}
 	case "$Latest":
-		st.Swap = &SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "4", PreviousGroupVersion: "$Latest", GroupUpdated: true}
+		st.Swap = &SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "$Latest", PreviousGroupVersion: "$Latest", GroupUpdated: true}
 	default:
-		st.Swap = &SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: version, PreviousGroupVersion: version}
+		st.Swap = &SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "5", PreviousGroupVersion: version}
 	}
 	st.Thaw = nil // the run failed before Thaw
 	return st

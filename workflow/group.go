@@ -302,9 +302,12 @@ func isAlias(v string) bool { return v == "" || v == "$Default" || v == "$Latest
 // be the old version: Auto Scaling rolls back to the configuration the
 // group had at the start, and refuses auto-rollback for a group on $Default
 // or $Latest. So a group on an alias is first pinned to the version it
-// runs (SourceVersion), and a pinned group is left on its old number; the
-// refresh's desired configuration moves it to the new number on success,
-// and check-refresh puts an alias back.
+// runs (SourceVersion; GroupUpdated says so), and a pinned group is left
+// on its old number; the refresh's desired configuration moves it to the
+// new number on success, and check-refresh puts an alias back.
+//
+// GroupVersion is what the group names once the swap stands (the alias,
+// or the new number); PreviousGroupVersion what it named before.
 //
 // A retried task finds the version it created by its description and does
 // not create another.
@@ -348,7 +351,7 @@ func (o *GroupOps) UpdateLaunchTemplate(ctx context.Context, p Payload) (*SwapRe
 		if spec == nil {
 			return nil, &amiswap.AWSError{Op: "autoscaling:DescribeAutoScalingGroups", Err: fmt.Errorf("group %s no longer uses a launch template", t.Group)}
 		}
-		res.GroupVersion, res.GroupUpdated = lt.SourceVersion, true
+		res.GroupUpdated = true
 		if aws.ToString(spec.Version) != lt.SourceVersion {
 			if err := setGroupVersion(ctx, o.asg, g, lt.SourceVersion); err != nil {
 				return nil, err
@@ -400,11 +403,11 @@ func (o *GroupOps) UpdateLaunchTemplate(ctx context.Context, p Payload) (*SwapRe
 		if current == newVersion {
 			current = lt.Version // an earlier try did it
 		}
-		res.PreviousGroupVersion, res.GroupVersion = current, current
+		res.PreviousGroupVersion, res.GroupVersion = current, newVersion
 		if rolling {
 			break // the refresh moves the group, see above
 		}
-		res.GroupVersion, res.GroupUpdated = newVersion, true
+		res.GroupUpdated = true
 		if aws.ToString(spec.Version) != newVersion {
 			if err := setGroupVersion(ctx, o.asg, g, newVersion); err != nil {
 				return nil, err

@@ -147,7 +147,7 @@ func TestGroupOpsAgainstTheSimulator(t *testing.T) {
 		}
 		// A refresh follows: the group is pinned to the version it runs, so
 		// that the refresh can roll back to it.
-		want := SwapResult{LaunchTemplateID: tg.LaunchTemplate.ID, NewVersion: "2", PreviousDefaultVersion: "1", DefaultVersionChanged: true, GroupVersion: "1", PreviousGroupVersion: "$Default", GroupUpdated: true}
+		want := SwapResult{LaunchTemplateID: tg.LaunchTemplate.ID, NewVersion: "2", PreviousDefaultVersion: "1", DefaultVersionChanged: true, GroupVersion: "$Default", PreviousGroupVersion: "$Default", GroupUpdated: true}
 		if *sw != want {
 			t.Fatalf("swap %+v, want %+v", *sw, want)
 		}

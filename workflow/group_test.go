@@ -390,24 +390,24 @@ func TestUpdateLaunchTemplate(t *testing.T) {
 		},
 		{
 			name: "$Default, refresh to follow: pinned to the source first", version: "$Default", rolling: true, groupV: "$Default", defaultV: 4,
-			want:      SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", PreviousDefaultVersion: "4", DefaultVersionChanged: true, GroupVersion: "4", PreviousGroupVersion: "$Default", GroupUpdated: true},
+			want:      SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", PreviousDefaultVersion: "4", DefaultVersionChanged: true, GroupVersion: "$Default", PreviousGroupVersion: "$Default", GroupUpdated: true},
 			wantCalls: []string{"DescribeAutoScalingGroups", "UpdateAutoScalingGroup", "DescribeLaunchTemplateVersions", "CreateLaunchTemplateVersion", "DescribeLaunchTemplates", "ModifyLaunchTemplate"},
 			create:    true, modifyTo: "5", groupTo: "4",
 		},
 		{
 			name: "$Latest, mixed, refresh to follow", version: "$Latest", mixed: true, rolling: true, groupV: "$Latest",
-			want:      SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "4", PreviousGroupVersion: "$Latest", GroupUpdated: true},
+			want:      SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "$Latest", PreviousGroupVersion: "$Latest", GroupUpdated: true},
 			wantCalls: []string{"DescribeAutoScalingGroups", "UpdateAutoScalingGroup", "DescribeLaunchTemplateVersions", "CreateLaunchTemplateVersion"},
 			create:    true, groupTo: "4",
 		},
 		{
 			name: "$Latest, refresh to follow, retried after the pin", version: "$Latest", rolling: true, groupV: "4", existing: []ec2types.LaunchTemplateVersion{ours},
-			want:      SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "4", PreviousGroupVersion: "$Latest", GroupUpdated: true},
+			want:      SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "$Latest", PreviousGroupVersion: "$Latest", GroupUpdated: true},
 			wantCalls: []string{"DescribeAutoScalingGroups", "DescribeLaunchTemplateVersions"},
 		},
 		{
 			name: "pinned, refresh to follow: the refresh moves the group", version: "4", rolling: true, groupV: "4",
-			want:      SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "4", PreviousGroupVersion: "4"},
+			want:      SwapResult{LaunchTemplateID: grpLT, NewVersion: "5", GroupVersion: "5", PreviousGroupVersion: "4"},
 			wantCalls: []string{"DescribeLaunchTemplateVersions", "CreateLaunchTemplateVersion", "DescribeAutoScalingGroups"}, create: true,
 		},
 	}
