@@ -16,7 +16,7 @@ import (
 // ec2_templates.go. Lifecycles live in ec2model.go.
 
 func init() {
-	registerQuery("ec2", "2016-11-15", "http://ec2.amazonaws.com/doc/2016-11-15/", true, map[string]queryHandler{
+	actions := map[string]queryHandler{
 		"RunInstances":                   (*Sim).ec2RunInstances,
 		"DescribeInstances":              (*Sim).ec2DescribeInstances,
 		"DescribeInstanceStatus":         (*Sim).ec2DescribeInstanceStatus,
@@ -39,7 +39,26 @@ func init() {
 		"DescribeSubnets":                (*Sim).ec2DescribeSubnets,
 		"DescribeSecurityGroups":         (*Sim).ec2DescribeSecurityGroups,
 		"DescribeVpcs":                   (*Sim).ec2DescribeVpcs,
-	})
+	}
+	for name, h := range actions {
+		actions[name] = ec2DryRun(h)
+	}
+	registerQuery("ec2", "2016-11-15", "http://ec2.amazonaws.com/doc/2016-11-15/", true, actions)
+}
+
+// ec2DryRun answers DryRun=true as EC2 does once the caller is allowed the
+// action (admit has checked that): DryRunOperation, HTTP 412, nothing done.
+func ec2DryRun(h queryHandler) queryHandler {
+	return func(s *Sim, r *request, p params, w *xmlWriter) error {
+		dry, _, err := p.boolean("DryRun")
+		if err != nil {
+			return err
+		}
+		if dry {
+			return &apiError{Status: 412, Code: "DryRunOperation", Message: "Request would have succeeded, but DryRun flag is set."}
+		}
+		return h(s, r, p, w)
+	}
 }
 
 // ---- shared parsing --------------------------------------------------------

@@ -352,8 +352,10 @@ func TestEC2RunInstancesValidation(t *testing.T) {
 			t.Errorf("%s: code %q (%v), want %q", name, got, err, tc.code)
 		}
 	}
+	_, err := c.RunInstances(ctx, base(func(in *ec2.RunInstancesInput) { in.DryRun = aws.Bool(true) }))
+	ec2WantCode(t, err, "DryRunOperation")
 	if n := len(ts.Sim.ec2.instances); n != 0 {
-		t.Fatalf("failed RunInstances calls left %d instances", n)
+		t.Fatalf("failed or dry-run RunInstances calls left %d instances", n)
 	}
 
 	// The subnet and groups can come in the first network interface.

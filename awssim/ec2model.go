@@ -400,11 +400,11 @@ func (s *Sim) terminateInstance(in *instance, reason string) {
 
 func (s *Sim) forgetInstance(in *instance) {
 	delete(s.ec2.instances, in.ID)
-	for i, x := range s.ec2.instanceOrder {
-		if x == in {
-			s.ec2.instanceOrder = append(s.ec2.instanceOrder[:i], s.ec2.instanceOrder[i+1:]...)
-			break
-		}
+	// instanceOrder is in launch order, so sorted by seq.
+	order := s.ec2.instanceOrder
+	i := sort.Search(len(order), func(i int) bool { return order[i].seq >= in.seq })
+	if i < len(order) && order[i] == in {
+		s.ec2.instanceOrder = append(order[:i], order[i+1:]...)
 	}
 }
 
