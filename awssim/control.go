@@ -45,6 +45,14 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 			controlError(w, http.StatusBadRequest, "a fault needs \"code\" (an error to return) or \"outcome\":\"failed\"")
 			return
 		}
+		if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
+			controlError(w, http.StatusBadRequest, "status must be an HTTP error status (400-599), got %d", f.Status)
+			return
+		}
+		if f.Count < 0 {
+			controlError(w, http.StatusBadRequest, "count must be positive (0 means 1), got %d", f.Count)
+			return
+		}
 		if f.Outcome != "" && f.Outcome != "failed" {
 			controlError(w, http.StatusBadRequest, "outcome must be \"failed\", got %q", f.Outcome)
 			return
@@ -77,6 +85,10 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 		var t Throttle
 		if err := json.NewDecoder(r.Body).Decode(&t); err != nil {
 			controlError(w, http.StatusBadRequest, "cannot read throttle settings: %v", err)
+			return
+		}
+		if t.ReadBurst < 0 || t.ReadRate < 0 || t.WriteBurst < 0 || t.WriteRate < 0 {
+			controlError(w, http.StatusBadRequest, "throttle bursts and rates must not be negative: %+v", t)
 			return
 		}
 		s.SetThrottle(t)

@@ -130,6 +130,18 @@ func TestControlOutcomeFault(t *testing.T) {
 	}
 }
 
+func TestAddFaultStatus(t *testing.T) {
+	ts := newTestSim(t, Options{})
+	ts.AddFault(Fault{Service: "sns", Action: "ListTopics", Code: "Odd", Status: 200})
+	ts.AddFault(Fault{Service: "sns", Action: "ListTopics", Code: "ServiceUnavailable"})
+	ts.mu.Lock()
+	got := []int{ts.faults[0].Status, ts.faults[1].Status}
+	ts.mu.Unlock()
+	if !slices.Equal(got, []int{400, 500}) {
+		t.Fatalf("statuses = %v, want a non-error status replaced by 400 and 500 for ServiceUnavailable", got)
+	}
+}
+
 func TestControlBadFaults(t *testing.T) {
 	ts := newTestSim(t, Options{})
 	for _, body := range []string{
@@ -140,6 +152,9 @@ func TestControlBadFaults(t *testing.T) {
 		`{"service":"sns","action":"Publish"}`,
 		`{"service":"sns","action":"Publish","outcome":"slow"}`,
 		`{"service":"sns","action":"Publish","code":"X","count":"two"}`,
+		`{"service":"sns","action":"Publish","code":"X","count":-1}`,
+		`{"service":"sns","action":"Publish","code":"X","status":200}`,
+		`{"service":"sns","action":"Publish","code":"X","status":5000}`,
 	} {
 		var e map[string]string
 		if st := control(t, ts, "POST", "/_sim/faults", body, &e); st != http.StatusBadRequest || e["error"] == "" {
@@ -333,8 +348,10 @@ func TestControlThrottle(t *testing.T) {
 		t.Fatalf("second read with a burst of 1: %v", err)
 	}
 	var e map[string]string
-	if st := control(t, ts, "POST", "/_sim/throttle", `{"writeBurst":"lots"}`, &e); st != 400 || e["error"] == "" {
-		t.Fatalf("bad throttle body: %d %v", st, e)
+	for _, body := range []string{`{"writeBurst":"lots"}`, `{"readRate":-1}`, `[`} {
+		if st := control(t, ts, "POST", "/_sim/throttle", body, &e); st != 400 || e["error"] == "" {
+			t.Fatalf("bad throttle body %s: %d %v", body, st, e)
+		}
 	}
 	control(t, ts, "POST", "/_sim/throttle", `{"disabled":true}`, nil)
 	for range 5 {

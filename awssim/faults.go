@@ -40,7 +40,8 @@ func (s *Sim) AddFault(f Fault) {
 	if f.Count <= 0 {
 		f.Count = 1
 	}
-	if f.Outcome == "" && f.Status == 0 {
+	if f.Outcome == "" && (f.Status < 400 || f.Status > 599) {
+		// An error fault must look like an error to the client.
 		f.Status = http.StatusBadRequest
 		switch f.Code {
 		case "InternalError", "InternalFailure", "ServiceUnavailable", "InternalServerError":

@@ -248,6 +248,25 @@ func TestRobustnessTruncatedBody(t *testing.T) {
 	}
 }
 
+func TestRobustnessOversizedBody(t *testing.T) {
+	ts := newTestSim(t, Options{})
+	body := "Action=Publish&Version=2010-03-31&Message=" + strings.Repeat("m", maxBody)
+	req, _ := http.NewRequest("POST", ts.URL+"/", strings.NewReader(body))
+	req.Header.Set("Authorization", sigv4("sns"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("status %d, want 413", resp.StatusCode)
+	}
+	if code, err := errorCode(shapeQuery, data); err != nil || code != "RequestEntityTooLarge" {
+		t.Errorf("code %q, %v", code, err)
+	}
+}
+
 // TestRobustnessSDK checks that every SDK client parses the simulator's
 // errors into the right smithy.APIError code, including for operations the
 // simulator does not implement.

@@ -211,6 +211,10 @@ type Call struct {
 
 const maxCalls = 200_000
 
+// maxBody is the largest request body the simulator reads (AWS's own
+// limits are lower: 256 KB for SNS, 16 MB for a DynamoDB batch).
+const maxBody = 16 << 20
+
 // ServeHTTP routes a request to the control API or to a service.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
@@ -223,13 +227,17 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveControl(w, r)
 		return
 	}
-	body, readErr := io.ReadAll(io.LimitReader(r.Body, 16<<20))
+	body, readErr := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	req := &request{httpReq: r, body: body}
 	req.service, req.accessKeyID = parseAuthorization(r.Header.Get("Authorization"))
 	proto := s.route(req)
-	if readErr != nil {
-		// A truncated body still gets an error the client's SDK can parse.
-		ae := &apiError{Status: http.StatusBadRequest, Code: "IncompleteBody", Message: "cannot read the request body: " + readErr.Error()}
+	if readErr != nil || len(body) > maxBody {
+		// A truncated or oversized body still gets an error the client's
+		// SDK can parse.
+		ae := &apiError{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge", Message: fmt.Sprintf("the request body is larger than %d bytes", maxBody)}
+		if readErr != nil {
+			ae = &apiError{Status: http.StatusBadRequest, Code: "IncompleteBody", Message: "cannot read the request body: " + readErr.Error()}
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if proto == nil {
