@@ -330,12 +330,23 @@ func (r *Resolver) instance(ctx context.Context, id string) (in *ec2types.Instan
 	return nil, "", gone, nil
 }
 
+// partition is the ARN partition of a region.
+func partition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
+}
+
 // newestJob returns the instance's newest COMPLETED backup job, or nil.
 func (r *Resolver) newestJob(ctx context.Context, instanceID, owner string) (*resolvedJob, error) {
 	if r.region == "" || owner == "" {
 		return nil, &amiswap.AWSError{Op: "backup:ListBackupJobs", Err: fmt.Errorf("cannot build the ARN of instance %s (region %q, account %q)", instanceID, r.region, owner)}
 	}
-	arn := fmt.Sprintf("arn:aws:ec2:%s:%s:instance/%s", r.region, owner, instanceID)
+	arn := fmt.Sprintf("arn:%s:ec2:%s:%s:instance/%s", partition(r.region), r.region, owner, instanceID)
 	in := &backup.ListBackupJobsInput{ByResourceArn: aws.String(arn), ByState: backuptypes.BackupJobStateCompleted}
 	var best *resolvedJob
 	for {
