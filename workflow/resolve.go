@@ -330,8 +330,8 @@ func (r *Resolver) instance(ctx context.Context, id string) (in *ec2types.Instan
 	return nil, "", gone, nil
 }
 
-// partition is the ARN partition of a region.
-func partition(region string) string {
+// arnPartition is the ARN partition of a region.
+func arnPartition(region string) string {
 	switch {
 	case strings.HasPrefix(region, "cn-"):
 		return "aws-cn"
@@ -346,7 +346,7 @@ func (r *Resolver) newestJob(ctx context.Context, instanceID, owner string) (*re
 	if r.region == "" || owner == "" {
 		return nil, &amiswap.AWSError{Op: "backup:ListBackupJobs", Err: fmt.Errorf("cannot build the ARN of instance %s (region %q, account %q)", instanceID, r.region, owner)}
 	}
-	arn := fmt.Sprintf("arn:%s:ec2:%s:%s:instance/%s", partition(r.region), r.region, owner, instanceID)
+	arn := fmt.Sprintf("arn:%s:ec2:%s:%s:instance/%s", arnPartition(r.region), r.region, owner, instanceID)
 	in := &backup.ListBackupJobsInput{ByResourceArn: aws.String(arn), ByState: backuptypes.BackupJobStateCompleted}
 	var best *resolvedJob
 	for {

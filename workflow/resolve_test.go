@@ -231,8 +231,8 @@ func TestResolveByInstance(t *testing.T) {
 
 func TestPartition(t *testing.T) {
 	for region, want := range map[string]string{"eu-west-1": "aws", "cn-north-1": "aws-cn", "us-gov-west-1": "aws-us-gov", "us-east-1": "aws"} {
-		if got := partition(region); got != want {
-			t.Errorf("partition(%s) = %s, want %s", region, got, want)
+		if got := arnPartition(region); got != want {
+			t.Errorf("arnPartition(%s) = %s, want %s", region, got, want)
 		}
 	}
 }
