@@ -1,11 +1,12 @@
 package awssim
 
 // This file simulates Amazon DynamoDB (JSON 1.0, DynamoDB_20120810): tables
-// with a HASH or HASH+RANGE key, and the item calls a lock needs — PutItem,
+// with a HASH or HASH+RANGE key; the item calls a lock needs — PutItem,
 // GetItem, DeleteItem and UpdateItem with condition and update expressions
-// (dynamodb_expr.go) — plus Scan. Eventually consistent GetItem may return
-// the previous version of an item for up to a second of virtual time after a
-// write, as DynamoDB's replicas may; ConsistentRead always sees the latest.
+// (dynamodb_expr.go); and Scan and Query. On a free-running clock an
+// eventually consistent GetItem may return the previous version of an item
+// for up to a second of virtual time after a write, as DynamoDB's replicas
+// may; ConsistentRead always sees the latest.
 
 import (
 	"encoding/json"
@@ -80,6 +81,7 @@ func init() {
 		"DeleteItem":    ddbDeleteItem,
 		"UpdateItem":    ddbUpdateItem,
 		"Scan":          ddbScan,
+		"Query":         ddbQuery,
 	})
 }
 
@@ -873,6 +875,188 @@ func ddbScan(s *Sim, r *request, body []byte) (any, error) {
 		out["Items"] = items
 	}
 	if limit > 0 && scanned == limit && last != nil {
+		out["LastEvaluatedKey"] = t.keyOnly(last)
+	}
+	return out, nil
+}
+
+// checkKeyCondition accepts what DynamoDB accepts as a KeyConditionExpression:
+// the hash key compared with = to a value, optionally AND one condition on
+// the range key (=, <, <=, >, >=, BETWEEN, begins_with).
+func (t *ddbTable) checkKeyCondition(c *cond) error {
+	var parts []*cond
+	var flatten func(c *cond) error
+	flatten = func(c *cond) error {
+		switch c.op {
+		case "AND":
+			if err := flatten(c.kids[0]); err != nil {
+				return err
+			}
+			return flatten(c.kids[1])
+		case "=", "<", "<=", ">", ">=", "BETWEEN", "begins_with":
+			parts = append(parts, c)
+			return nil
+		}
+		return ddbValidation("Invalid operator used in KeyConditionExpression: %s", c.op)
+	}
+	if err := flatten(c); err != nil {
+		return err
+	}
+	hash := t.keySchema[0].AttributeName
+	rng := ""
+	if len(t.keySchema) == 2 {
+		rng = t.keySchema[1].AttributeName
+	}
+	seen := map[string]bool{}
+	for _, p := range parts {
+		a := p.args[0]
+		if len(a.path) != 1 || a.path[0].isIdx || slices.ContainsFunc(p.args[1:], func(o *operand) bool { return o.value == nil }) {
+			return ddbValidation("Invalid KeyConditionExpression: a condition must compare a key attribute with expression attribute values")
+		}
+		name := a.path[0].name
+		switch {
+		case name != hash && name != rng:
+			return ddbValidation("Query condition missed key schema element: %s", hash)
+		case seen[name]:
+			return ddbValidation("KeyConditionExpressions must only contain one condition per key")
+		case name == hash && p.op != "=":
+			return ddbValidation("Query key condition not supported")
+		}
+		for _, v := range p.args[1:] {
+			if v.value.kind != t.keyType(name) {
+				return ddbValidation("One or more parameter values were invalid: Condition parameter type does not match schema type")
+			}
+		}
+		seen[name] = true
+	}
+	if !seen[hash] {
+		return ddbValidation("Query condition missed key schema element: %s", hash)
+	}
+	return nil
+}
+
+func ddbQuery(s *Sim, r *request, body []byte) (any, error) {
+	var in struct {
+		TableName              string
+		IndexName              string
+		KeyConditionExpression *string
+		FilterExpression       *string
+		ProjectionExpression   *string
+		Limit                  *int
+		ExclusiveStartKey      ddbItem
+		ScanIndexForward       *bool
+		ConsistentRead         bool
+		Select                 string
+		KeyConditions          json.RawMessage
+		ddbExprMembers
+	}
+	if err := ddbDecode(body, &in); err != nil {
+		return nil, err
+	}
+	if in.IndexName != "" {
+		return nil, ddbValidation("secondary indexes are not simulated by the amiswap simulator")
+	}
+	if len(in.KeyConditions) > 0 {
+		return nil, ddbValidation("the legacy KeyConditions parameter is not simulated; use KeyConditionExpression")
+	}
+	if in.KeyConditionExpression == nil {
+		return nil, ddbValidation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
+	}
+	if in.ConditionExpression != nil {
+		return nil, ddbValidation("ConditionExpression is not valid for Query; use FilterExpression")
+	}
+	env, err := in.env(true)
+	if err != nil {
+		return nil, err
+	}
+	keyCond, err := parseCondition("KeyConditionExpression", *in.KeyConditionExpression, env)
+	if err != nil {
+		return nil, err
+	}
+	var filter *cond
+	if in.FilterExpression != nil {
+		if filter, err = parseCondition("FilterExpression", *in.FilterExpression, env); err != nil {
+			return nil, err
+		}
+	}
+	var paths []docPath
+	if in.ProjectionExpression != nil {
+		if paths, err = parseProjection(*in.ProjectionExpression, env); err != nil {
+			return nil, err
+		}
+	}
+	if err := env.checkUnused(); err != nil {
+		return nil, err
+	}
+	if in.Select != "" && in.Select != "ALL_ATTRIBUTES" && in.Select != "COUNT" && in.Select != "SPECIFIC_ATTRIBUTES" {
+		return nil, ddbValidation("1 validation error detected: Value '%s' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES]", in.Select)
+	}
+	limit := -1
+	if in.Limit != nil {
+		if *in.Limit < 1 {
+			return nil, ddbValidation("1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1", *in.Limit)
+		}
+		limit = *in.Limit
+	}
+	t, err := s.table(r, in.TableName)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.checkKeyCondition(keyCond); err != nil {
+		return nil, err
+	}
+	var matched []ddbItem
+	for _, it := range t.items {
+		if keyCond.eval(it) {
+			matched = append(matched, it)
+		}
+	}
+	// Items of one partition come back in range-key order.
+	var rng string
+	if len(t.keySchema) == 2 {
+		rng = t.keySchema[1].AttributeName
+		slices.SortFunc(matched, func(a, b ddbItem) int { c, _ := a[rng].compare(b[rng]); return c })
+	}
+	if in.ScanIndexForward != nil && !*in.ScanIndexForward {
+		slices.Reverse(matched)
+	}
+	if in.ExclusiveStartKey != nil {
+		if err := checkItem(in.ExclusiveStartKey, "ExclusiveStartKey"); err != nil {
+			return nil, err
+		}
+		start, err := t.itemKey(in.ExclusiveStartKey, false)
+		if err != nil {
+			return nil, ddbValidation("The provided starting key is invalid: %s", asAPIError(err).Message)
+		}
+		for i, it := range matched {
+			if k, _ := t.itemKey(it, true); k == start {
+				matched = matched[i+1:]
+				break
+			}
+		}
+	}
+	items := []ddbItem{}
+	scanned := 0
+	var last ddbItem
+	for _, it := range matched {
+		if scanned == limit {
+			break
+		}
+		scanned++
+		last = it
+		if filter != nil && !filter.eval(it) {
+			continue
+		}
+		if paths != nil {
+			it = project(it, paths)
+		}
+		items = append(items, it)
+	}
+	out := map[string]any{"Count": len(items), "ScannedCount": scanned}
+	if in.Select != "COUNT" {
+		out["Items"] = items
+	}
+	if limit > 0 && scanned == limit && scanned < len(matched) {
 		out["LastEvaluatedKey"] = t.keyOnly(last)
 	}
 	return out, nil

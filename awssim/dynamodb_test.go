@@ -593,6 +593,88 @@ func TestDynamoDBScan(t *testing.T) {
 	}
 }
 
+func TestDynamoDBQuery(t *testing.T) {
+	ts := newTestSim(t, Options{})
+	ctx := context.Background()
+	c := dynamodb.NewFromConfig(ts.Cfg)
+	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName: aws.String("history"),
+		KeySchema: []ddbtypes.KeySchemaElement{
+			{AttributeName: aws.String("group"), KeyType: ddbtypes.KeyTypeHash},
+			{AttributeName: aws.String("at"), KeyType: ddbtypes.KeyTypeRange},
+		},
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{
+			{AttributeName: aws.String("group"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+			{AttributeName: aws.String("at"), AttributeType: ddbtypes.ScalarAttributeTypeN},
+		},
+		BillingMode: ddbtypes.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []string{"web", "db"} {
+		for i := 1; i <= 12; i++ {
+			item := map[string]ddbtypes.AttributeValue{
+				"group": &ddbtypes.AttributeValueMemberS{Value: g},
+				"at":    &ddbtypes.AttributeValueMemberN{Value: strconv.Itoa(i)},
+				"ok":    &ddbtypes.AttributeValueMemberBOOL{Value: i%3 != 0},
+			}
+			if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("history"), Item: item}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	names := map[string]string{"#g": "group"}
+	values := map[string]ddbtypes.AttributeValue{
+		":g": &ddbtypes.AttributeValueMemberS{Value: "web"}, ":lo": &ddbtypes.AttributeValueMemberN{Value: "2"},
+		":hi": &ddbtypes.AttributeValueMemberN{Value: "10"}, ":t": &ddbtypes.AttributeValueMemberBOOL{Value: true},
+	}
+	var got []string
+	pages := 0
+	for p := dynamodb.NewQueryPaginator(c, &dynamodb.QueryInput{
+		TableName: aws.String("history"), KeyConditionExpression: aws.String("#g = :g AND at BETWEEN :lo AND :hi"),
+		FilterExpression: aws.String("ok = :t"), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(4),
+	}); p.HasMorePages(); {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, it := range out.Items {
+			got = append(got, it["at"].(*ddbtypes.AttributeValueMemberN).Value)
+		}
+	}
+	// 10..2 descending (numerically, not "9" > "10"), without multiples of 3.
+	if strings.Join(got, ",") != "10,8,7,5,4,2" || pages != 3 {
+		t.Fatalf("query = %v in %d pages", got, pages)
+	}
+
+	bad := map[string]string{
+		"at = :lo":                          "missed key schema element: group",
+		"#g = :g OR at = :lo":               "Invalid operator used in KeyConditionExpression: OR",
+		"#g > :g":                           "not supported",
+		"#g = :g AND at = :lo AND at = :hi": "only contain one condition per key",
+		"#g = :lo":                          "type does not match",
+		"#g = :g AND ok = :t":               "missed key schema element",
+	}
+	for expr, want := range bad {
+		vals := map[string]ddbtypes.AttributeValue{}
+		for k, v := range values {
+			if strings.Contains(expr, k+" ") || strings.HasSuffix(expr, k) {
+				vals[k] = v
+			}
+		}
+		in := &dynamodb.QueryInput{TableName: aws.String("history"), KeyConditionExpression: aws.String(expr), ExpressionAttributeValues: vals}
+		if strings.Contains(expr, "#g") {
+			in.ExpressionAttributeNames = names
+		}
+		if _, err := c.Query(ctx, in); err == nil || apiCode(t, err) != "ValidationException" || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want ValidationException with %q", expr, err, want)
+		}
+	}
+}
+
 // lockClient is one owner of the lock, as amiswap's Lock/Unlock steps use it.
 type lockClient struct {
 	c     *dynamodb.Client
