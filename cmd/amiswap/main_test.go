@@ -42,6 +42,7 @@ func ExampleRun_help() {
 	//   demo        run a whole swap against the built-in AWS simulator (no AWS account needed)
 	//   deploy      create or update the amiswap stack in AWS (or delete it)
 	//   graph       print the workflow as a Mermaid flowchart
+	//   history     list local executions, or show one's history
 	//   run         run one swap locally against AWS (or the simulator via AWS_ENDPOINT_URL)
 	//   sim         serve the AWS simulator (EC2, Auto Scaling, SSM, Backup, SNS, STS, DynamoDB)
 	//   template    print the CloudFormation template
