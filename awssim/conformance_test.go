@@ -18,11 +18,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
@@ -54,6 +58,10 @@ var conformanceScenarios = []scenario{
 	{"ec2/images-and-snapshots", scenarioImages},
 	{"ec2/tags", scenarioTags},
 	{"ec2/launch-templates", scenarioLaunchTemplates},
+	{"autoscaling/groups", scenarioGroups},
+	{"autoscaling/mixed-instances-and-errors", scenarioMixedGroup},
+	{"autoscaling/tags", scenarioGroupTags},
+	{"ssm/commands", scenarioCommands},
 	{"sts/caller-identity", scenarioCallerIdentity},
 	{"sns/topics-and-publish", scenarioSNS},
 	{"dynamodb/lock-conditions", scenarioDynamoDBLock},
@@ -849,4 +857,344 @@ func keysOf(m map[int64]*ec2types.ResponseLaunchTemplateData) []int64 {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
+}
+
+// subnets returns two default subnets as a VPCZoneIdentifier.
+func subnets(t *testing.T, c *ec2.Client) string {
+	t.Helper()
+	out, err := c.DescribeSubnets(context.Background(), &ec2.DescribeSubnetsInput{})
+	must(t, "DescribeSubnets", err)
+	if len(out.Subnets) < 2 {
+		t.Fatalf("%d subnets", len(out.Subnets))
+	}
+	return aws.ToString(out.Subnets[0].SubnetId) + "," + aws.ToString(out.Subnets[1].SubnetId)
+}
+
+// newLaunchTemplate creates a launch template of the base image and returns
+// its id.
+func newLaunchTemplate(t *testing.T, c *ec2.Client, name string) string {
+	t.Helper()
+	out, err := c.CreateLaunchTemplate(context.Background(), &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: aws.String(name),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(baseImage(t, c)), InstanceType: ec2types.InstanceTypeT3Micro},
+	})
+	must(t, "CreateLaunchTemplate", err)
+	return aws.ToString(out.LaunchTemplate.LaunchTemplateId)
+}
+
+// group describes one group, failing the test when it is not there.
+func group(t *testing.T, c *autoscaling.Client, name string) asgtypes.AutoScalingGroup {
+	t.Helper()
+	out, err := c.DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
+	must(t, "DescribeAutoScalingGroups", err)
+	if len(out.AutoScalingGroups) != 1 {
+		t.Fatalf("DescribeAutoScalingGroups %s gives %d groups", name, len(out.AutoScalingGroups))
+	}
+	return out.AutoScalingGroups[0]
+}
+
+// liveInstances counts a group's instances that are not leaving it.
+func liveInstances(g asgtypes.AutoScalingGroup) []asgtypes.Instance {
+	var out []asgtypes.Instance
+	for _, in := range g.Instances {
+		switch in.LifecycleState {
+		case asgtypes.LifecycleStateTerminating, asgtypes.LifecycleStateTerminatingWait, asgtypes.LifecycleStateTerminatingProceed, asgtypes.LifecycleStateTerminated:
+		default:
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+func scenarioGroups(t *testing.T, cfg aws.Config, on impl) {
+	ctx := context.Background()
+	e, c := ec2.NewFromConfig(cfg), autoscaling.NewFromConfig(cfg)
+	ltID := newLaunchTemplate(t, e, "conf-asg-lt")
+	_, err := c.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String("conf-asg"),
+		LaunchTemplate:       &asgtypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(ltID), Version: aws.String("$Default")},
+		MinSize:              aws.Int32(1), MaxSize: aws.Int32(3), DesiredCapacity: aws.Int32(2),
+		VPCZoneIdentifier: aws.String(subnets(t, e)),
+		Tags: []asgtypes.Tag{
+			{Key: aws.String("amiswap:enabled"), Value: aws.String("true"), PropagateAtLaunch: aws.Bool(true)},
+			{Key: aws.String("cost-center"), Value: aws.String("42"), PropagateAtLaunch: aws.Bool(false)},
+		},
+	})
+	must(t, "CreateAutoScalingGroup", err)
+	on.advance(5 * time.Minute)
+
+	g := group(t, c, "conf-asg")
+	if aws.ToInt32(g.MinSize) != 1 || aws.ToInt32(g.MaxSize) != 3 || aws.ToInt32(g.DesiredCapacity) != 2 {
+		t.Errorf("sizes %d/%d/%d", aws.ToInt32(g.MinSize), aws.ToInt32(g.MaxSize), aws.ToInt32(g.DesiredCapacity))
+	}
+	if !strings.HasPrefix(aws.ToString(g.AutoScalingGroupARN), "arn:aws:autoscaling:"+cfg.Region+":123456789012:autoScalingGroup:") {
+		t.Errorf("ARN = %s", aws.ToString(g.AutoScalingGroupARN))
+	}
+	if lt := g.LaunchTemplate; lt == nil || aws.ToString(lt.LaunchTemplateId) != ltID || aws.ToString(lt.LaunchTemplateName) != "conf-asg-lt" || aws.ToString(lt.Version) != "$Default" {
+		t.Errorf("LaunchTemplate = %+v", g.LaunchTemplate)
+	}
+	if g.MixedInstancesPolicy != nil || len(g.AvailabilityZones) == 0 {
+		t.Errorf("MixedInstancesPolicy %+v, zones %v", g.MixedInstancesPolicy, g.AvailabilityZones)
+	}
+	ins := liveInstances(g)
+	if len(ins) != 2 {
+		t.Fatalf("group has %d instances, want 2", len(ins))
+	}
+	var ids []string
+	for _, in := range ins {
+		ids = append(ids, aws.ToString(in.InstanceId))
+		if in.LifecycleState != asgtypes.LifecycleStateInService || aws.ToString(in.HealthStatus) != "Healthy" {
+			t.Errorf("instance %s: %s %s", aws.ToString(in.InstanceId), in.LifecycleState, aws.ToString(in.HealthStatus))
+		}
+		if in.LaunchTemplate == nil || aws.ToString(in.LaunchTemplate.LaunchTemplateId) != ltID || aws.ToString(in.LaunchTemplate.Version) != "1" {
+			t.Errorf("instance %s launch template %+v, want version 1", aws.ToString(in.InstanceId), in.LaunchTemplate)
+		}
+	}
+	// Group instances carry aws:autoscaling:groupName and the propagated
+	// tags, not the others.
+	byGroup, err := e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{{Name: aws.String("tag:aws:autoscaling:groupName"), Values: []string{"conf-asg"}}}})
+	must(t, "DescribeInstances by group tag", err)
+	var tagged []string
+	for _, r := range byGroup.Reservations {
+		for _, in := range r.Instances {
+			tagged = append(tagged, aws.ToString(in.InstanceId))
+			tags := tagsOf(in.Tags)
+			if tags["amiswap:enabled"] != "true" || tags["cost-center"] != "" {
+				t.Errorf("instance %s tags = %v", aws.ToString(in.InstanceId), tags)
+			}
+			if aws.ToString(in.ImageId) == "" || in.InstanceType != ec2types.InstanceTypeT3Micro {
+				t.Errorf("instance %s image %s type %s", aws.ToString(in.InstanceId), aws.ToString(in.ImageId), in.InstanceType)
+			}
+		}
+	}
+	if !equalSorted(tagged, ids) {
+		t.Errorf("instances tagged with the group = %v, group lists %v", tagged, ids)
+	}
+	ai, err := c.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: ids})
+	must(t, "DescribeAutoScalingInstances", err)
+	if len(ai.AutoScalingInstances) != 2 {
+		t.Errorf("DescribeAutoScalingInstances gives %d", len(ai.AutoScalingInstances))
+	}
+	for _, in := range ai.AutoScalingInstances {
+		if aws.ToString(in.AutoScalingGroupName) != "conf-asg" || aws.ToString(in.LifecycleState) != "InService" {
+			t.Errorf("autoscaling instance %+v", in)
+		}
+	}
+
+	// A new launch template version, named by number.
+	_, err = e.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{
+		LaunchTemplateId: aws.String(ltID), SourceVersion: aws.String("1"),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(baseImage(t, e)), InstanceType: ec2types.InstanceTypeT3Small},
+	})
+	must(t, "CreateLaunchTemplateVersion", err)
+	_, err = c.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String("conf-asg"),
+		LaunchTemplate:       &asgtypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(ltID), Version: aws.String("2")},
+	})
+	must(t, "UpdateAutoScalingGroup launch template", err)
+	if lt := group(t, c, "conf-asg").LaunchTemplate; lt == nil || aws.ToString(lt.Version) != "2" {
+		t.Errorf("LaunchTemplate after update = %+v", lt)
+	}
+
+	// MaxSize below the current size without DesiredCapacity: the desired
+	// capacity follows it down and the group scales in.
+	_, err = c.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String("conf-asg"), MaxSize: aws.Int32(1)})
+	must(t, "UpdateAutoScalingGroup MaxSize", err)
+	on.advance(5 * time.Minute)
+	g = group(t, c, "conf-asg")
+	if aws.ToInt32(g.MaxSize) != 1 || aws.ToInt32(g.DesiredCapacity) != 1 {
+		t.Errorf("after MaxSize=1: max %d desired %d", aws.ToInt32(g.MaxSize), aws.ToInt32(g.DesiredCapacity))
+	}
+	if n := len(liveInstances(g)); n != 1 {
+		t.Errorf("after MaxSize=1 the group has %d instances", n)
+	}
+	// DesiredCapacity above MaxSize is refused (moto accepts it).
+	if !on.moto {
+		_, err = c.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String("conf-asg"), DesiredCapacity: aws.Int32(3)})
+		wantCode(t, err, "ValidationError")
+	}
+
+	_, err = c.DeleteAutoScalingGroup(ctx, &autoscaling.DeleteAutoScalingGroupInput{AutoScalingGroupName: aws.String("conf-asg"), ForceDelete: aws.Bool(true)})
+	must(t, "DeleteAutoScalingGroup", err)
+	on.advance(10 * time.Minute)
+	out, err := c.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"conf-asg"}})
+	must(t, "DescribeAutoScalingGroups after delete", err)
+	if len(out.AutoScalingGroups) != 0 {
+		t.Errorf("deleted group still listed: %+v", out.AutoScalingGroups[0].Status)
+	}
+}
+
+func scenarioMixedGroup(t *testing.T, cfg aws.Config, on impl) {
+	ctx := context.Background()
+	e, c := ec2.NewFromConfig(cfg), autoscaling.NewFromConfig(cfg)
+	newLaunchTemplate(t, e, "conf-mixed-lt")
+	zones := subnets(t, e)
+	policy := &asgtypes.MixedInstancesPolicy{
+		LaunchTemplate: &asgtypes.LaunchTemplate{
+			LaunchTemplateSpecification: &asgtypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("conf-mixed-lt"), Version: aws.String("$Latest")},
+			Overrides:                   []asgtypes.LaunchTemplateOverrides{{InstanceType: aws.String("t3.micro")}, {InstanceType: aws.String("t3.small")}},
+		},
+	}
+	_, err := c.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String("conf-mixed"), MixedInstancesPolicy: policy,
+		MinSize: aws.Int32(0), MaxSize: aws.Int32(2), DesiredCapacity: aws.Int32(1), VPCZoneIdentifier: aws.String(zones),
+	})
+	must(t, "CreateAutoScalingGroup mixed", err)
+	on.advance(5 * time.Minute)
+	g := group(t, c, "conf-mixed")
+	if g.LaunchTemplate != nil {
+		t.Errorf("mixed group has LaunchTemplate %+v", g.LaunchTemplate)
+	}
+	mp := g.MixedInstancesPolicy
+	if mp == nil || mp.LaunchTemplate == nil || mp.LaunchTemplate.LaunchTemplateSpecification == nil {
+		t.Fatalf("MixedInstancesPolicy = %+v", mp)
+	}
+	if spec := mp.LaunchTemplate.LaunchTemplateSpecification; aws.ToString(spec.LaunchTemplateName) != "conf-mixed-lt" || aws.ToString(spec.Version) != "$Latest" || !strings.HasPrefix(aws.ToString(spec.LaunchTemplateId), "lt-") {
+		t.Errorf("policy launch template = %+v", spec)
+	}
+	if len(mp.LaunchTemplate.Overrides) != 2 || aws.ToString(mp.LaunchTemplate.Overrides[1].InstanceType) != "t3.small" {
+		t.Errorf("overrides = %+v", mp.LaunchTemplate.Overrides)
+	}
+	if n := len(liveInstances(g)); n != 1 {
+		t.Errorf("mixed group has %d instances, want 1", n)
+	}
+	// The policy's version is updated the same way.
+	policy.LaunchTemplate.LaunchTemplateSpecification.Version = aws.String("1")
+	_, err = c.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String("conf-mixed"), MixedInstancesPolicy: policy})
+	must(t, "UpdateAutoScalingGroup mixed", err)
+	if mp := group(t, c, "conf-mixed").MixedInstancesPolicy; mp == nil || aws.ToString(mp.LaunchTemplate.LaunchTemplateSpecification.Version) != "1" {
+		t.Errorf("policy after update = %+v", mp)
+	}
+
+	// Errors. moto lets a second CreateAutoScalingGroup replace a group of
+	// the same name.
+	if !on.moto {
+		_, err = c.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+			AutoScalingGroupName: aws.String("conf-mixed"), MixedInstancesPolicy: policy,
+			MinSize: aws.Int32(0), MaxSize: aws.Int32(2), VPCZoneIdentifier: aws.String(zones),
+		})
+		wantCode(t, err, "AlreadyExists")
+	}
+	_, err = c.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String("nope"), MaxSize: aws.Int32(1)})
+	wantCode(t, err, "ValidationError")
+	out, err := c.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"nope"}})
+	must(t, "DescribeAutoScalingGroups unknown", err)
+	if len(out.AutoScalingGroups) != 0 {
+		t.Errorf("unknown group described: %+v", out.AutoScalingGroups)
+	}
+	_, err = c.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String("conf-none"), MinSize: aws.Int32(0), MaxSize: aws.Int32(1), VPCZoneIdentifier: aws.String(zones),
+	})
+	wantCode(t, err, "ValidationError")
+}
+
+func scenarioGroupTags(t *testing.T, cfg aws.Config, on impl) {
+	ctx := context.Background()
+	e, c := ec2.NewFromConfig(cfg), autoscaling.NewFromConfig(cfg)
+	ltID := newLaunchTemplate(t, e, "conf-tags-lt")
+	_, err := c.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String("conf-tagged"),
+		LaunchTemplate:       &asgtypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(ltID)},
+		MinSize:              aws.Int32(0), MaxSize: aws.Int32(2), DesiredCapacity: aws.Int32(0), VPCZoneIdentifier: aws.String(subnets(t, e)),
+		Tags: []asgtypes.Tag{{Key: aws.String("amiswap:enabled"), Value: aws.String("true")}},
+	})
+	must(t, "CreateAutoScalingGroup", err)
+	tag := func(k, v string) asgtypes.Tag {
+		return asgtypes.Tag{ResourceId: aws.String("conf-tagged"), ResourceType: aws.String("auto-scaling-group"), Key: aws.String(k), Value: aws.String(v), PropagateAtLaunch: aws.Bool(false)}
+	}
+	_, err = c.CreateOrUpdateTags(ctx, &autoscaling.CreateOrUpdateTagsInput{Tags: []asgtypes.Tag{tag("amiswap:original-max-size", "2"), tag("amiswap:enabled", "false")}})
+	must(t, "CreateOrUpdateTags", err)
+	describe := func() map[string]string {
+		t.Helper()
+		out, err := c.DescribeTags(ctx, &autoscaling.DescribeTagsInput{Filters: []asgtypes.Filter{{Name: aws.String("auto-scaling-group"), Values: []string{"conf-tagged"}}}})
+		must(t, "DescribeTags", err)
+		m := map[string]string{}
+		for _, tg := range out.Tags {
+			if aws.ToString(tg.ResourceId) != "conf-tagged" || aws.ToString(tg.ResourceType) != "auto-scaling-group" {
+				t.Errorf("tag %+v", tg)
+			}
+			m[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+		}
+		return m
+	}
+	if got, want := describe(), map[string]string{"amiswap:enabled": "false", "amiswap:original-max-size": "2"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("tags = %v, want %v", got, want)
+	}
+	gtags := map[string]string{}
+	for _, tg := range group(t, c, "conf-tagged").Tags {
+		gtags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+	}
+	if gtags["amiswap:original-max-size"] != "2" || gtags["amiswap:enabled"] != "false" {
+		t.Errorf("group tags = %v", gtags)
+	}
+	_, err = c.DeleteTags(ctx, &autoscaling.DeleteTagsInput{Tags: []asgtypes.Tag{{ResourceId: aws.String("conf-tagged"), ResourceType: aws.String("auto-scaling-group"), Key: aws.String("amiswap:original-max-size")}}})
+	must(t, "DeleteTags", err)
+	if got, want := describe(), map[string]string{"amiswap:enabled": "false"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("tags after DeleteTags = %v, want %v", got, want)
+	}
+}
+
+func scenarioCommands(t *testing.T, cfg aws.Config, on impl) {
+	ctx := context.Background()
+	e, c := ec2.NewFromConfig(cfg), ssm.NewFromConfig(cfg)
+	id := runInstances(t, e, baseImage(t, e), "conf-ssm", 1)[0]
+	on.advance(5 * time.Minute) // the simulator's agent comes online after boot
+	sent, err := c.SendCommand(ctx, &ssm.SendCommandInput{
+		InstanceIds: []string{id}, DocumentName: aws.String("AWS-RunShellScript"),
+		Parameters: map[string][]string{"commands": {"cloud-init clean", "truncate -s 0 /etc/machine-id"}},
+		Comment:    aws.String("amiswap generalize"), TimeoutSeconds: aws.Int32(600),
+	})
+	must(t, "SendCommand", err)
+	cmd := sent.Command
+	cid := aws.ToString(cmd.CommandId)
+	if cid == "" || aws.ToString(cmd.DocumentName) != "AWS-RunShellScript" || aws.ToString(cmd.Comment) != "amiswap generalize" || len(cmd.InstanceIds) != 1 || cmd.InstanceIds[0] != id {
+		t.Errorf("SendCommand = %+v", cmd)
+	}
+	if p := cmd.Parameters["commands"]; len(p) != 2 || p[0] != "cloud-init clean" {
+		t.Errorf("command parameters = %v", cmd.Parameters)
+	}
+	// moto finishes commands at once; the simulator runs the script for a
+	// while (and may first answer InvocationDoesNotExist).
+	on.advance(2 * time.Minute)
+	inv, err := c.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String(cid), InstanceId: aws.String(id)})
+	must(t, "GetCommandInvocation", err)
+	if inv.Status != ssmtypes.CommandInvocationStatusSuccess || aws.ToString(inv.CommandId) != cid || aws.ToString(inv.InstanceId) != id || aws.ToString(inv.DocumentName) != "AWS-RunShellScript" {
+		t.Errorf("invocation: status %s command %s instance %s document %s", inv.Status, aws.ToString(inv.CommandId), aws.ToString(inv.InstanceId), aws.ToString(inv.DocumentName))
+	}
+	if inv.ResponseCode != 0 {
+		t.Errorf("ResponseCode = %d", inv.ResponseCode)
+	}
+	cmds, err := c.ListCommands(ctx, &ssm.ListCommandsInput{CommandId: aws.String(cid)})
+	must(t, "ListCommands", err)
+	if len(cmds.Commands) != 1 || cmds.Commands[0].Status != ssmtypes.CommandStatusSuccess || aws.ToString(cmds.Commands[0].DocumentName) != "AWS-RunShellScript" {
+		t.Errorf("ListCommands = %+v", cmds.Commands)
+	}
+	// A command that was not sent to that instance has no invocation.
+	_, err = c.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String(cid), InstanceId: aws.String("i-0123456789abcdef0")})
+	wantCode(t, err, "InvocationDoesNotExist")
+	// An unknown command: the simulator answers InvocationDoesNotExist,
+	// moto InvalidCommandId (both are documented for GetCommandInvocation).
+	unknown := "InvocationDoesNotExist"
+	if on.moto {
+		unknown = "InvalidCommandId"
+	}
+	_, err = c.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String("11111111-2222-3333-4444-555555555555"), InstanceId: aws.String(id)})
+	wantCode(t, err, unknown)
+	if on.moto {
+		// moto 5.2 does not implement ListCommandInvocations (HTTP 500).
+		return
+	}
+	list, err := c.ListCommandInvocations(ctx, &ssm.ListCommandInvocationsInput{CommandId: aws.String(cid), Details: true})
+	must(t, "ListCommandInvocations", err)
+	if len(list.CommandInvocations) != 1 {
+		t.Fatalf("ListCommandInvocations gives %d", len(list.CommandInvocations))
+	}
+	if ci := list.CommandInvocations[0]; aws.ToString(ci.InstanceId) != id || ci.Status != ssmtypes.CommandInvocationStatusSuccess || aws.ToString(ci.DocumentName) != "AWS-RunShellScript" {
+		t.Errorf("listed invocation = %+v", ci)
+	}
+	byInstance, err := c.ListCommandInvocations(ctx, &ssm.ListCommandInvocationsInput{InstanceId: aws.String(id)})
+	must(t, "ListCommandInvocations by instance", err)
+	if len(byInstance.CommandInvocations) != 1 || aws.ToString(byInstance.CommandInvocations[0].CommandId) != cid {
+		t.Errorf("invocations on %s = %+v", id, byInstance.CommandInvocations)
+	}
 }
