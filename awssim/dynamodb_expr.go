@@ -678,8 +678,8 @@ func (c *cond) eval(it ddbItem) bool {
 	case "=":
 		return c.args[0].eval(it).equal(c.args[1].eval(it))
 	case "<>":
-		l, r := c.args[0].eval(it), c.args[1].eval(it)
-		return l != nil && r != nil && !l.equal(r)
+		// As in DynamoDB, a missing attribute is "not equal" to anything.
+		return !c.args[0].eval(it).equal(c.args[1].eval(it))
 	case "<", "<=", ">", ">=":
 		n, ok := c.args[0].eval(it).compare(c.args[1].eval(it))
 		if !ok {

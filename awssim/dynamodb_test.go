@@ -143,6 +143,7 @@ func TestConditionExpressions(t *testing.T) {
 		{"#o < :ten", false}, // different types never compare
 		{"flag = :yes", true},
 		{"nope = nope", false}, // missing attributes are never equal
+		{"nope <> :me", true},  // ... and always unequal
 	}
 	for _, tc := range cases {
 		env := newExprEnv(names, values)
