@@ -836,3 +836,40 @@ func TestDynamoDBAuthorize(t *testing.T) {
 		t.Fatalf("denied PutItem stored an item")
 	}
 }
+
+// BenchmarkParseCondition measures parsing the lock's condition.
+func BenchmarkParseCondition(b *testing.B) {
+	names := map[string]string{"#pk": "pk", "#exp": "expiresAt", "#owner": "owner"}
+	values := map[string]*attrValue{":now": {kind: "N", s: "1000"}, ":me": strAV("exec-1")}
+	for b.Loop() {
+		if _, err := parseCondition("ConditionExpression", "attribute_not_exists(#pk) OR #exp < :now OR #owner = :me", newExprEnv(names, values)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDynamoDBLockCycle measures a conditional PutItem and a
+// conditional DeleteItem through the SDK over loopback HTTP.
+func BenchmarkDynamoDBLockCycle(b *testing.B) {
+	ts := newTestSim(b, Options{})
+	ctx := context.Background()
+	c := dynamodb.NewFromConfig(ts.Cfg)
+	if _, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            lockTable,
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}},
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+	}); err != nil {
+		b.Fatal(err)
+	}
+	l := lockClient{c, "bench"}
+	now := ts.Now()
+	for b.Loop() {
+		if err := l.acquire(ctx, now, time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := l.release(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
