@@ -366,6 +366,16 @@ func snsPublish(s *Sim, r *request, p params, w *xmlWriter) error {
 	if err != nil {
 		return err
 	}
+	if strings.HasSuffix(t.Name, ".fifo") {
+		if p.str("MessageGroupId") == "" {
+			return snsInvalid("The MessageGroupId parameter is required for FIFO topics")
+		}
+		if p.str("MessageDeduplicationId") == "" && !strings.EqualFold(t.Attributes["ContentBasedDeduplication"], "true") {
+			return snsInvalid("The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+		}
+	} else if p.str("MessageGroupId") != "" && p.str("MessageDeduplicationId") != "" {
+		return snsInvalid("MessageDeduplicationId: The request includes MessageDeduplicationId parameter that is not valid for this topic type")
+	}
 	s.seq++
 	id := fmt.Sprintf("%08x-%04x-5%03x-9%03x-%012x", uint32(s.seq*2246822519), s.seq&0xffff, s.seq&0xfff, (s.seq>>12)&0xfff, s.seq)
 	s.sns.messages = append(s.sns.messages, snsMessage{

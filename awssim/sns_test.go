@@ -195,6 +195,28 @@ func TestSNSSubscribeAndDelete(t *testing.T) {
 	}
 }
 
+func TestSNSFIFO(t *testing.T) {
+	ts := newTestSim(t, Options{})
+	ctx := context.Background()
+	c := sns.NewFromConfig(ts.Cfg)
+	if _, err := c.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("events.fifo")}); apiCode(t, err) != "InvalidParameter" {
+		t.Fatalf(".fifo name without FifoTopic: %v", err)
+	}
+	topic, err := c.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("events.fifo"), Attributes: map[string]string{"FifoTopic": "true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String("m")}); apiCode(t, err) != "InvalidParameter" {
+		t.Fatalf("FIFO publish without a group: %v", err)
+	}
+	if _, err := c.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String("m"), MessageGroupId: aws.String("g")}); apiCode(t, err) != "InvalidParameter" {
+		t.Fatalf("FIFO publish without deduplication: %v", err)
+	}
+	if _, err := c.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String("m"), MessageGroupId: aws.String("g"), MessageDeduplicationId: aws.String("d")}); err != nil {
+		t.Fatalf("FIFO publish: %v", err)
+	}
+}
+
 func TestSNSListTopicsPages(t *testing.T) {
 	ts := newTestSim(t, Options{})
 	ctx := context.Background()
