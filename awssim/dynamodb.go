@@ -409,7 +409,7 @@ func (s *Sim) staleWindow() time.Duration {
 	return min(s.opts.ConsistencyDelay, time.Second)
 }
 
-// write stores (or, with nil, deletes) an item, remembering the previous
+// ddbWrite stores (or, with nil, deletes) an item, remembering the previous
 // version for eventually consistent readers.
 func (s *Sim) ddbWrite(t *ddbTable, key string, old, next ddbItem) {
 	if w := s.staleWindow(); w > 0 {

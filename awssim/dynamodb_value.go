@@ -33,10 +33,12 @@ type ddbItem map[string]*attrValue
 
 const ddbMaxDepth = 32
 
+// ddbValidation returns DynamoDB's ValidationException.
 func ddbValidation(format string, args ...any) *apiError {
 	return errorf("ValidationException", format, args...)
 }
 
+// strAV returns an S value.
 func strAV(s string) *attrValue { return &attrValue{kind: "S", s: s} }
 
 func (v *attrValue) MarshalJSON() ([]byte, error) {

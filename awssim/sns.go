@@ -86,6 +86,7 @@ func init() {
 	})
 }
 
+// snsInvalid returns SNS's InvalidParameter error.
 func snsInvalid(format string, args ...any) *apiError {
 	return errorf("InvalidParameter", "Invalid parameter: "+format, args...)
 }
@@ -170,6 +171,7 @@ func snsCreateTopic(s *Sim, r *request, p params, w *xmlWriter) error {
 	return nil
 }
 
+// topic returns the topic with the ARN, or NotFound.
 func (s *Sim) topic(arn string) (*snsTopic, error) {
 	t, ok := s.sns.topics[arn]
 	if !ok {
