@@ -53,6 +53,7 @@ type scenario struct {
 
 // conformanceScenarios is the suite, in the order it runs.
 var conformanceScenarios = []scenario{
+	{"ec2/default-network", scenarioDefaultNetwork},
 	{"ec2/instance-lifecycle", scenarioInstances},
 	{"ec2/describe-instances-filters-pagination", scenarioDescribeInstances},
 	{"ec2/instance-errors", scenarioInstanceErrors},
@@ -411,10 +412,30 @@ func scenarioInstances(t *testing.T, cfg aws.Config, on impl) {
 		t.Errorf("block devices = %+v", got.BlockDeviceMappings)
 	}
 
+	// Status checks pass some minutes after boot (moto: at once).
+	on.advance(5 * time.Minute)
+	status := func(all bool) []ec2types.InstanceStatus {
+		t.Helper()
+		out, err := c.DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{InstanceIds: []string{id}, IncludeAllInstances: aws.Bool(all)})
+		must(t, "DescribeInstanceStatus", err)
+		return out.InstanceStatuses
+	}
+	if st := status(false); len(st) != 1 || st[0].InstanceState.Name != ec2types.InstanceStateNameRunning ||
+		st[0].InstanceStatus == nil || st[0].InstanceStatus.Status != ec2types.SummaryStatusOk || st[0].SystemStatus == nil || st[0].SystemStatus.Status != ec2types.SummaryStatusOk {
+		t.Errorf("DescribeInstanceStatus of a running instance = %+v", st)
+	}
+
 	stop, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}})
 	must(t, "StopInstances", err)
 	wantStateChange(t, "StopInstances", stop.StoppingInstances, id, ec2types.InstanceStateNameRunning, ec2types.InstanceStateNameStopping)
 	on.advance(2 * time.Minute)
+	// Only running instances have a status unless IncludeAllInstances.
+	if st := status(false); len(st) != 0 {
+		t.Errorf("DescribeInstanceStatus of a stopped instance = %+v", st)
+	}
+	if st := status(true); len(st) != 1 || st[0].InstanceState.Name != ec2types.InstanceStateNameStopped {
+		t.Errorf("DescribeInstanceStatus IncludeAllInstances of a stopped instance = %+v", st)
+	}
 	if st := instances(t, c, id)[id].State; st.Name != ec2types.InstanceStateNameStopped || aws.ToInt32(st.Code) != 80 {
 		t.Errorf("state after stop = %+v", st)
 	}
@@ -1243,4 +1264,41 @@ func scenarioDynamoDBChecksums(t *testing.T, cfg aws.Config, on impl) {
 	if len(rec.missing) > 0 {
 		t.Errorf("responses without X-Amz-Crc32: %s", strings.Join(rec.missing, ", "))
 	}
+}
+
+func scenarioDefaultNetwork(t *testing.T, cfg aws.Config, on impl) {
+	ctx := context.Background()
+	c := ec2.NewFromConfig(cfg)
+	vpcs, err := c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{{Name: aws.String("is-default"), Values: []string{"true"}}}})
+	must(t, "DescribeVpcs", err)
+	if len(vpcs.Vpcs) != 1 || !aws.ToBool(vpcs.Vpcs[0].IsDefault) || !strings.HasPrefix(aws.ToString(vpcs.Vpcs[0].VpcId), "vpc-") {
+		t.Fatalf("default VPCs = %+v", vpcs.Vpcs)
+	}
+	vpc := aws.ToString(vpcs.Vpcs[0].VpcId)
+	subnets, err := c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpc}}}})
+	must(t, "DescribeSubnets", err)
+	zones := map[string]bool{}
+	for _, sn := range subnets.Subnets {
+		if aws.ToString(sn.VpcId) != vpc || !aws.ToBool(sn.DefaultForAz) || !strings.HasPrefix(aws.ToString(sn.AvailabilityZone), cfg.Region) {
+			t.Errorf("subnet %s: vpc %s default-for-az %v zone %s", aws.ToString(sn.SubnetId), aws.ToString(sn.VpcId), aws.ToBool(sn.DefaultForAz), aws.ToString(sn.AvailabilityZone))
+		}
+		zones[aws.ToString(sn.AvailabilityZone)] = true
+	}
+	if len(zones) < 3 {
+		t.Errorf("default subnets in %d zones, want at least 3", len(zones))
+	}
+	byID, err := c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{aws.ToString(subnets.Subnets[0].SubnetId)}})
+	must(t, "DescribeSubnets by id", err)
+	if len(byID.Subnets) != 1 {
+		t.Errorf("DescribeSubnets by id gives %d", len(byID.Subnets))
+	}
+	sgs, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("vpc-id"), Values: []string{vpc}}, {Name: aws.String("group-name"), Values: []string{"default"}},
+	}})
+	must(t, "DescribeSecurityGroups", err)
+	if len(sgs.SecurityGroups) != 1 || !strings.HasPrefix(aws.ToString(sgs.SecurityGroups[0].GroupId), "sg-") || aws.ToString(sgs.SecurityGroups[0].VpcId) != vpc {
+		t.Errorf("default security group = %+v", sgs.SecurityGroups)
+	}
+	_, err = c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{"subnet-0123456789abcdef0"}})
+	wantCode(t, err, "InvalidSubnetID.NotFound")
 }
