@@ -1161,6 +1161,20 @@ func scenarioCommands(t *testing.T, cfg aws.Config, on impl) {
 	ctx := context.Background()
 	e, c := ec2.NewFromConfig(cfg), ssm.NewFromConfig(cfg)
 	id := runInstances(t, e, baseImage(t, e), "conf-ssm", 1)[0]
+	// Before its agent is online an instance is not a valid target; moto
+	// has no agents and takes any instance at once.
+	early, err := c.SendCommand(ctx, &ssm.SendCommandInput{InstanceIds: []string{id}, DocumentName: aws.String("AWS-RunShellScript"), Parameters: map[string][]string{"commands": {"true"}}})
+	if on.moto {
+		must(t, "SendCommand to a booting instance", err)
+		cid := aws.ToString(early.Command.CommandId)
+		got, err := c.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String(cid), InstanceId: aws.String(id)})
+		must(t, "GetCommandInvocation just after SendCommand", err)
+		if got.Status != ssmtypes.CommandInvocationStatusSuccess {
+			t.Errorf("moto invocation just after SendCommand = %s", got.Status)
+		}
+	} else {
+		wantCode(t, err, "InvalidInstanceId")
+	}
 	on.advance(5 * time.Minute) // the simulator's agent comes online after boot
 	sent, err := c.SendCommand(ctx, &ssm.SendCommandInput{
 		InstanceIds: []string{id}, DocumentName: aws.String("AWS-RunShellScript"),
@@ -1177,7 +1191,15 @@ func scenarioCommands(t *testing.T, cfg aws.Config, on impl) {
 		t.Errorf("command parameters = %v", cmd.Parameters)
 	}
 	// moto finishes commands at once; the simulator runs the script for a
-	// while (and may first answer InvocationDoesNotExist).
+	// while, and may first answer InvocationDoesNotExist.
+	if !on.moto {
+		inv, err := c.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String(cid), InstanceId: aws.String(id)})
+		if err != nil {
+			wantCode(t, err, "InvocationDoesNotExist")
+		} else if s := inv.Status; s != ssmtypes.CommandInvocationStatusPending && s != ssmtypes.CommandInvocationStatusInProgress {
+			t.Errorf("simulator invocation just after SendCommand = %s", s)
+		}
+	}
 	on.advance(2 * time.Minute)
 	inv, err := c.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String(cid), InstanceId: aws.String(id)})
 	must(t, "GetCommandInvocation", err)
