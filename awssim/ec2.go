@@ -36,6 +36,7 @@ func init() {
 		"DescribeLaunchTemplates":        (*Sim).ec2DescribeLaunchTemplates,
 		"DescribeLaunchTemplateVersions": (*Sim).ec2DescribeLaunchTemplateVersions,
 		"ModifyLaunchTemplate":           (*Sim).ec2ModifyLaunchTemplate,
+		"DeleteLaunchTemplateVersions":   (*Sim).ec2DeleteLaunchTemplateVersions,
 		"DescribeSubnets":                (*Sim).ec2DescribeSubnets,
 		"DescribeSecurityGroups":         (*Sim).ec2DescribeSecurityGroups,
 		"DescribeVpcs":                   (*Sim).ec2DescribeVpcs,

@@ -601,3 +601,67 @@ func (s *Sim) ec2DescribeVpcs(r *request, p params, w *xmlWriter) error {
 	w.close("vpcSet")
 	return nil
 }
+
+// ec2DeleteLaunchTemplateVersions deletes versions of a launch template. A
+// version that cannot go (the default one, or one that does not exist) is
+// reported in the unsuccessful set, as EC2 does, without failing the call.
+// Version numbers are never reused.
+func (s *Sim) ec2DeleteLaunchTemplateVersions(r *request, p params, w *xmlWriter) error {
+	lt, err := s.ltRef(p)
+	if err != nil {
+		return err
+	}
+	vs := p.list("LaunchTemplateVersion")
+	if len(vs) == 0 {
+		return errorf("MissingParameter", "The request must contain the parameter LaunchTemplateVersion")
+	}
+	if err := s.authorize(r, Resource{ARN: s.ltARN(lt.ID), Tags: lt.Tags}); err != nil {
+		return err
+	}
+	type failure struct{ version, code, msg string }
+	var done []int
+	var failed []failure
+	for _, x := range vs {
+		n, err := strconv.Atoi(x)
+		switch {
+		case err != nil || n < 1:
+			failed = append(failed, failure{x, "launchTemplateVersionDoesNotExist", "The launch template version " + x + " is not a version number"})
+		case n > len(lt.Versions) || lt.Versions[n-1] == nil:
+			failed = append(failed, failure{x, "launchTemplateVersionDoesNotExist", "The specified launch template version does not exist."})
+		case n == lt.DefaultVersion:
+			failed = append(failed, failure{x, "unexpectedError", "Cannot delete the default version of a launch template; set another default version first."})
+		default:
+			lt.Versions[n-1] = nil
+			done = append(done, n)
+		}
+	}
+	lt.LatestVersion = 0
+	for _, v := range lt.Versions {
+		if v != nil {
+			lt.LatestVersion = v.Number
+		}
+	}
+	w.open("successfullyDeletedLaunchTemplateVersionSet")
+	for _, n := range done {
+		w.open("item")
+		w.elem("launchTemplateId", lt.ID)
+		w.elem("launchTemplateName", lt.Name)
+		w.int("versionNumber", n)
+		w.close("item")
+	}
+	w.close("successfullyDeletedLaunchTemplateVersionSet")
+	w.open("unsuccessfullyDeletedLaunchTemplateVersionSet")
+	for _, f := range failed {
+		w.open("item")
+		w.elem("launchTemplateId", lt.ID)
+		w.elem("launchTemplateName", lt.Name)
+		w.elem("versionNumber", f.version)
+		w.open("responseError")
+		w.elem("code", f.code)
+		w.elem("message", f.msg)
+		w.close("responseError")
+		w.close("item")
+	}
+	w.close("unsuccessfullyDeletedLaunchTemplateVersionSet")
+	return nil
+}

@@ -592,7 +592,9 @@ func ec2StateView(s *Sim) any {
 	for _, lt := range s.ec2.ltOrder {
 		v := ltView{ID: lt.ID, Name: lt.Name, DefaultVersion: lt.DefaultVersion, LatestVersion: lt.LatestVersion, Tags: lt.Tags}
 		for _, x := range lt.Versions {
-			v.Versions = append(v.Versions, ltv{Number: x.Number, ImageID: x.Data.ImageID})
+			if x != nil { // deleted versions leave a hole: numbers are not reused
+				v.Versions = append(v.Versions, ltv{Number: x.Number, ImageID: x.Data.ImageID})
+			}
 		}
 		lts = append(lts, v)
 	}
