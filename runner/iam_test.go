@@ -38,8 +38,7 @@ var iamParams = map[string]string{
 	"BuilderRoleArns": "arn:aws:iam::123456789012:role/demo-windows-ssm",
 }
 
-// iamSandbox is a sandbox whose lock table and topic carry the names the
-// template gives them, with IAM enforcement from the template.
+// iamSandbox is a sandbox with IAM enforcement from the template.
 func iamSandbox(t *testing.T, scenario string) (*sandbox.Sandbox, *awssim.IAM) {
 	t.Helper()
 	sb, err := sandbox.New(context.Background(), awssim.Options{Scenario: scenario})
@@ -47,8 +46,10 @@ func iamSandbox(t *testing.T, scenario string) (*sandbox.Sandbox, *awssim.IAM) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sb.Close)
-	if err := sb.Provision(context.Background(), stackName+"-LockTable", stackName+"-Topic"); err != nil {
-		t.Fatal(err)
+	// The template names the table and topic after the stack; the
+	// sandbox's names are those of a stack called "amiswap".
+	if sb.Config.LockTable != stackName+"-locks" || !strings.HasSuffix(sb.Config.TopicArn, ":"+stackName+"-notifications") {
+		t.Fatalf("the sandbox's lock table %s and topic %s are not the stack's", sb.Config.LockTable, sb.Config.TopicArn)
 	}
 	m, err := sb.Sim.EnableIAM(deploy.Template(), iamParams)
 	if err != nil {
