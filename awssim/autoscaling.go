@@ -5,7 +5,6 @@ package awssim
 // (namespace 2011-01-01). Instance refresh lives in refresh.go.
 
 import (
-	"encoding/base64"
 	"fmt"
 	"sort"
 	"strconv"
@@ -613,18 +612,14 @@ func asgPage(p params, n, max int) (start, end int, next string, err error) {
 		}
 		limit = v
 	}
+	var off uint64
 	if tok := p.str("NextToken"); tok != "" {
-		raw, derr := base64.RawURLEncoding.DecodeString(tok)
-		off, cerr := strconv.Atoi(strings.TrimPrefix(string(raw), "asg:"))
-		if derr != nil || cerr != nil || !strings.HasPrefix(string(raw), "asg:") || off < 0 {
+		var ok bool
+		if off, ok = parsePageToken("asg:", tok); !ok {
 			return 0, 0, "", errorf("InvalidNextToken", "The token '%s' is invalid.", tok)
 		}
-		start = min(off, n)
 	}
-	end = min(start+limit, n)
-	if end < n {
-		next = base64.RawURLEncoding.EncodeToString([]byte("asg:" + strconv.Itoa(end)))
-	}
+	start, end, next = pageBounds("asg:", n, off, limit)
 	return start, end, next, nil
 }
 

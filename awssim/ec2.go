@@ -1,7 +1,6 @@
 package awssim
 
 import (
-	"encoding/base64"
 	"regexp"
 	"sort"
 	"strconv"
@@ -246,17 +245,13 @@ func maxResults(p params, lo, hi int) (int, error) {
 	return n, nil
 }
 
-// Pagination tokens are opaque to clients: a position, base64-wrapped.
-func encodeToken(n uint64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("awssim:" + strconv.FormatUint(n, 10)))
-}
+// ec2TokenPrefix marks EC2's NextToken values (see pageToken).
+const ec2TokenPrefix = "awssim:"
 
-func decodeToken(tok string) (uint64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err == nil && strings.HasPrefix(string(b), "awssim:") {
-		if n, err := strconv.ParseUint(string(b[7:]), 10, 64); err == nil {
-			return n, nil
-		}
+// ec2Token reads an EC2 NextToken, with EC2's error for anything else.
+func ec2Token(tok string) (uint64, error) {
+	if n, ok := parsePageToken(ec2TokenPrefix, tok); ok {
+		return n, nil
 	}
 	return 0, errorf("InvalidParameterValue", "Invalid value '%s' for NextToken", tok)
 }
@@ -264,21 +259,13 @@ func decodeToken(tok string) (uint64, error) {
 // pageOf slices n filtered items by NextToken (an offset) and MaxResults,
 // returning the range to write and the token for the next page.
 func pageOf(p params, n, limit int) (from, to int, next string, err error) {
+	var off uint64
 	if tok := p.str("NextToken"); tok != "" {
-		off, err := decodeToken(tok)
-		if err != nil {
+		if off, err = ec2Token(tok); err != nil {
 			return 0, 0, "", err
 		}
-		from = n
-		if off < uint64(n) {
-			from = int(off)
-		}
 	}
-	to = n
-	if limit > 0 && from+limit < n {
-		to = from + limit
-		next = encodeToken(uint64(to))
-	}
+	from, to, next = pageBounds(ec2TokenPrefix, n, off, limit)
 	return from, to, next, nil
 }
 
@@ -659,7 +646,7 @@ func (s *Sim) selectInstances(ids []string, token string, filters []ec2Filter, l
 	order := s.ec2.instanceOrder
 	start := 0
 	if token != "" {
-		seq, err := decodeToken(token)
+		seq, err := ec2Token(token)
 		if err != nil {
 			return nil, "", err
 		}
@@ -670,7 +657,7 @@ func (s *Sim) selectInstances(ids []string, token string, filters []ec2Filter, l
 			continue
 		}
 		if limit > 0 && len(out) == limit {
-			return out, encodeToken(in.seq), nil
+			return out, pageToken(ec2TokenPrefix, in.seq), nil
 		}
 		out = append(out, in)
 	}

@@ -1248,7 +1248,7 @@ func TestEC2InstanceStatusPaginationAndFilters(t *testing.T) {
 	}
 	_, err := c.DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{Filters: f("tag:x", "y")})
 	ec2WantCode(t, err, "InvalidParameterValue")
-	_, err = c.DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{NextToken: aws.String(encodeToken(1 << 63))})
+	_, err = c.DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{NextToken: aws.String(pageToken(ec2TokenPrefix, 1<<63))})
 	if err != nil {
 		t.Errorf("a token past the end: %v", err)
 	}

@@ -6,7 +6,6 @@ package awssim
 // DescribeInstanceInformation) with the documents amiswap uses.
 
 import (
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -664,32 +663,23 @@ func matchCommandFilters(fs []ssmCommandFilter, cmd *ssmCommand, status string) 
 	return true, nil
 }
 
-// pageToken and parsePageToken make opaque NextToken values from offsets.
-func offsetToken(next int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(next)))
-}
-
-func parseOffsetToken(tok, code string) (int, error) {
+// parseOffsetToken reads the NextToken of a Systems Manager or Backup list
+// call (0 when there is none), refusing anything else with code.
+func parseOffsetToken(tok, code string) (uint64, error) {
 	if tok == "" {
 		return 0, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), "o:"))
-	if err != nil || err2 != nil || !strings.HasPrefix(string(b), "o:") || n < 0 {
+	n, ok := parsePageToken("o:", tok)
+	if !ok {
 		return 0, &apiError{Status: http.StatusBadRequest, Code: code, Message: "The specified token is not valid."}
 	}
 	return n, nil
 }
 
-// page cuts [offset, offset+max) out of n items and returns the bounds and
-// the next token ("" at the end).
-func offsetPage(n, offset, max int) (lo, hi int, next string) {
-	lo = min(offset, n)
-	hi = min(lo+max, n)
-	if hi < n {
-		next = offsetToken(hi)
-	}
-	return lo, hi, next
+// offsetPage cuts the page of at most max items that starts at offset
+// from n items, and gives the token of the next page ("" at the end).
+func offsetPage(n int, offset uint64, max int) (lo, hi int, next string) {
+	return pageBounds("o:", n, offset, max)
 }
 
 func ssmMaxResults(v *int, lo, hi, def int) (int, error) {

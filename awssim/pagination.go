@@ -1,0 +1,44 @@
+package awssim
+
+// This file holds the pagination shared by every service: opaque NextToken
+// values that carry a position, and the cutting of one page from a list.
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+)
+
+// pageToken wraps a position as an opaque NextToken: prefix and n,
+// base64-encoded. Each service keeps its own prefix ("awssim:" for EC2,
+// "asg:" for Auto Scaling, "o:" for Systems Manager and Backup), so that a
+// token from one is refused by the others.
+func pageToken(prefix string, n uint64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(prefix + strconv.FormatUint(n, 10)))
+}
+
+// parsePageToken reads a pageToken back; ok is false for anything else.
+func parsePageToken(prefix, tok string) (n uint64, ok bool) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || !strings.HasPrefix(string(b), prefix) {
+		return 0, false
+	}
+	n, err = strconv.ParseUint(string(b[len(prefix):]), 10, 64)
+	return n, err == nil
+}
+
+// pageBounds cuts the page that starts at position off (clamped to n) from
+// n items: at most limit of them, or all that are left when limit <= 0.
+// next is the token for the following page, "" on the last one.
+func pageBounds(prefix string, n int, off uint64, limit int) (lo, hi int, next string) {
+	lo = n
+	if off < uint64(n) {
+		lo = int(off)
+	}
+	hi = n
+	if limit > 0 && lo+limit < n {
+		hi = lo + limit
+		next = pageToken(prefix, uint64(hi))
+	}
+	return lo, hi, next
+}
