@@ -59,6 +59,8 @@ var conformanceScenarios = []scenario{
 	{"ec2/instance-errors", scenarioInstanceErrors},
 	{"ec2/images-and-snapshots", scenarioImages},
 	{"ec2/tags", scenarioTags},
+	{"ec2/windows-platform", scenarioWindows},
+	{"ec2/more-errors", scenarioMoreErrors},
 	{"ec2/launch-templates", scenarioLaunchTemplates},
 	{"autoscaling/groups", scenarioGroups},
 	{"autoscaling/mixed-instances-and-errors", scenarioMixedGroup},
@@ -193,7 +195,14 @@ func scenarioSNS(t *testing.T, cfg aws.Config, on impl) {
 	if aws.ToString(pub.MessageId) == "" {
 		t.Error("Publish returned no MessageId")
 	}
+	attrs, err := c.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)})
+	must(t, "GetTopicAttributes", err)
+	if attrs.Attributes["TopicArn"] != arn || attrs.Attributes["Owner"] != "123456789012" {
+		t.Errorf("topic attributes = %v", attrs.Attributes)
+	}
 	_, err = c.Publish(ctx, &sns.PublishInput{TopicArn: aws.String("arn:aws:sns:" + cfg.Region + ":123456789012:nope"), Message: aws.String("x")})
+	wantCode(t, err, "NotFound")
+	_, err = c.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String("arn:aws:sns:" + cfg.Region + ":123456789012:nope")})
 	wantCode(t, err, "NotFound")
 	_, err = c.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(arn), Subject: aws.String(strings.Repeat("s", 101)), Message: aws.String("x")})
 	wantCode(t, err, "InvalidParameter")
@@ -293,6 +302,22 @@ func scenarioDynamoDBLock(t *testing.T, cfg aws.Config, on impl) {
 	wantCode(t, release("exec-2"), "ConditionalCheckFailedException")
 	// The lock is free again.
 	must(t, "lock after release", acquire("exec-3", 5000, 6000))
+
+	tables, err := c.ListTables(ctx, &dynamodb.ListTablesInput{})
+	must(t, "ListTables", err)
+	if len(tables.TableNames) != 1 || tables.TableNames[0] != table {
+		t.Errorf("ListTables = %v", tables.TableNames)
+	}
+	scan, err := c.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table)})
+	must(t, "Scan", err)
+	if scan.Count != 1 || len(scan.Items) != 1 {
+		t.Errorf("Scan: count %d, %d items", scan.Count, len(scan.Items))
+	}
+	_, err = c.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+	must(t, "DeleteTable", err)
+	on.advance(time.Minute)
+	_, err = c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key})
+	wantCode(t, err, "ResourceNotFoundException")
 }
 
 // baseImage returns a public Amazon Linux 2023 image owned by "amazon" to
@@ -1323,4 +1348,97 @@ func scenarioDefaultNetwork(t *testing.T, cfg aws.Config, on impl) {
 	}
 	_, err = c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{"subnet-0123456789abcdef0"}})
 	wantCode(t, err, "InvalidSubnetID.NotFound")
+}
+
+func scenarioWindows(t *testing.T, cfg aws.Config, on impl) {
+	ctx := context.Background()
+	c := ec2.NewFromConfig(cfg)
+	win, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"amazon"}, Filters: []ec2types.Filter{
+		{Name: aws.String("platform"), Values: []string{"windows"}}, {Name: aws.String("name"), Values: []string{"Windows_Server-*"}},
+	}})
+	must(t, "DescribeImages platform=windows", err)
+	if len(win.Images) == 0 {
+		t.Fatal("no public Windows Server image")
+	}
+	base := aws.ToString(win.Images[0].ImageId)
+	id := runInstances(t, c, base, "conf-win", 1)[0]
+	on.advance(2 * time.Minute)
+	in := instances(t, c, id)[id]
+	// EC2 writes the platform in lower case, unlike the SDK's enum.
+	if in.Platform != "windows" {
+		t.Errorf("instance Platform = %q, want windows", in.Platform)
+	}
+	ci, err := c.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: aws.String(id), Name: aws.String("conf-win-image")})
+	must(t, "CreateImage", err)
+	on.advance(30 * time.Minute)
+	im, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{aws.ToString(ci.ImageId)}})
+	must(t, "DescribeImages", err)
+	if len(im.Images) != 1 || im.Images[0].Platform != "windows" {
+		t.Errorf("image of a Windows instance: %+v", im.Images)
+	}
+}
+
+func scenarioMoreErrors(t *testing.T, cfg aws.Config, on impl) {
+	ctx := context.Background()
+	c := ec2.NewFromConfig(cfg)
+	image := baseImage(t, c)
+	lt, err := c.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: aws.String("conf-errors"),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(image)},
+	})
+	must(t, "CreateLaunchTemplate", err)
+	ltID := aws.ToString(lt.LaunchTemplate.LaunchTemplateId)
+	// Versions by the template's name.
+	byName, err := c.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateName: aws.String("conf-errors"), Versions: []string{"$Latest"}})
+	must(t, "DescribeLaunchTemplateVersions by name", err)
+	if len(byName.LaunchTemplateVersions) != 1 || aws.ToString(byName.LaunchTemplateVersions[0].LaunchTemplateId) != ltID || aws.ToString(byName.LaunchTemplateVersions[0].LaunchTemplateName) != "conf-errors" {
+		t.Errorf("versions by name = %+v", byName.LaunchTemplateVersions)
+	}
+	_, err = c.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateName: aws.String("nope"), Versions: []string{"$Latest"}})
+	wantCode(t, err, "InvalidLaunchTemplateName.NotFoundException")
+
+	// Deregistered images are gone from DescribeImages by id.
+	id := runInstances(t, c, image, "conf-errors", 1)[0]
+	on.advance(2 * time.Minute)
+	ci, err := c.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: aws.String(id), Name: aws.String("conf-errors-image")})
+	must(t, "CreateImage", err)
+	ami := aws.ToString(ci.ImageId)
+	on.advance(30 * time.Minute)
+	_, err = c.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(ami)})
+	must(t, "DeregisterImage", err)
+	out, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{ami}})
+	if err != nil {
+		wantCode(t, err, "InvalidAMIID.NotFound")
+	} else if len(out.Images) != 0 {
+		t.Errorf("DescribeImages of a deregistered image = %s", out.Images[0].State)
+	}
+	// Deregistering it again fails: the simulator answers NotFound, moto
+	// InvalidAMIID.Unavailable (EC2 documents both for a deregistered
+	// image; cleanup accepts both).
+	_, err = c.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(ami)})
+	if on.moto {
+		wantCode(t, err, "InvalidAMIID.Unavailable")
+	} else {
+		wantCode(t, err, "InvalidAMIID.NotFound")
+	}
+
+	// CreateImage of an unknown instance; tags on an unknown instance.
+	_, err = c.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: aws.String("i-0123456789abcdef0"), Name: aws.String("conf-nothing")})
+	wantCode(t, err, "InvalidInstanceID.NotFound")
+	// moto tags ids that do not exist.
+	if !on.moto {
+		_, err = c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{"i-0123456789abcdef0"}, Tags: []ec2types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
+		wantCode(t, err, "InvalidInstanceID.NotFound")
+	}
+	_, err = c.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{"i-0123456789abcdef0"}})
+	wantCode(t, err, "InvalidInstanceID.NotFound")
+	_, err = c.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String("snap-0123456789abcdef0")})
+	wantCode(t, err, "InvalidSnapshot.NotFound")
+	// An unknown template id: moto answers with the by-name code.
+	_, err = c.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: aws.String("lt-0123456789abcdef0"), DefaultVersion: aws.String("1")})
+	if on.moto {
+		wantCode(t, err, "InvalidLaunchTemplateName.NotFoundException")
+	} else {
+		wantCode(t, err, "InvalidLaunchTemplateId.NotFound")
+	}
 }
