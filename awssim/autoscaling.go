@@ -364,34 +364,26 @@ func (s *Sim) asgLaunch(g *asGroup) error {
 	if err != nil {
 		return err
 	}
-	d := v.Data
-	spec := instanceSpec{
-		ImageID: d.ImageID, InstanceType: d.InstanceType, SubnetID: s.asgPickSubnet(g),
-		SecurityGroupIDs: d.SecurityGroupIDs, InstanceProfileArn: d.InstanceProfileArn,
-		KeyName: d.KeyName, HTTPTokens: d.HTTPTokens, Tags: tags{},
-		LaunchTemplateID: lt.ID, LaunchTemplateVers: strconv.Itoa(v.Number),
-	}
-	if spec.InstanceProfileArn == "" && d.InstanceProfileName != "" {
-		spec.InstanceProfileArn = "arn:aws:iam::" + s.opts.AccountID + ":instance-profile/" + d.InstanceProfileName
-	}
+	spec := s.ltInstanceSpec(lt, v)
+	spec.SubnetID = s.asgPickSubnet(g)
+	// The simulator's groups do not tag volumes (AWS applies the
+	// template's volume tags too).
+	spec.VolumeTags = nil
 	if sp.Mixed != nil && len(sp.Mixed.Overrides) > 0 {
 		spec.InstanceType = sp.Mixed.Overrides[0]
 	}
-	for _, ts := range d.TagSpecifications {
-		if ts.ResourceType == "instance" {
-			for k, v := range ts.Tags {
-				spec.Tags[k] = v
-			}
-		}
-	}
+	// Over the template's instance tags: the group's propagated tags, then
+	// the tags AWS adds.
+	own := tags{}
 	for _, t := range g.Tags {
 		if t.Propagate {
-			spec.Tags[t.Key] = t.Value
+			own[t.Key] = t.Value
 		}
 	}
-	spec.Tags["aws:autoscaling:groupName"] = g.Name
-	spec.Tags["aws:ec2launchtemplate:id"] = lt.ID
-	spec.Tags["aws:ec2launchtemplate:version"] = strconv.Itoa(v.Number)
+	own["aws:autoscaling:groupName"] = g.Name
+	own["aws:ec2launchtemplate:id"] = lt.ID
+	own["aws:ec2launchtemplate:version"] = strconv.Itoa(v.Number)
+	spec.Tags = spec.Tags.with(own)
 	in, err := s.launchInstance(spec)
 	if err != nil {
 		return err

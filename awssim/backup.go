@@ -164,7 +164,7 @@ func nonEmptyJSON(b []byte) []byte {
 
 // parseInstanceARN checks that arn names an EC2 instance of this account.
 func (s *Sim) parseInstanceARN(arn string) (string, error) {
-	prefix := "arn:aws:ec2:" + s.opts.Region + ":" + s.opts.AccountID + ":instance/"
+	prefix := s.instanceARN("")
 	if !strings.HasPrefix(arn, prefix) {
 		if strings.HasPrefix(arn, "arn:aws:") {
 			return "", errorf("InvalidParameterValueException", "Resource ARN %s is not an EC2 instance in %s/%s; the amiswap simulator backs up EC2 instances only.", arn, s.opts.AccountID, s.opts.Region)
@@ -244,7 +244,7 @@ func startJobOutput(j *backupJob) map[string]any {
 // AMI is registered at once and stays pending until the job completes.
 func (s *Sim) startBackupJob(vault *backupVault, inst *instance, role string, startWindow time.Duration, creator *backupCreator, fail bool) *backupJob {
 	j := &backupJob{
-		ID: strings.ToUpper(s.genUUID()), vault: vault, ResourceArn: s.arn("ec2", "instance/"+inst.ID),
+		ID: strings.ToUpper(s.genUUID()), vault: vault, ResourceArn: s.instanceARN(inst.ID),
 		ResourceType: "EC2", Name: inst.Tags["Name"], IamRoleArn: role, State: "CREATED",
 		Created: s.clock.now, StartBy: s.clock.now.Add(startWindow),
 		ExpectedCompletion: s.clock.now.Add(s.dur.BackupJob), createdBy: creator,
@@ -254,7 +254,7 @@ func (s *Sim) startBackupJob(vault *backupVault, inst *instance, role string, st
 	}
 	srcTag := tags{"aws:backup:source-resource": inst.ID}
 	im := s.newImage(inst, "AwsBackup_"+inst.ID+"_"+strings.ToUpper(s.genUUID()), "This AMI is created by AWS Backup", srcTag, srcTag)
-	p := &recoveryPoint{ARN: "arn:aws:ec2:" + s.opts.Region + "::image/" + im.ID, vault: vault, job: j, image: im,
+	p := &recoveryPoint{ARN: s.imageARN(im.ID), vault: vault, job: j, image: im,
 		snapshotIDs: append([]string(nil), im.SnapshotIDs...), Status: "CREATING"}
 	j.point = p
 	vault.points = append(vault.points, p)

@@ -656,6 +656,14 @@ func scenarioImages(t *testing.T, cfg aws.Config, on impl) {
 	if img.State != ec2types.ImageStateAvailable || aws.ToString(img.Name) != name || aws.ToString(img.OwnerId) != "123456789012" {
 		t.Errorf("image: state %s name %q owner %s", img.State, aws.ToString(img.Name), aws.ToString(img.OwnerId))
 	}
+	// CreationDate is ISO 8601 in UTC (cleanup sorts the strings).
+	if _, err := time.Parse(time.RFC3339, aws.ToString(img.CreationDate)); err != nil || !strings.HasSuffix(aws.ToString(img.CreationDate), "Z") {
+		t.Errorf("CreationDate %q: %v", aws.ToString(img.CreationDate), err)
+	}
+	// moto reports RootDeviceType "standard" for EBS-backed images.
+	if aws.ToString(img.RootDeviceName) == "" || !on.moto && img.RootDeviceType != ec2types.DeviceTypeEbs || img.ImageType != ec2types.ImageTypeValuesMachine {
+		t.Errorf("image root %q %s type %s", aws.ToString(img.RootDeviceName), img.RootDeviceType, img.ImageType)
+	}
 	if tags := tagsOf(img.Tags); tags["amiswap:role"] != "golden-ami" || tags["group"] != "conf" {
 		t.Errorf("image tags = %v", tags)
 	}
@@ -876,6 +884,16 @@ func scenarioLaunchTemplates(t *testing.T, cfg aws.Config, on impl) {
 	}
 	if got := versions("$Default"); len(got) != 1 || got[2] == nil {
 		t.Errorf("$Default after modify = %v", keysOf(got))
+	}
+	all, err := c.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(ltID)})
+	must(t, "DescribeLaunchTemplateVersions", err)
+	for _, v := range all.LaunchTemplateVersions {
+		if n := aws.ToInt64(v.VersionNumber); aws.ToBool(v.DefaultVersion) != (n == 2) {
+			t.Errorf("version %d DefaultVersion = %v", n, aws.ToBool(v.DefaultVersion))
+		}
+		if v.CreateTime == nil || aws.ToString(v.LaunchTemplateName) != "conf-web" {
+			t.Errorf("version %d: CreateTime %v name %q", aws.ToInt64(v.VersionNumber), v.CreateTime, aws.ToString(v.LaunchTemplateName))
+		}
 	}
 	desc, err := c.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateNames: []string{"conf-web"}})
 	must(t, "DescribeLaunchTemplates", err)

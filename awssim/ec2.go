@@ -224,11 +224,9 @@ func parseTagSpecs(p params, name string, allowed ...string) (map[string]tags, e
 			return nil, err
 		}
 		if out[rt] == nil {
-			out[rt] = tags{}
+			out[rt] = tags{} // a specification without tags still counts
 		}
-		for k, v := range t {
-			out[rt][k] = v
-		}
+		out[rt].with(t)
 	}
 	return out, nil
 }
@@ -370,29 +368,7 @@ func (s *Sim) ec2RunInstances(r *request, p params, w *xmlWriter) error {
 			return err
 		}
 		res = append(res, Resource{ARN: s.ltARN(lt.ID), Tags: lt.Tags})
-		d := v.Data
-		sp = instanceSpec{
-			ImageID: d.ImageID, InstanceType: d.InstanceType, KeyName: d.KeyName, HTTPTokens: d.HTTPTokens,
-			SecurityGroupIDs: append([]string(nil), d.SecurityGroupIDs...), InstanceProfileArn: d.InstanceProfileArn,
-			LaunchTemplateID: lt.ID, LaunchTemplateVers: strconv.Itoa(v.Number),
-		}
-		if sp.InstanceProfileArn == "" && d.InstanceProfileName != "" {
-			sp.InstanceProfileArn = "arn:aws:iam::" + s.opts.AccountID + ":instance-profile/" + d.InstanceProfileName
-		}
-		for _, ts := range d.TagSpecifications {
-			dst := &sp.Tags
-			if ts.ResourceType == "volume" {
-				dst = &sp.VolumeTags
-			} else if ts.ResourceType != "instance" {
-				continue
-			}
-			if *dst == nil {
-				*dst = tags{}
-			}
-			for k, v := range ts.Tags {
-				(*dst)[k] = v
-			}
-		}
+		sp = s.ltInstanceSpec(lt, v)
 	}
 	if v := p.str("ImageId"); v != "" {
 		sp.ImageID = v
@@ -458,7 +434,7 @@ func (s *Sim) ec2RunInstances(r *request, p params, w *xmlWriter) error {
 			if !instanceProfileRe.MatchString(name) {
 				return errorf("InvalidParameterValue", "Value (%s) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name", name)
 			}
-			sp.InstanceProfileArn = "arn:aws:iam::" + s.opts.AccountID + ":instance-profile/" + name
+			sp.InstanceProfileArn = s.instanceProfileARN(name)
 		}
 	}
 	if v := p.str("MetadataOptions.HttpTokens"); v != "" {
@@ -471,17 +447,8 @@ func (s *Sim) ec2RunInstances(r *request, p params, w *xmlWriter) error {
 	if err != nil {
 		return err
 	}
-	for rt, dst := range map[string]*tags{"instance": &sp.Tags, "volume": &sp.VolumeTags} {
-		if len(specs[rt]) == 0 {
-			continue
-		}
-		if *dst == nil {
-			*dst = tags{}
-		}
-		for k, v := range specs[rt] {
-			(*dst)[k] = v
-		}
-	}
+	sp.Tags = sp.Tags.with(specs["instance"])
+	sp.VolumeTags = sp.VolumeTags.with(specs["volume"])
 	im, err := s.imageByID(sp.ImageID, true)
 	if err != nil {
 		return err
@@ -490,7 +457,7 @@ func (s *Sim) ec2RunInstances(r *request, p params, w *xmlWriter) error {
 	// requested, for aws:RequestTag), the image, the subnet, the network
 	// interface and the security groups.
 	res = append(res,
-		Resource{ARN: s.arn("ec2", "instance/*"), Tags: sp.Tags},
+		Resource{ARN: s.instanceARN("*"), Tags: sp.Tags},
 		Resource{ARN: s.arn("ec2", "volume/*"), Tags: sp.VolumeTags},
 		Resource{ARN: s.arn("ec2", "network-interface/*")},
 		Resource{ARN: s.imageARN(im.ID), Tags: im.Tags},
@@ -506,6 +473,9 @@ func (s *Sim) ec2RunInstances(r *request, p params, w *xmlWriter) error {
 	}
 	for _, id := range groups {
 		res = append(res, Resource{ARN: s.arn("ec2", "security-group/"+id)})
+	}
+	if sp.InstanceProfileArn != "" {
+		res = append(res, Resource{ARN: sp.InstanceProfileArn}) // iam:PassRole of its role
 	}
 	if err := s.authorize(r, res...); err != nil {
 		return err
@@ -1104,12 +1074,7 @@ func (s *Sim) ec2CreateTags(r *request, p params, w *xmlWriter) error {
 		}
 	}
 	for _, t := range targets {
-		if *t.tags == nil {
-			*t.tags = tags{}
-		}
-		for k, v := range add {
-			(*t.tags)[k] = v
-		}
+		*t.tags = t.tags.with(add)
 	}
 	w.elem("return", "true")
 	return nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -60,6 +61,18 @@ func (t tags) sorted() []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// with adds add's tags to t and returns t; a nil t is made when there is
+// something to add.
+func (t tags) with(add tags) tags {
+	if t == nil && len(add) > 0 {
+		t = make(tags, len(add))
+	}
+	for k, v := range add {
+		t[k] = v
+	}
+	return t
 }
 
 type volume struct {
@@ -221,6 +234,36 @@ type instanceSpec struct {
 	VolumeTags                 tags
 }
 
+// instanceProfileARN is the ARN of the account's instance profile name.
+func (s *Sim) instanceProfileARN(name string) string {
+	return "arn:aws:iam::" + s.opts.AccountID + ":instance-profile/" + name
+}
+
+// ltInstanceSpec is what a launch template version launches (RunInstances
+// with LaunchTemplate, an Auto Scaling group): its data, an instance
+// profile given by name as its ARN, and the instance and volume tags of
+// its tag specifications.
+func (s *Sim) ltInstanceSpec(lt *launchTemplate, v *ltVersion) instanceSpec {
+	d := v.Data
+	sp := instanceSpec{
+		ImageID: d.ImageID, InstanceType: d.InstanceType, KeyName: d.KeyName, HTTPTokens: d.HTTPTokens,
+		SecurityGroupIDs: append([]string(nil), d.SecurityGroupIDs...), InstanceProfileArn: d.InstanceProfileArn,
+		LaunchTemplateID: lt.ID, LaunchTemplateVers: strconv.Itoa(v.Number),
+	}
+	if sp.InstanceProfileArn == "" && d.InstanceProfileName != "" {
+		sp.InstanceProfileArn = s.instanceProfileARN(d.InstanceProfileName)
+	}
+	for _, ts := range d.TagSpecifications {
+		switch ts.ResourceType {
+		case "instance":
+			sp.Tags = sp.Tags.with(ts.Tags)
+		case "volume":
+			sp.VolumeTags = sp.VolumeTags.with(ts.Tags)
+		}
+	}
+	return sp
+}
+
 // launchInstance creates one pending instance and schedules its boot:
 // running after InstancePending, status checks ok after StatusChecks,
 // SSM agent online after AgentOnline. Callers hold s.mu and have validated
@@ -262,7 +305,7 @@ func (s *Sim) launchInstance(sp instanceSpec) (*instance, error) {
 		PrivateIP:        privateIP(sn.CIDR, sn.next),
 		SecurityGroupIDs: sgs, InstanceProfileArn: sp.InstanceProfileArn, KeyName: sp.KeyName,
 		HTTPTokens: sp.HTTPTokens, Platform: im.Platform, State: "pending",
-		LaunchTime: s.clock.now, createdAt: s.clock.now, Tags: tags{},
+		LaunchTime: s.clock.now, createdAt: s.clock.now, Tags: tags{}.with(sp.Tags),
 		LaunchTemplateID: sp.LaunchTemplateID, LTVersion: sp.LaunchTemplateVers,
 		ReservationID: sp.ReservationID, ClientToken: sp.ClientToken, LaunchIndex: sp.LaunchIndex,
 		stateTime: s.clock.now,
@@ -271,18 +314,10 @@ func (s *Sim) launchInstance(sp instanceSpec) (*instance, error) {
 		in.ReservationID = s.newID("r")
 	}
 	in.seq = s.seq
-	for k, v := range sp.Tags {
-		in.Tags[k] = v
-	}
 	in.Volumes = make([]volume, 0, len(im.Devices))
 	for _, d := range im.Devices {
 		v := volume{ID: s.newID("vol"), Device: d.Device, SizeGiB: d.SizeGiB}
-		if len(sp.VolumeTags) > 0 {
-			v.Tags = tags{}
-			for k, x := range sp.VolumeTags {
-				v.Tags[k] = x
-			}
-		}
+		v.Tags = v.Tags.with(sp.VolumeTags)
 		in.Volumes = append(in.Volumes, v)
 	}
 	in.ComputerName = "EC2AMAZ-" + strings.ToUpper(in.ID[len(in.ID)-7:])
@@ -414,19 +449,13 @@ func (s *Sim) newImage(in *instance, name, description string, imageTags, snapTa
 	im := &image{
 		ID: s.newID("ami"), Name: name, Description: description, OwnerID: s.opts.AccountID,
 		Platform: in.Platform, State: "pending", Architecture: "x86_64",
-		CreationDate: s.clock.now, createdAt: s.clock.now, Tags: tags{}, SourceInstanceID: in.ID,
-	}
-	for k, v := range imageTags {
-		im.Tags[k] = v
+		CreationDate: s.clock.now, createdAt: s.clock.now, Tags: tags{}.with(imageTags), SourceInstanceID: in.ID,
 	}
 	for _, v := range in.Volumes {
 		sn := &snapshot{
 			ID: s.newID("snap"), VolumeID: v.ID, State: "pending", SizeGiB: v.SizeGiB,
-			StartTime: s.clock.now, Tags: tags{}, ImageID: im.ID,
+			StartTime: s.clock.now, Tags: tags{}.with(snapTags), ImageID: im.ID,
 			Description: fmt.Sprintf("Created by CreateImage(%s) for %s", in.ID, im.ID),
-		}
-		for k, v := range snapTags {
-			sn.Tags[k] = v
 		}
 		s.ec2.snapshots[sn.ID] = sn
 		im.SnapshotIDs = append(im.SnapshotIDs, sn.ID)
@@ -465,8 +494,7 @@ func (s *Sim) completeImage(im *image, failed bool, reason string) {
 			sn.State = snapState
 		}
 	}
-	s.emit("aws.ec2", "EC2 AMI State Change", []string{"arn:aws:ec2:" + s.opts.Region + "::image/" + im.ID},
-		map[string]any{"RequestId": "", "ImageId": im.ID, "State": state, "ErrorMessage": im.StateReason})
+	s.emitImageState(im, im.StateReason)
 }
 
 // deregisterImage removes an image from listings; its snapshots stay.
@@ -479,8 +507,14 @@ func (s *Sim) deregisterImage(im *image) {
 			break
 		}
 	}
-	s.emit("aws.ec2", "EC2 AMI State Change", []string{"arn:aws:ec2:" + s.opts.Region + "::image/" + im.ID},
-		map[string]any{"RequestId": "", "ImageId": im.ID, "State": "deregistered", "ErrorMessage": ""})
+	s.emitImageState(im, "")
+}
+
+// emitImageState emits the EC2 AMI State Change event for an image's
+// current state.
+func (s *Sim) emitImageState(im *image, errorMessage string) {
+	s.emit("aws.ec2", "EC2 AMI State Change", []string{s.imageARN(im.ID)},
+		map[string]any{"RequestId": "", "ImageId": im.ID, "State": im.State, "ErrorMessage": errorMessage})
 }
 
 // deleteSnapshot deletes a snapshot unless a registered image uses it.

@@ -217,7 +217,7 @@ func ssmSendCommand(s *Sim, r *request, body []byte) (any, error) {
 	}
 	res := make([]Resource, 0, len(instances)+1)
 	for _, x := range instances {
-		res = append(res, Resource{ARN: s.arn("ec2", "instance/"+x.ID), Tags: x.Tags})
+		res = append(res, Resource{ARN: s.instanceARN(x.ID), Tags: x.Tags})
 	}
 	res = append(res, Resource{ARN: "arn:aws:ssm:" + s.opts.Region + "::document/" + docName})
 	if err := s.authorize(r, res...); err != nil {
