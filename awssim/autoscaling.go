@@ -340,6 +340,26 @@ func (g *asGroup) launchSpec() asgSpec {
 	return g.spec
 }
 
+// passedProfile returns, as a resource for the authorizer, the instance
+// profile that a spec's launch template version names: a call that sets a
+// launch template must be allowed to pass its role (iam:PassRole), as in
+// AWS. Nothing when the spec names no profile or cannot be resolved (the
+// call's own validation reports that).
+func (s *Sim) passedProfile(sp *asgSpec) []Resource {
+	ref := sp.ref()
+	if ref == nil {
+		return nil
+	}
+	lt, v, err := s.asgResolve(*ref)
+	if err != nil {
+		return nil
+	}
+	if arn := s.ltInstanceSpec(lt, v).InstanceProfileArn; arn != "" {
+		return []Resource{{ARN: arn}}
+	}
+	return nil
+}
+
 // asgResolve finds the launch template and version a reference names.
 func (s *Sim) asgResolve(ref asgLTRef) (*launchTemplate, *ltVersion, error) {
 	lt, err := s.launchTemplateByRef(ref.ID, ref.Name)
@@ -961,7 +981,11 @@ func (s *Sim) asgUpdateGroup(r *request, p params, w *xmlWriter) error {
 			return err
 		}
 	}
-	if err := s.authorize(r, Resource{ARN: g.ARN, Tags: g.tagMap()}); err != nil {
+	res := []Resource{{ARN: g.ARN, Tags: g.tagMap()}}
+	if specOK {
+		res = append(res, s.passedProfile(&spec)...)
+	}
+	if err := s.authorize(r, res...); err != nil {
 		return err
 	}
 	g.Min, g.Max, g.Desired = minSize, maxSize, desired

@@ -405,7 +405,11 @@ func (s *Sim) asgStartInstanceRefresh(r *request, p params, w *xmlWriter) error 
 	if g.activeRefresh() != nil {
 		return errorf("InstanceRefreshInProgress", "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.")
 	}
-	if err := s.authorize(r, Resource{ARN: g.ARN, Tags: g.tagMap()}); err != nil {
+	res := []Resource{{ARN: g.ARN, Tags: g.tagMap()}}
+	if desired != nil {
+		res = append(res, s.passedProfile(desired)...)
+	}
+	if err := s.authorize(r, res...); err != nil {
 		return err
 	}
 	ref := &asgRefresh{
