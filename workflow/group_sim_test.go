@@ -343,3 +343,98 @@ func TestResolveAndLockAgainstTheSimulator(t *testing.T) {
 		t.Errorf("second unlock: %+v, %v", r, err)
 	}
 }
+
+func TestCompensateAgainstTheSimulator(t *testing.T) {
+	g := newGroupSim(t)
+	ctx := context.Background()
+	const exec = "arn:aws:states:us-east-1:123456789012:execution:amiswap-swap:sim-group-2"
+	tg, golden := g.target(t)
+	st := State{Target: tg}
+	payload := func() Payload {
+		return Payload{State: st, Context: Context{ExecutionID: exec, EnteredTime: g.sim.Now()}}
+	}
+	ops := &GroupOps{asg: g.c.ASG, ec2: g.c.EC2}
+	comp := &Compensator{asg: g.c.ASG, ec2: g.c.EC2}
+	snaps := func() []string {
+		out, err := g.c.EC2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{golden}})
+		if err != nil || len(out.Images) != 1 {
+			t.Fatalf("golden AMI: %v", err)
+		}
+		var ids []string
+		for _, bd := range out.Images[0].BlockDeviceMappings {
+			if bd.Ebs != nil {
+				ids = append(ids, aws.ToString(bd.Ebs.SnapshotId))
+			}
+		}
+		return ids
+	}()
+	if len(snaps) == 0 {
+		t.Fatal("the golden AMI has no snapshots")
+	}
+
+	var err error
+	if st.Freeze, err = ops.Freeze(ctx, payload()); err != nil {
+		t.Fatal(err)
+	}
+	st.Image = &ImageResult{ImageID: golden}
+	if st.Swap, err = ops.UpdateLaunchTemplate(ctx, payload()); err != nil {
+		t.Fatal(err)
+	}
+	if st.Refresh, err = ops.StartRefresh(ctx, payload()); err != nil {
+		t.Fatal(err)
+	}
+	g.sim.Advance(90 * time.Second) // the first instance is being replaced
+
+	// The refresh is cancelled; while it cancels, the group waits.
+	_, err = comp.Compensate(ctx, payload())
+	if errType(err) != "TransientError" {
+		t.Fatalf("compensate during the refresh: %v, want a TransientError", err)
+	}
+	for i := 0; ; i++ {
+		res, err := comp.Compensate(ctx, payload())
+		if err == nil {
+			t.Logf("compensated after %d retries: %q", i, res.Actions)
+			break
+		}
+		if errType(err) != "TransientError" || i > 30 {
+			t.Fatalf("retry %d: %v", i, err)
+		}
+		g.sim.Advance(30 * time.Second)
+	}
+
+	grp := g.group(t)
+	if v := aws.ToString(grp.LaunchTemplate.Version); v != "$Default" {
+		t.Errorf("group names %q, want $Default again", v)
+	}
+	if _, tagged := groupTag(&grp, amiswap.TagOriginalMaxSize); aws.ToInt32(grp.MaxSize) != 4 || tagged {
+		t.Errorf("MaxSize %d, tag left %v; want 4 and no tag", aws.ToInt32(grp.MaxSize), tagged)
+	}
+	lts, err := g.c.EC2.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateIds: []string{tg.LaunchTemplate.ID}})
+	if err != nil || aws.ToInt64(lts.LaunchTemplates[0].DefaultVersionNumber) != 1 {
+		t.Errorf("default version: %+v, %v; want 1", lts, err)
+	}
+	if vs := g.versions(t, tg.LaunchTemplate.ID); len(vs) != 1 || aws.ToInt64(vs[0].VersionNumber) != 1 {
+		t.Errorf("%d versions left, want only 1", len(vs))
+	}
+	imgs, err := g.c.EC2.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}, Filters: []ec2types.Filter{{Name: aws.String("image-id"), Values: []string{golden}}}})
+	if err != nil || len(imgs.Images) != 0 {
+		t.Errorf("golden AMI still listed: %+v, %v", imgs, err)
+	}
+	left, err := g.c.EC2.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range left.Snapshots {
+		for _, id := range snaps {
+			if aws.ToString(s.SnapshotId) == id {
+				t.Errorf("snapshot %s of the golden AMI is left", id)
+			}
+		}
+	}
+
+	// Compensating again changes nothing and reports no problem.
+	res, err := comp.Compensate(ctx, payload())
+	if err != nil || len(res.Problems) != 0 {
+		t.Errorf("second compensation: %+v, %v", res, err)
+	}
+}
