@@ -51,8 +51,8 @@ func Start(ctx context.Context) (*Server, error) {
 	// process can take it in between, so try a few times.
 	for attempt := 0; attempt < 3; attempt++ {
 		s, err := start(ctx, bin)
-		if err == nil {
-			return s, nil
+		if err == nil || errors.Is(err, ErrNotFound) {
+			return s, err
 		}
 		last = err
 		if ctx.Err() != nil {
@@ -113,6 +113,12 @@ func (s *Server) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-s.done:
+			var exit *exec.ExitError
+			if errors.As(s.err, &exit) && exit.ExitCode() == 127 {
+				// A shim (pyenv, asdf) that finds no moto_server for the
+				// active interpreter: as good as absent.
+				return ErrNotFound
+			}
 			return fmt.Errorf("moto_server exited before answering: %v", s.err)
 		case <-ctx.Done():
 			return fmt.Errorf("moto_server did not answer at %s: %w", s.URL, ctx.Err())

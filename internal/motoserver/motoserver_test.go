@@ -2,7 +2,11 @@ package motoserver
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,5 +37,29 @@ func TestStartWithoutMotoOnPath(t *testing.T) {
 	_, err := Start(context.Background())
 	if err != ErrNotFound {
 		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestStartWithAShimThatFindsNoMoto(t *testing.T) {
+	dir := t.TempDir()
+	shim := "#!/bin/sh\necho 'pyenv: moto_server: command not found' >&2\nexit 127\n"
+	if err := os.WriteFile(filepath.Join(dir, "moto_server"), []byte(shim), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	if _, err := Start(context.Background()); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestStartWithABrokenMoto(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "moto_server"), []byte("#!/bin/sh\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	_, err := Start(context.Background())
+	if err == nil || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "exited before answering") {
+		t.Fatalf("err = %v, want an exit before answering", err)
 	}
 }
