@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -76,6 +77,9 @@ func roleOptions(t *testing.T, sb *sandbox.Sandbox) runner.Options {
 // expected (the error says how not).
 type scenario struct {
 	name string
+	// demo starts from the simulator's demo scenario (an opted-in Windows
+	// group whose launch template names an instance profile).
+	demo bool
 	run  func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error
 }
 
@@ -101,7 +105,7 @@ func expect(x *asl.Execution, res asl.Result, status asl.Status, last string) er
 }
 
 var iamScenarios = []scenario{
-	{"windows $Default, frozen, rolled, retention", func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+	{"windows $Default, frozen, rolled, retention", true, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
 		ctx := context.Background()
 		asg := autoscaling.NewFromConfig(sb.AWS)
 		_, err := asg.CreateOrUpdateTags(ctx, &autoscaling.CreateOrUpdateTagsInput{Tags: tagsOn("demo-windows-web", map[string]string{
@@ -114,8 +118,9 @@ var iamScenarios = []scenario{
 		if err != nil {
 			return err
 		}
-		// Two swaps in a row: the second one's retention removes the first golden AMI.
-		for i := range 2 {
+		// Swaps in a row: with keep=1, retention removes golden AMIs that
+		// no launch template version in use references any more.
+		for i := range 3 {
 			req := backupRequest(t, sb, ids[0])
 			x, res, err := runner.Run(ctx, opts, "", req)
 			if err != nil {
@@ -130,7 +135,7 @@ var iamScenarios = []scenario{
 		}
 		return nil
 	}},
-	{"linux pinned, from --instance-id", func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+	{"linux pinned, from --instance-id", false, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
 		ctx := context.Background()
 		ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "linux", Platform: "linux", Version: "1", Desired: 1})
 		if err != nil {
@@ -143,7 +148,7 @@ var iamScenarios = []scenario{
 		}
 		return expect(x, res, asl.StatusSucceeded, "Swapped")
 	}},
-	{"refresh fails, compensated", func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+	{"refresh fails, compensated", false, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
 		ctx := context.Background()
 		ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "roll", Platform: "linux", Desired: 2,
 			Tags: map[string]string{amiswap.TagEnabled: "true", amiswap.TagRefresh: "rolling", amiswap.TagFreezeMaxSize: "true"}})
@@ -166,7 +171,42 @@ var iamScenarios = []scenario{
 		}
 		return nil
 	}},
-	{"group locked by another execution", func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+	{"launch refused, compensated", true, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+		ctx := context.Background()
+		_, err := autoscaling.NewFromConfig(sb.AWS).CreateOrUpdateTags(ctx, &autoscaling.CreateOrUpdateTagsInput{Tags: tagsOn("demo-windows-web", map[string]string{amiswap.TagFreezeMaxSize: "true"})})
+		if err != nil {
+			return err
+		}
+		ids, err := sb.WaitInService(ctx, "demo-windows-web", 2)
+		if err != nil {
+			return err
+		}
+		req := backupRequest(t, sb, ids[0])
+		sb.Sim.AddFault(awssim.Fault{Service: "ec2", Action: "RunInstances", Code: "InvalidParameterCombination", AccessKeyID: awssim.KeyFor("Builder")})
+		return compensated(runner.Run(ctx, opts, "", req))
+	}},
+	{"default version refused, compensated", true, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+		ctx := context.Background()
+		ids, err := sb.WaitInService(ctx, "demo-windows-web", 2)
+		if err != nil {
+			return err
+		}
+		req := backupRequest(t, sb, ids[0])
+		sb.Sim.AddFault(awssim.Fault{Service: "ec2", Action: "ModifyLaunchTemplate", Code: "InvalidParameterValue", AccessKeyID: awssim.KeyFor("UpdateAsg")})
+		return compensated(runner.Run(ctx, opts, "", req))
+	}},
+	{"pinned group with a profile, refresh fails, compensated", false, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+		ctx := context.Background()
+		ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "pinned", Platform: "linux", Version: "1", Desired: 2, InstanceProfile: "demo-windows-ssm",
+			Tags: map[string]string{amiswap.TagEnabled: "true", amiswap.TagRefresh: "rolling"}})
+		if err != nil {
+			return err
+		}
+		req := backupRequest(t, sb, ids[0])
+		sb.Sim.AddFault(awssim.Fault{Service: "autoscaling", Action: "StartInstanceRefresh", Outcome: "failed"})
+		return compensated(runner.Run(ctx, opts, "", req))
+	}},
+	{"group locked by another execution", true, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
 		ctx := context.Background()
 		ids, err := sb.WaitInService(ctx, "demo-windows-web", 2)
 		if err != nil {
@@ -198,6 +238,23 @@ var iamScenarios = []scenario{
 		}
 		return expect(x2, res, asl.StatusSucceeded, "AlreadyRunning")
 	}},
+}
+
+// compensated checks that a run failed and was compensated completely.
+func compensated(x *asl.Execution, res asl.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	if err := expect(x, res, asl.StatusFailed, "Failed"); err != nil {
+		return err
+	}
+	if !slices.Contains(x.Path(), "Compensate") {
+		return fmt.Errorf("the run did not go through Compensate: %v", x.Path())
+	}
+	if hasCatch(x, "Compensate", "CompensationError") {
+		return fmt.Errorf("compensation was incomplete: %s", compensationCause(x))
+	}
+	return nil
 }
 
 func hasCatch(x *asl.Execution, state, errName string) bool {
@@ -240,7 +297,7 @@ func runScenarios(t *testing.T, authz func(*awssim.IAM) *awssim.IAM) map[string]
 	failed := map[string]error{}
 	for _, sc := range iamScenarios {
 		scenarioName := "empty"
-		if strings.Contains(sc.name, "windows") || strings.Contains(sc.name, "locked") {
+		if sc.demo {
 			scenarioName = "demo"
 		}
 		sb, m := iamSandbox(t, scenarioName)
@@ -248,6 +305,10 @@ func runScenarios(t *testing.T, authz func(*awssim.IAM) *awssim.IAM) map[string]
 			sb.Sim.SetAuthorizer(authz(m))
 		}
 		if err := sc.run(t, sb, roleOptions(t, sb)); err != nil {
+			failed[sc.name] = err
+		} else if err := deniedCalls(sb); err != nil {
+			// A denial that the workflow absorbed (a notification or a
+			// recovery point reported, not failed) still counts.
 			failed[sc.name] = err
 		}
 	}
@@ -287,6 +348,20 @@ func TestEveryAllowedActionIsUsed(t *testing.T) {
 			})
 		}
 	}
+}
+
+// deniedCalls reports the calls the simulator denied to a role's key.
+func deniedCalls(sb *sandbox.Sandbox) error {
+	var denied []string
+	for _, c := range sb.Sim.Calls() {
+		if c.Status == 403 && strings.HasPrefix(c.AccessKeyID, "AKIA") {
+			denied = append(denied, fmt.Sprintf("%s %s:%s %s", c.AccessKeyID, c.Service, c.Action, c.ErrorCode))
+		}
+	}
+	if len(denied) > 0 {
+		return fmt.Errorf("access denied: %s", strings.Join(denied, "; "))
+	}
+	return nil
 }
 
 func accessError(err error) bool {

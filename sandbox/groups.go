@@ -31,6 +31,8 @@ type GroupSpec struct {
 	Desired int32
 	// Tags on the group; nil means amiswap:enabled=true.
 	Tags map[string]string
+	// InstanceProfile names the instance profile of the launch template.
+	InstanceProfile string
 }
 
 // CreateGroup creates a launch template and a group through the APIs and
@@ -67,6 +69,7 @@ func (sb *Sandbox) CreateGroup(ctx context.Context, g GroupSpec) ([]string, erro
 			MetadataOptions: &ec2types.LaunchTemplateInstanceMetadataOptionsRequest{
 				HttpTokens: ec2types.LaunchTemplateHttpTokensStateRequired,
 			},
+			IamInstanceProfile: profile(g.InstanceProfile),
 		},
 	})
 	if err != nil {
@@ -103,6 +106,13 @@ func (sb *Sandbox) CreateGroup(ctx context.Context, g GroupSpec) ([]string, erro
 		return nil, nil
 	}
 	return sb.WaitInService(ctx, g.Name, int(g.Desired))
+}
+
+func profile(name string) *ec2types.LaunchTemplateIamInstanceProfileSpecificationRequest {
+	if name == "" {
+		return nil
+	}
+	return &ec2types.LaunchTemplateIamInstanceProfileSpecificationRequest{Name: aws.String(name)}
 }
 
 // WaitInService lets simulated time pass until the group has n instances in
