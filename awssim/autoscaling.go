@@ -1197,19 +1197,13 @@ func (s *Sim) seedDemo() error {
 		return fmt.Errorf("demo scenario: no public Windows base image")
 	}
 	past := s.clock.now.Add(-time.Hour)
-	lt := &launchTemplate{
-		ID: s.newID("lt"), Name: "demo-windows", CreateTime: past.Add(-24 * time.Hour),
-		CreatedBy: "arn:aws:iam::" + s.opts.AccountID + ":root", DefaultVersion: 1, LatestVersion: 1, Tags: tags{},
-	}
-	lt.Versions = []*ltVersion{{Number: 1, Description: "demo Windows web tier", CreateTime: lt.CreateTime, Data: ltData{
+	lt := s.addLaunchTemplate("demo-windows", s.rootARN(), past.Add(-24*time.Hour), ltVersion{Description: "demo Windows web tier", Data: ltData{
 		ImageID: base.ID, InstanceType: "t3.large", HTTPTokens: "required",
 		SecurityGroupIDs: []string{s.defaultSecurityGroup(s.ec2.subnets[0].VpcID).ID},
 		// The SSM agent needs an instance profile to register; the builder
 		// copies it from the template.
-		InstanceProfileArn: "arn:aws:iam::" + s.opts.AccountID + ":instance-profile/demo-windows-ssm",
-	}}}
-	s.ec2.launchTemplates[lt.ID] = lt
-	s.ec2.ltOrder = append(s.ec2.ltOrder, lt)
+		InstanceProfileArn: s.instanceProfileARN("demo-windows-ssm"),
+	}})
 	g := &asGroup{
 		Name: "demo-windows-web", ARN: s.asgGroupARN("demo-windows-web"),
 		spec: asgSpec{LT: &asgLTRef{ID: lt.ID, Name: lt.Name, Version: "$Default"}},

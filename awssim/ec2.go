@@ -382,8 +382,10 @@ func (s *Sim) ec2RunInstances(r *request, p params, w *xmlWriter) error {
 	if v := p.str("InstanceType"); v != "" {
 		sp.InstanceType = v
 	}
-	if sp.InstanceType != "" && !instanceTypeRe.MatchString(sp.InstanceType) {
-		return errorf("InvalidParameterValue", "Invalid value '%s' for InstanceType.", sp.InstanceType)
+	if sp.InstanceType != "" {
+		if err := checkInstanceType(sp.InstanceType); err != nil {
+			return err
+		}
 	}
 	if v := p.str("KeyName"); v != "" {
 		sp.KeyName = v
@@ -401,12 +403,7 @@ func (s *Sim) ec2RunInstances(r *request, p params, w *xmlWriter) error {
 		return errorf("InvalidSubnetID.Malformed", "Invalid subnet ID '%s'", sp.SubnetID)
 	}
 	for _, name := range p.list("SecurityGroup") {
-		var found *securityGroup
-		for _, g := range s.ec2.securityGroups {
-			if g.Name == name {
-				found = g
-			}
-		}
+		found := s.securityGroupByName(name)
 		if found == nil {
 			return errorf("InvalidGroup.NotFound", "The security group '%s' does not exist in default VPC", name)
 		}
@@ -416,8 +413,8 @@ func (s *Sim) ec2RunInstances(r *request, p params, w *xmlWriter) error {
 		sp.SecurityGroupIDs = sgs
 	}
 	for _, id := range sp.SecurityGroupIDs {
-		if !strings.HasPrefix(id, "sg-") {
-			return errorf("InvalidGroupId.Malformed", "Invalid id: \"%s\" (expecting \"sg-...\")", id)
+		if err := checkSecurityGroupID(id); err != nil {
+			return err
 		}
 	}
 	if ip := p.sub("IamInstanceProfile"); ip.has("Arn") || ip.has("Name") {
@@ -440,8 +437,10 @@ func (s *Sim) ec2RunInstances(r *request, p params, w *xmlWriter) error {
 	if v := p.str("MetadataOptions.HttpTokens"); v != "" {
 		sp.HTTPTokens = v
 	}
-	if sp.HTTPTokens != "" && sp.HTTPTokens != "required" && sp.HTTPTokens != "optional" {
-		return errorf("InvalidParameterValue", "Value (%s) for parameter MetadataOptions.HttpTokens is invalid. Valid values: required, optional", sp.HTTPTokens)
+	if sp.HTTPTokens != "" {
+		if err := checkHTTPTokens(sp.HTTPTokens); err != nil {
+			return err
+		}
 	}
 	specs, err := parseTagSpecs(p, "TagSpecification", "instance", "volume", "network-interface")
 	if err != nil {

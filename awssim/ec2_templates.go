@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // This file serves EC2's launch template actions (Create, CreateVersion,
@@ -29,8 +30,8 @@ func (s *Sim) parseLTData(p params, base ltData) (ltData, error) {
 	}
 	if p.has("InstanceType") {
 		d.InstanceType = p.str("InstanceType")
-		if !instanceTypeRe.MatchString(d.InstanceType) {
-			return d, errorf("InvalidParameterValue", "Invalid value '%s' for InstanceType.", d.InstanceType)
+		if err := checkInstanceType(d.InstanceType); err != nil {
+			return d, err
 		}
 	}
 	if p.has("KeyName") {
@@ -44,8 +45,8 @@ func (s *Sim) parseLTData(p params, base ltData) (ltData, error) {
 	}
 	if ids := p.list("SecurityGroupId"); len(ids) > 0 {
 		for _, id := range ids {
-			if !strings.HasPrefix(id, "sg-") {
-				return d, errorf("InvalidGroupId.Malformed", "Invalid id: \"%s\" (expecting \"sg-...\")", id)
+			if err := checkSecurityGroupID(id); err != nil {
+				return d, err
 			}
 		}
 		d.SecurityGroupIDs = ids
@@ -53,12 +54,7 @@ func (s *Sim) parseLTData(p params, base ltData) (ltData, error) {
 	if names := p.list("SecurityGroup"); len(names) > 0 {
 		d.SecurityGroupIDs = nil
 		for _, name := range names {
-			var found *securityGroup
-			for _, g := range s.ec2.securityGroups {
-				if g.Name == name {
-					found = g
-				}
-			}
+			found := s.securityGroupByName(name)
 			if found == nil {
 				return d, errorf("InvalidGroup.NotFound", "The security group '%s' does not exist", name)
 			}
@@ -73,8 +69,8 @@ func (s *Sim) parseLTData(p params, base ltData) (ltData, error) {
 	}
 	if p.has("MetadataOptions.HttpTokens") {
 		d.HTTPTokens = p.str("MetadataOptions.HttpTokens")
-		if d.HTTPTokens != "required" && d.HTTPTokens != "optional" {
-			return d, errorf("InvalidParameterValue", "Value (%s) for parameter MetadataOptions.HttpTokens is invalid. Valid values: required, optional", d.HTTPTokens)
+		if err := checkHTTPTokens(d.HTTPTokens); err != nil {
+			return d, err
 		}
 	}
 	if p.present("TagSpecification") {
@@ -90,6 +86,21 @@ func (s *Sim) parseLTData(p params, base ltData) (ltData, error) {
 		}
 	}
 	return d, nil
+}
+
+// ltVersionInput reads what CreateLaunchTemplate and
+// CreateLaunchTemplateVersion share: LaunchTemplateData (over base) and
+// VersionDescription.
+func (s *Sim) ltVersionInput(p params, base ltData) (data ltData, desc string, err error) {
+	if !p.present("LaunchTemplateData") {
+		return data, "", errorf("MissingParameter", "The request must contain the parameter LaunchTemplateData")
+	}
+	desc = p.str("VersionDescription")
+	if len(desc) > 255 {
+		return data, "", errorf("InvalidParameterValue", "The version description must be at most 255 characters long")
+	}
+	data, err = s.parseLTData(p.sub("LaunchTemplateData"), base)
+	return data, desc, err
 }
 
 // ltRef finds the template named by LaunchTemplateId or LaunchTemplateName.
@@ -116,14 +127,7 @@ func (s *Sim) ec2CreateLaunchTemplate(r *request, p params, w *xmlWriter) error 
 			return errorf("InvalidLaunchTemplateName.AlreadyExistsException", "Launch template name already in use.")
 		}
 	}
-	if !p.present("LaunchTemplateData") {
-		return errorf("MissingParameter", "The request must contain the parameter LaunchTemplateData")
-	}
-	desc := p.str("VersionDescription")
-	if len(desc) > 255 {
-		return errorf("InvalidParameterValue", "The version description must be at most 255 characters long")
-	}
-	data, err := s.parseLTData(p.sub("LaunchTemplateData"), ltData{})
+	data, desc, err := s.ltVersionInput(p, ltData{})
 	if err != nil {
 		return err
 	}
@@ -134,24 +138,33 @@ func (s *Sim) ec2CreateLaunchTemplate(r *request, p params, w *xmlWriter) error 
 	if err := s.authorize(r, Resource{ARN: s.ltARN("*"), Tags: specs["launch-template"]}); err != nil {
 		return err
 	}
-	lt := &launchTemplate{
-		ID: s.newID("lt"), Name: name, CreateTime: s.clock.now, CreatedBy: s.callerARN(r),
-		DefaultVersion: 1, LatestVersion: 1, Tags: tags{},
-	}
-	for k, v := range specs["launch-template"] {
-		lt.Tags[k] = v
-	}
-	lt.Versions = []*ltVersion{{Number: 1, Description: desc, CreateTime: s.clock.now, Data: data}}
-	s.ec2.launchTemplates[lt.ID] = lt
-	s.ec2.ltOrder = append(s.ec2.ltOrder, lt)
+	lt := s.addLaunchTemplate(name, s.callerARN(r), s.clock.now, ltVersion{Description: desc, Data: data})
+	lt.Tags.with(specs["launch-template"])
 	writeLaunchTemplate(w, "launchTemplate", lt)
 	return nil
 }
 
+// addLaunchTemplate registers a new launch template whose first (and
+// default) version is v.
+func (s *Sim) addLaunchTemplate(name, createdBy string, created time.Time, v ltVersion) *launchTemplate {
+	lt := &launchTemplate{
+		ID: s.newID("lt"), Name: name, CreateTime: created, CreatedBy: createdBy,
+		DefaultVersion: 1, LatestVersion: 1, Tags: tags{},
+	}
+	v.Number, v.CreateTime = 1, created
+	lt.Versions = []*ltVersion{&v}
+	s.ec2.launchTemplates[lt.ID] = lt
+	s.ec2.ltOrder = append(s.ec2.ltOrder, lt)
+	return lt
+}
+
+// rootARN is the account's root user.
+func (s *Sim) rootARN() string { return "arn:aws:iam::" + s.opts.AccountID + ":root" }
+
 // callerARN is the identity recorded as a launch template's creator.
 func (s *Sim) callerARN(r *request) string {
 	if r.accessKeyID == "" {
-		return "arn:aws:iam::" + s.opts.AccountID + ":root"
+		return s.rootARN()
 	}
 	return "arn:aws:iam::" + s.opts.AccountID + ":user/" + r.accessKeyID
 }
@@ -228,14 +241,7 @@ func (s *Sim) ec2CreateLaunchTemplateVersion(r *request, p params, w *xmlWriter)
 		}
 		base = src.Data
 	}
-	if !p.present("LaunchTemplateData") {
-		return errorf("MissingParameter", "The request must contain the parameter LaunchTemplateData")
-	}
-	desc := p.str("VersionDescription")
-	if len(desc) > 255 {
-		return errorf("InvalidParameterValue", "The version description must be at most 255 characters long")
-	}
-	data, err := s.parseLTData(p.sub("LaunchTemplateData"), base)
+	data, desc, err := s.ltVersionInput(p, base)
 	if err != nil {
 		return err
 	}
@@ -492,20 +498,15 @@ func (s *Sim) ec2DescribeSecurityGroups(r *request, p params, w *xmlWriter) erro
 	for _, id := range ids {
 		g := s.securityGroupByID(id)
 		if g == nil {
-			if !strings.HasPrefix(id, "sg-") {
-				return errorf("InvalidGroupId.Malformed", "Invalid id: \"%s\" (expecting \"sg-...\")", id)
+			if err := checkSecurityGroupID(id); err != nil {
+				return err
 			}
 			return errorf("InvalidGroup.NotFound", "The security group '%s' does not exist", id)
 		}
 		cands = append(cands, g)
 	}
 	for _, name := range names {
-		var found *securityGroup
-		for _, g := range s.ec2.securityGroups {
-			if g.Name == name {
-				found = g
-			}
-		}
+		found := s.securityGroupByName(name)
 		if found == nil {
 			return errorf("InvalidGroup.NotFound", "The security group '%s' does not exist in default VPC", name)
 		}

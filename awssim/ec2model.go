@@ -551,6 +551,42 @@ func (s *Sim) securityGroupByID(id string) *securityGroup {
 	return nil
 }
 
+// securityGroupByName finds a security group by name (the account has
+// only the default VPC, so a name is unique).
+func (s *Sim) securityGroupByName(name string) *securityGroup {
+	for _, g := range s.ec2.securityGroups {
+		if g.Name == name {
+			return g
+		}
+	}
+	return nil
+}
+
+// checkSecurityGroupID refuses an id that is not a security group id.
+func checkSecurityGroupID(id string) error {
+	if !strings.HasPrefix(id, "sg-") {
+		return errorf("InvalidGroupId.Malformed", "Invalid id: \"%s\" (expecting \"sg-...\")", id)
+	}
+	return nil
+}
+
+// checkInstanceType refuses what cannot be an instance type.
+func checkInstanceType(t string) error {
+	if !instanceTypeRe.MatchString(t) {
+		return errorf("InvalidParameterValue", "Invalid value '%s' for InstanceType.", t)
+	}
+	return nil
+}
+
+// checkHTTPTokens refuses a MetadataOptions.HttpTokens other than
+// "required" or "optional".
+func checkHTTPTokens(v string) error {
+	if v != "required" && v != "optional" {
+		return errorf("InvalidParameterValue", "Value (%s) for parameter MetadataOptions.HttpTokens is invalid. Valid values: required, optional", v)
+	}
+	return nil
+}
+
 func (s *Sim) defaultSecurityGroup(vpcID string) *securityGroup {
 	for _, g := range s.ec2.securityGroups {
 		if g.VpcID == vpcID && g.Name == "default" {
