@@ -206,6 +206,19 @@ var iamScenarios = []scenario{
 		sb.Sim.AddFault(awssim.Fault{Service: "autoscaling", Action: "StartInstanceRefresh", Outcome: "failed"})
 		return compensated(runner.Run(ctx, opts, "", req))
 	}},
+	{"pinned group with a profile, thaw fails, compensated", false, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+		ctx := context.Background()
+		ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "pinned", Platform: "linux", Version: "1", Desired: 2, InstanceProfile: "demo-windows-ssm",
+			Tags: map[string]string{amiswap.TagEnabled: "true", amiswap.TagFreezeMaxSize: "true"}})
+		if err != nil {
+			return err
+		}
+		req := backupRequest(t, sb, ids[0])
+		// The group is pinned to the new version; then Thaw fails, so
+		// compensation must put the group back on version 1.
+		sb.Sim.AddFault(awssim.Fault{Service: "autoscaling", Action: "DeleteTags", Code: "ValidationError", AccessKeyID: awssim.KeyFor("UpdateAsg")})
+		return compensated(runner.Run(ctx, opts, "", req))
+	}},
 	{"group locked by another execution", true, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
 		ctx := context.Background()
 		ids, err := sb.WaitInService(ctx, "demo-windows-web", 2)
