@@ -231,6 +231,27 @@ func parseTagSpecs(p params, name string, allowed ...string) (map[string]tags, e
 	return out, nil
 }
 
+// appendFound appends to out the resource each key names, in order and
+// leaving out what out already holds; the first lookup error is the
+// call's. Describe calls use it for their id (or name) lists.
+func appendFound[T comparable](out []T, keys []string, find func(string) (T, error)) ([]T, error) {
+	seen := make(map[T]bool, len(out)+len(keys))
+	for _, v := range out {
+		seen[v] = true
+	}
+	for _, k := range keys {
+		v, err := find(k)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
 // maxResults reads MaxResults within [lo, hi]; 0 means no limit.
 func maxResults(p params, lo, hi int) (int, error) {
 	n, ok, err := p.integer("MaxResults")
@@ -598,15 +619,13 @@ func (s *Sim) selectInstances(ids []string, token string, filters []ec2Filter, l
 		if limit > 0 {
 			return nil, "", errorf("InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults")
 		}
-		out = make([]*instance, 0, len(ids))
-		seen := make(map[string]bool, len(ids))
-		for _, id := range ids {
-			in, err := s.instanceByID(id, false)
-			if err != nil {
-				return nil, "", err
-			}
-			if !seen[id] && match(in) {
-				seen[id] = true
+		named, err := appendFound(nil, ids, func(id string) (*instance, error) { return s.instanceByID(id, false) })
+		if err != nil {
+			return nil, "", err
+		}
+		out = named[:0]
+		for _, in := range named {
+			if match(in) {
 				out = append(out, in)
 			}
 		}

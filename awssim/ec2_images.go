@@ -141,16 +141,8 @@ func (s *Sim) ec2DescribeImages(r *request, p params, w *xmlWriter) error {
 		if limit > 0 {
 			return errorf("InvalidParameterCombination", "The parameter ImageId cannot be used with the parameter MaxResults")
 		}
-		seen := map[string]bool{}
-		for _, id := range ids {
-			im, err := s.imageByID(id, false)
-			if err != nil {
-				return err
-			}
-			if !seen[id] {
-				seen[id] = true
-				cands = append(cands, im)
-			}
+		if cands, err = appendFound(nil, ids, func(id string) (*image, error) { return s.imageByID(id, false) }); err != nil {
+			return err
 		}
 	} else {
 		cands = s.ec2.imageOrder
@@ -330,16 +322,8 @@ func (s *Sim) ec2DescribeSnapshots(r *request, p params, w *xmlWriter) error {
 		if limit > 0 {
 			return errorf("InvalidParameterCombination", "The parameter SnapshotId cannot be used with the parameter MaxResults")
 		}
-		seen := map[string]bool{}
-		for _, id := range ids {
-			sn, err := s.snapshotByID(id)
-			if err != nil {
-				return err
-			}
-			if !seen[id] {
-				seen[id] = true
-				cands = append(cands, sn)
-			}
+		if cands, err = appendFound(nil, ids, s.snapshotByID); err != nil {
+			return err
 		}
 	} else {
 		cands = s.sortedSnapshots()

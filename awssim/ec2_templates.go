@@ -270,26 +270,13 @@ func (s *Sim) ec2DescribeLaunchTemplates(r *request, p params, w *xmlWriter) err
 	var cands []*launchTemplate
 	ids, names := p.list("LaunchTemplateId"), p.list("LaunchTemplateName")
 	if len(ids) > 0 || len(names) > 0 {
-		seen := map[*launchTemplate]bool{}
-		for _, id := range ids {
-			lt, err := s.launchTemplateByRef(id, "")
-			if err != nil {
-				return err
-			}
-			if !seen[lt] {
-				seen[lt] = true
-				cands = append(cands, lt)
-			}
+		byID := func(id string) (*launchTemplate, error) { return s.launchTemplateByRef(id, "") }
+		byName := func(name string) (*launchTemplate, error) { return s.launchTemplateByRef("", name) }
+		if cands, err = appendFound(nil, ids, byID); err != nil {
+			return err
 		}
-		for _, name := range names {
-			lt, err := s.launchTemplateByRef("", name)
-			if err != nil {
-				return err
-			}
-			if !seen[lt] {
-				seen[lt] = true
-				cands = append(cands, lt)
-			}
+		if cands, err = appendFound(cands, names, byName); err != nil {
+			return err
 		}
 	} else {
 		cands = s.ec2.ltOrder
@@ -342,16 +329,8 @@ func (s *Sim) ec2DescribeLaunchTemplateVersions(r *request, p params, w *xmlWrit
 	}
 	var cands []*ltVersion
 	if vs := p.list("LaunchTemplateVersion"); len(vs) > 0 {
-		seen := map[int]bool{}
-		for _, x := range vs {
-			v, err := lt.version(x)
-			if err != nil {
-				return err
-			}
-			if !seen[v.Number] {
-				seen[v.Number] = true
-				cands = append(cands, v)
-			}
+		if cands, err = appendFound(nil, vs, lt.version); err != nil {
+			return err
 		}
 	} else {
 		for _, v := range lt.Versions {
