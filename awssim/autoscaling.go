@@ -199,6 +199,22 @@ func (s *Sim) asgGroup(name string) (*asGroup, error) {
 	return g, nil
 }
 
+// asgNamedGroup finds the group AutoScalingGroupName names.
+func (s *Sim) asgNamedGroup(p params) (*asGroup, error) {
+	name, err := p.required("AutoScalingGroupName", false)
+	if err != nil {
+		return nil, err
+	}
+	return s.asgGroup(name)
+}
+
+// resource is the group as the authorizer sees it.
+func (g *asGroup) resource() Resource { return Resource{ARN: g.ARN, Tags: g.tagMap()} }
+
+// asgValidation turns a parameter error into Auto Scaling's
+// ValidationError, keeping its message.
+func asgValidation(err error) error { return errorf("ValidationError", "%s", asAPIError(err).Message) }
+
 // asgInstallHook makes the group hear about every instance change.
 func (s *Sim) asgInstallHook() {
 	if s.asg.hooked {
@@ -605,7 +621,7 @@ func asgParseTags(p params) ([]asgTag, []string, error) {
 		}
 		prop, _, err := t.boolean("PropagateAtLaunch")
 		if err != nil {
-			return nil, nil, errorf("ValidationError", "%s", asAPIError(err).Message)
+			return nil, nil, asgValidation(err)
 		}
 		out = append(out, asgTag{Key: k, Value: t.str("Value"), Propagate: prop})
 		groups = append(groups, t.str("ResourceId"))
@@ -613,11 +629,25 @@ func asgParseTags(p params) ([]asgTag, []string, error) {
 	return out, groups, nil
 }
 
+// asgParseFilters reads Filters.member.N, refusing a name that allowed
+// rejects; list names the allowed types in the error.
+func asgParseFilters(p params, list string, allowed func(string) bool) ([]ec2Filter, error) {
+	var out []ec2Filter
+	for _, f := range p.structs("Filters.member") {
+		n := f.str("Name")
+		if !allowed(n) {
+			return nil, errorf("ValidationError", "Filter type %s is not correct. Allowed Filter types are: %s", n, list)
+		}
+		out = append(out, ec2Filter{name: n, values: f.list("Values.member")})
+	}
+	return out, nil
+}
+
 // asgPage slices n items for MaxRecords/NextToken pagination.
 func asgPage(p params, n, max int) (start, end int, next string, err error) {
 	limit := 50
 	if v, ok, err := p.integer("MaxRecords"); err != nil {
-		return 0, 0, "", errorf("ValidationError", "%s", asAPIError(err).Message)
+		return 0, 0, "", asgValidation(err)
 	} else if ok {
 		if v < 1 || v > max {
 			return 0, 0, "", errorf("ValidationError", "1 validation error detected: Value '%d' at 'maxRecords' failed to satisfy constraint: Member must have value between 1 and %d", v, max)
@@ -694,7 +724,7 @@ func (s *Sim) asgCreateGroup(r *request, p params, w *xmlWriter) error {
 	for _, t := range tagList {
 		g.Tags[t.Key] = t
 	}
-	if err := s.authorize(r, Resource{ARN: g.ARN, Tags: g.tagMap()}); err != nil {
+	if err := s.authorize(r, g.resource()); err != nil {
 		return err
 	}
 	s.asgAddGroup(g)
@@ -745,17 +775,11 @@ func (s *Sim) asgSubnets(p params) ([]string, error) {
 
 func (s *Sim) asgDescribeGroups(r *request, p params, w *xmlWriter) error {
 	names := p.list("AutoScalingGroupNames.member")
-	type filter struct {
-		name   string
-		values []string
-	}
-	var filters []filter
-	for _, f := range p.structs("Filters.member") {
-		n := f.str("Name")
-		if n != "tag-key" && n != "tag-value" && !strings.HasPrefix(n, "tag:") {
-			return errorf("ValidationError", "Filter type %s is not correct. Allowed Filter types are: tag-key tag-value tag:<key>", n)
-		}
-		filters = append(filters, filter{n, f.list("Values.member")})
+	filters, err := asgParseFilters(p, "tag-key tag-value tag:<key>", func(n string) bool {
+		return n == "tag-key" || n == "tag-value" || strings.HasPrefix(n, "tag:")
+	})
+	if err != nil {
+		return err
 	}
 	match := func(g *asGroup) bool {
 		if len(names) > 0 && !contains(names, g.Name) {
@@ -801,6 +825,7 @@ func (s *Sim) asgDescribeGroups(r *request, p params, w *xmlWriter) error {
 	return nil
 }
 
+// contains reports whether list holds v.
 func contains(list []string, v string) bool {
 	for _, x := range list {
 		if x == v {
@@ -931,16 +956,12 @@ func asgWriteTag(w *xmlWriter, group string, t asgTag) {
 }
 
 func (s *Sim) asgUpdateGroup(r *request, p params, w *xmlWriter) error {
-	name, err := p.required("AutoScalingGroupName", false)
-	if err != nil {
-		return err
-	}
-	g, err := s.asgGroup(name)
+	g, err := s.asgNamedGroup(p)
 	if err != nil {
 		return err
 	}
 	if g.deleting {
-		return errorf("ValidationError", "AutoScalingGroup %s is pending delete", name)
+		return errorf("ValidationError", "AutoScalingGroup %s is pending delete", g.Name)
 	}
 	minSize, minOK, err := p.integer("MinSize")
 	if err != nil {
@@ -981,7 +1002,7 @@ func (s *Sim) asgUpdateGroup(r *request, p params, w *xmlWriter) error {
 			return err
 		}
 	}
-	res := []Resource{{ARN: g.ARN, Tags: g.tagMap()}}
+	res := []Resource{g.resource()}
 	if specOK {
 		res = append(res, s.passedProfile(&spec)...)
 	}
@@ -1000,11 +1021,7 @@ func (s *Sim) asgUpdateGroup(r *request, p params, w *xmlWriter) error {
 }
 
 func (s *Sim) asgDeleteGroup(r *request, p params, w *xmlWriter) error {
-	name, err := p.required("AutoScalingGroupName", false)
-	if err != nil {
-		return err
-	}
-	g, err := s.asgGroup(name)
+	g, err := s.asgNamedGroup(p)
 	if err != nil {
 		return err
 	}
@@ -1012,7 +1029,7 @@ func (s *Sim) asgDeleteGroup(r *request, p params, w *xmlWriter) error {
 	if err != nil {
 		return err
 	}
-	if err := s.authorize(r, Resource{ARN: g.ARN, Tags: g.tagMap()}); err != nil {
+	if err := s.authorize(r, g.resource()); err != nil {
 		return err
 	}
 	if g.deleting {
@@ -1057,7 +1074,7 @@ func (s *Sim) asgTagTargets(r *request, p params) ([]asgTag, []*asGroup, error) 
 		if i > 0 && contains(names[:i], g.Name) {
 			continue
 		}
-		if err := s.authorize(r, Resource{ARN: g.ARN, Tags: g.tagMap()}); err != nil {
+		if err := s.authorize(r, g.resource()); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -1087,19 +1104,15 @@ func (s *Sim) asgDeleteTags(r *request, p params, w *xmlWriter) error {
 }
 
 func (s *Sim) asgDescribeTags(r *request, p params, w *xmlWriter) error {
-	type filter struct {
-		name   string
-		values []string
-	}
-	var filters []filter
-	for _, f := range p.structs("Filters.member") {
-		n := f.str("Name")
+	filters, err := asgParseFilters(p, "auto-scaling-group key value propagate-at-launch", func(n string) bool {
 		switch n {
 		case "auto-scaling-group", "key", "value", "propagate-at-launch":
-		default:
-			return errorf("ValidationError", "Filter type %s is not correct. Allowed Filter types are: auto-scaling-group key value propagate-at-launch", n)
+			return true
 		}
-		filters = append(filters, filter{n, f.list("Values.member")})
+		return false
+	})
+	if err != nil {
+		return err
 	}
 	type row struct {
 		group string

@@ -63,7 +63,8 @@ func ec2DryRun(h queryHandler) queryHandler {
 
 // ---- shared parsing --------------------------------------------------------
 
-// ec2Filter is one Filter.N of a Describe call.
+// ec2Filter is one filter of a Describe call: EC2's Filter.N, Auto
+// Scaling's Filters.member.N.
 type ec2Filter struct {
 	name   string
 	values []string

@@ -292,9 +292,7 @@ func (s *Sim) refreshComplete(g *asGroup, r *asgRefresh) {
 // into a rollback that replaces the updated instances back, else it ends
 // Failed and leaves the instances as they are.
 func (s *Sim) refreshFail(g *asGroup, r *asgRefresh, reason string) {
-	r.gen++
-	r.phase, r.batchOld, r.batchNew = "", nil, nil
-	g.surplus, g.launchedFor = 0, nil
+	r.stopBatch(g)
 	if !r.prefs.AutoRollback || r.desired == nil || r.rollback {
 		s.refreshEnd(g, r, "Failed", reason)
 		return
@@ -330,15 +328,21 @@ func (s *Sim) refreshLaunchFailed(g *asGroup, err error) {
 	}
 }
 
+// stopBatch drops the batch in flight (and the surplus it holds) and
+// invalidates the refresh's pending timers.
+func (r *asgRefresh) stopBatch(g *asGroup) {
+	r.gen++
+	r.phase, r.batchOld, r.batchNew = "", nil, nil
+	g.surplus, g.launchedFor = 0, nil
+}
+
 // refreshEnd puts a refresh in a final state and emits its event.
 func (s *Sim) refreshEnd(g *asGroup, r *asgRefresh, status, reason string) {
-	r.gen++
-	r.Status, r.End, r.phase = status, s.clock.now, ""
+	r.stopBatch(g)
+	r.Status, r.End, r.queue = status, s.clock.now, nil
 	if reason != "" {
 		r.StatusReason = reason
 	}
-	r.queue, r.batchOld, r.batchNew = nil, nil, nil
-	g.surplus, g.launchedFor = 0, nil
 	r.setOverride(g)
 	what := map[string]string{
 		"Successful": "Succeeded", "Failed": "Failed", "Cancelled": "Cancelled",
@@ -350,16 +354,12 @@ func (s *Sim) refreshEnd(g *asGroup, r *asgRefresh, status, reason string) {
 // ---- handlers ---------------------------------------------------------------
 
 func (s *Sim) asgStartInstanceRefresh(r *request, p params, w *xmlWriter) error {
-	name, err := p.required("AutoScalingGroupName", false)
-	if err != nil {
-		return err
-	}
-	g, err := s.asgGroup(name)
+	g, err := s.asgNamedGroup(p)
 	if err != nil {
 		return err
 	}
 	if g.deleting {
-		return errorf("ValidationError", "AutoScalingGroup %s is pending delete", name)
+		return errorf("ValidationError", "AutoScalingGroup %s is pending delete", g.Name)
 	}
 	if st := p.str("Strategy"); st != "" && st != "Rolling" {
 		return errorf("ValidationError", "Strategy %s is not supported by the simulator; use Rolling", st)
@@ -405,7 +405,7 @@ func (s *Sim) asgStartInstanceRefresh(r *request, p params, w *xmlWriter) error 
 	if g.activeRefresh() != nil {
 		return errorf("InstanceRefreshInProgress", "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.")
 	}
-	res := []Resource{{ARN: g.ARN, Tags: g.tagMap()}}
+	res := []Resource{g.resource()}
 	if desired != nil {
 		res = append(res, s.passedProfile(desired)...)
 	}
@@ -430,7 +430,7 @@ func (s *Sim) refreshParsePrefs(p params) (asgRefreshPrefs, error) {
 	num := func(name string, lo, hi int) (int, bool, error) {
 		v, ok, err := p.integer(name)
 		if err != nil {
-			return 0, false, errorf("ValidationError", "%s", asAPIError(err).Message)
+			return 0, false, asgValidation(err)
 		}
 		if ok && (v < lo || v > hi) {
 			return 0, false, errorf("ValidationError", "1 validation error detected: Value '%d' at 'preferences.%s' failed to satisfy constraint: Member must have value between %d and %d", v, lowerFirst(name), lo, hi)
@@ -463,7 +463,7 @@ func (s *Sim) refreshParsePrefs(p params) (asgRefreshPrefs, error) {
 	for _, name := range []string{"SkipMatching", "AutoRollback"} {
 		b, _, err := p.boolean(name)
 		if err != nil {
-			return pr, errorf("ValidationError", "%s", asAPIError(err).Message)
+			return pr, asgValidation(err)
 		}
 		if name == "SkipMatching" {
 			pr.SkipMatching = b
@@ -489,11 +489,7 @@ func (s *Sim) refreshParsePrefs(p params) (asgRefreshPrefs, error) {
 }
 
 func (s *Sim) asgDescribeInstanceRefreshes(r *request, p params, w *xmlWriter) error {
-	name, err := p.required("AutoScalingGroupName", false)
-	if err != nil {
-		return err
-	}
-	g, err := s.asgGroup(name)
+	g, err := s.asgNamedGroup(p)
 	if err != nil {
 		return err
 	}
@@ -592,22 +588,18 @@ func (r *asgRefresh) view() map[string]any {
 }
 
 func (s *Sim) asgCancelInstanceRefresh(r *request, p params, w *xmlWriter) error {
-	name, err := p.required("AutoScalingGroupName", false)
-	if err != nil {
-		return err
-	}
-	g, err := s.asgGroup(name)
+	g, err := s.asgNamedGroup(p)
 	if err != nil {
 		return err
 	}
 	ref := g.activeRefresh()
 	if ref == nil {
-		return errorf("ActiveInstanceRefreshNotFound", "No in progress or pending Instance Refresh found for Auto Scaling group %s", name)
+		return errorf("ActiveInstanceRefreshNotFound", "No in progress or pending Instance Refresh found for Auto Scaling group %s", g.Name)
 	}
 	if ref.Status == "RollbackInProgress" {
 		return errorf("ValidationError", "Instance refresh %s is rolling back and cannot be cancelled.", ref.ID)
 	}
-	if err := s.authorize(r, Resource{ARN: g.ARN, Tags: g.tagMap()}); err != nil {
+	if err := s.authorize(r, g.resource()); err != nil {
 		return err
 	}
 	if ref.Status != "Cancelling" {
