@@ -339,15 +339,7 @@ func (in *instance) ssmMatchesTag(key string, values []string) bool {
 	if !ok {
 		return false
 	}
-	if len(values) == 0 {
-		return true
-	}
-	for _, x := range values {
-		if x == v {
-			return true
-		}
-	}
-	return false
+	return len(values) == 0 || contains(values, v)
 }
 
 // ---- invocation lifecycle ------------------------------------------------
@@ -372,7 +364,7 @@ func (s *Sim) deliver(inv *ssmInvocation) {
 	doc := ssmDocuments[cmd.DocumentName]
 	inv.gen++
 	inv.Started = s.clock.now
-	if !ssmContains(doc.platforms, ssmPlatformType(inv.in)) {
+	if !contains(doc.platforms, ssmPlatformType(inv.in)) {
 		s.finishInvocation(inv, "Failed", "InvalidPlatform", -1, "",
 			fmt.Sprintf("document %s does not support platform type %s", cmd.DocumentName, ssmPlatformType(inv.in)))
 		return
@@ -456,15 +448,6 @@ func (s *Sim) finishInvocation(inv *ssmInvocation, status, details string, code 
 	} else {
 		s.ssm.active[inv.InstanceID] = list
 	}
-}
-
-func ssmContains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // ---- reads ---------------------------------------------------------------
@@ -793,7 +776,7 @@ func ssmListCommands(s *Sim, r *request, body []byte) (any, error) {
 		if in.CommandId != "" && cmd.ID != in.CommandId {
 			continue
 		}
-		if in.InstanceId != "" && !ssmContains(cmd.InstanceIDs, in.InstanceId) {
+		if in.InstanceId != "" && !contains(cmd.InstanceIDs, in.InstanceId) {
 			continue
 		}
 		st, _, _, _, _ := cmd.status()
@@ -903,15 +886,15 @@ func (n *managedNode) matches(fs []ssmNodeFilter) bool {
 		var ok bool
 		switch f.key {
 		case "InstanceIds":
-			ok = ssmContains(f.values, n.in.ID)
+			ok = contains(f.values, n.in.ID)
 		case "PingStatus":
-			ok = ssmContains(f.values, n.pingStatus())
+			ok = contains(f.values, n.pingStatus())
 		case "PlatformTypes":
-			ok = ssmContains(f.values, ssmPlatformType(n.in))
+			ok = contains(f.values, ssmPlatformType(n.in))
 		case "ResourceType":
-			ok = ssmContains(f.values, "EC2Instance")
+			ok = contains(f.values, "EC2Instance")
 		case "AgentVersion":
-			ok = ssmContains(f.values, ssmAgentVersion)
+			ok = contains(f.values, ssmAgentVersion)
 		default:
 			ok = n.in.ssmMatchesTag(f.key, f.values)
 		}
