@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
 // These tests run the embedded workflow definition with the real task
@@ -530,4 +531,125 @@ func TestEventsForOneGroupCollapse(t *testing.T) {
 		t.Fatalf("a late duplicate did not skip: %s %+v", r.res.Status, r.st.Target)
 	}
 	t.Logf("late duplicate: %s", r.st.Target.SkipReason)
+}
+
+// TestFailuresAfterTheSwapStands injects failures in the steps that come
+// once the group is on the golden AMI: the swap stands (it is not
+// reverted), and what failed is recorded and notified.
+func TestFailuresAfterTheSwapStands(t *testing.T) {
+	cases := []struct {
+		name  string
+		fault awssim.Fault
+		// status and last state of the execution
+		status asl.Status
+		last   string
+		check  func(t *testing.T, r swapRun, msgs []string)
+	}{
+		{"builder termination refused", awssim.Fault{Service: "ec2", Action: "TerminateInstances", Code: "UnauthorizedOperation"}, asl.StatusFailed, "Failed",
+			func(t *testing.T, r swapRun, msgs []string) {
+				if len(msgs) != 1 || !strings.Contains(msgs[0], "FAILED") {
+					t.Errorf("want one failure notification, got %v", msgs)
+				}
+			}},
+		{"recovery point under a vault lock", awssim.Fault{Service: "backup", Action: "DeleteRecoveryPoint", Code: "InvalidRequestException", Message: "the vault is locked"}, asl.StatusSucceeded, "Swapped",
+			func(t *testing.T, r swapRun, msgs []string) {
+				if r.st.Cleanup == nil || r.st.Cleanup.RecoveryPointDeleted || !strings.Contains(r.st.Cleanup.RecoveryPointProblem, "locked") {
+					t.Errorf("the recovery point problem is not recorded: %+v", r.st.Cleanup)
+				}
+				if len(msgs) != 1 || !strings.Contains(msgs[0], "locked") {
+					t.Errorf("the notification does not report the recovery point problem: %v", msgs)
+				}
+			}},
+		{"notification refused", awssim.Fault{Service: "sns", Action: "Publish", Code: "AuthorizationError", Status: 403}, asl.StatusSucceeded, "Swapped",
+			func(t *testing.T, r swapRun, msgs []string) {
+				if r.st.NotifyError == nil {
+					t.Error("the failed notification is not recorded in the output")
+				}
+			}},
+		{"unlock fails", awssim.Fault{Service: "dynamodb", Action: "DeleteItem", Code: "ValidationException", Count: 1}, asl.StatusSucceeded, "Swapped",
+			func(t *testing.T, r swapRun, msgs []string) {
+				if r.st.UnlockError == nil {
+					t.Error("the failed unlock is not recorded in the output")
+				}
+			}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sb := newSandbox(t, awssim.Options{})
+			ctx := context.Background()
+			ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "web", Platform: "linux"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, event, err := sb.BackupEvent(ctx, ids[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, err := deploy.Transform(event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sb.Sim.AddFault(c.fault)
+			r := runSwap(t, sb, "web", req)
+			path := r.x.Path()
+			if r.res.Status != c.status || path[len(path)-1] != c.last {
+				t.Fatalf("ended %s in %s (%s %s), want %s in %s", r.res.Status, path[len(path)-1], r.res.Error, r.res.Cause, c.status, c.last)
+			}
+			after, err := sandbox.Snapshot(ctx, sb.AWS, "web")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after.ImageID == r.before.ImageID {
+				t.Errorf("the group was reverted to %s; a swap that stands must stay", after.ImageID)
+			}
+			if after.Max != r.before.Max {
+				t.Errorf("MaxSize %d, want %d", after.Max, r.before.Max)
+			}
+			sb.Sim.ClearFaults()
+			sb.Sim.Advance(5 * time.Minute)
+			out, err := ec2.NewFromConfig(sb.AWS).DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+				{Name: aws.String("tag:" + amiswap.TagRole), Values: []string{amiswap.RoleBuilder}},
+				{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped"}},
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Reservations) != 0 {
+				t.Errorf("a builder is left: %+v", out.Reservations)
+			}
+			c.check(t, r, publishedMessages(t, sb))
+		})
+	}
+}
+
+// TestLockFailureChangesNothing: a failure to take the lock (not a lock
+// held by another run) ends the run before anything changed.
+func TestLockFailureChangesNothing(t *testing.T) {
+	sb := newSandbox(t, awssim.Options{})
+	ctx := context.Background()
+	ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "web", Platform: "linux",
+		Tags: map[string]string{amiswap.TagEnabled: "true", amiswap.TagFreezeMaxSize: "true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, event, err := sb.BackupEvent(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := deploy.Transform(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb.Sim.AddFault(awssim.Fault{Service: "dynamodb", Action: "PutItem", Code: "ValidationException"})
+	r := runSwap(t, sb, "web", req)
+	if want := []string{"Resolve", "ShouldSwap", "Lock", "Compensate", "NotifyFailure", "ReleaseLock", "Failed"}; !slices.Equal(r.x.Path(), want) {
+		t.Errorf("path %v, want %v", r.x.Path(), want)
+	}
+	checks, err := sandbox.VerifyRestored(ctx, sb.AWS, sb.Config.LockTable, r.before, r.x.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range checks.Problems {
+		t.Error(p)
+	}
 }
