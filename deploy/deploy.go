@@ -330,9 +330,23 @@ func stackEvents(ctx context.Context, c Clients, o Options) ([]cfntypes.StackEve
 }
 
 // follow prints the stack's new events, oldest first, until the stack
-// reaches a terminal status, and returns that status.
+// reaches a terminal status, and returns that status. The status is read
+// before the events, so that the events that led to it are all printed.
 func follow(ctx context.Context, c Clients, o Options, seen map[string]bool, progress io.Writer) (cfntypes.StackStatus, error) {
 	for {
+		var status cfntypes.StackStatus
+		cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+		out, err := c.CloudFormation.DescribeStacks(cctx, &cloudformation.DescribeStacksInput{StackName: aws.String(o.StackName)})
+		cancel()
+		var ae smithy.APIError
+		switch {
+		case errors.As(err, &ae) && strings.Contains(ae.ErrorMessage(), "does not exist"):
+			return cfntypes.StackStatusDeleteComplete, nil
+		case err != nil:
+			return "", fmt.Errorf("deploy: describe stack: %w", err)
+		case len(out.Stacks) > 0:
+			status = out.Stacks[0].StackStatus
+		}
 		evs, err := stackEvents(ctx, c, o)
 		if err != nil {
 			return "", fmt.Errorf("deploy: stack events: %w", err)
@@ -350,21 +364,8 @@ func follow(ctx context.Context, c Clients, o Options, seen map[string]bool, pro
 			}
 			fmt.Fprintln(progress, line)
 		}
-		cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
-		out, err := c.CloudFormation.DescribeStacks(cctx, &cloudformation.DescribeStacksInput{StackName: aws.String(o.StackName)})
-		cancel()
-		var ae smithy.APIError
-		if errors.As(err, &ae) && strings.Contains(ae.ErrorMessage(), "does not exist") {
-			return cfntypes.StackStatusDeleteComplete, nil
-		}
-		if err != nil {
-			return "", fmt.Errorf("deploy: describe stack: %w", err)
-		}
-		if len(out.Stacks) > 0 {
-			st := out.Stacks[0].StackStatus
-			if terminal(st) {
-				return st, nil
-			}
+		if status != "" && terminal(status) {
+			return status, nil
 		}
 		if err := sleep(ctx, o.Poll); err != nil {
 			return "", err
