@@ -653,3 +653,41 @@ func TestLockFailureChangesNothing(t *testing.T) {
 		t.Error(p)
 	}
 }
+
+// TestTransientErrorsAreRetried: throttling and server errors beyond what
+// the SDK's own retries absorb are retried by the state machine with
+// backoff, and the swap completes.
+func TestTransientErrorsAreRetried(t *testing.T) {
+	sb := newSandbox(t, awssim.Options{})
+	ctx := context.Background()
+	ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "web", Platform: "linux"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, event, err := sb.BackupEvent(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := deploy.Transform(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// More failures than the SDK's three attempts: the task fails with
+	// TransientError and the definition's Retry takes over.
+	sb.Sim.AddFault(awssim.Fault{Service: "ec2", Action: "CreateImage", Code: "RequestLimitExceeded", Status: 503, Count: 5})
+	sb.Sim.AddFault(awssim.Fault{Service: "ec2", Action: "RunInstances", Code: "InternalError", Count: 4})
+	r := runSwap(t, sb, "web", req)
+	requireSwapped(t, sb, r)
+	retried := map[string]int{}
+	for _, ev := range r.x.History() {
+		if ev.Type == asl.RetryScheduled {
+			if ev.Error != "TransientError" {
+				t.Errorf("%s retried on %s", ev.State, ev.Error)
+			}
+			retried[ev.State]++
+		}
+	}
+	if retried["CreateImage"] == 0 || retried["LaunchBuilder"] == 0 {
+		t.Errorf("retries %v: want CreateImage and LaunchBuilder retried by the state machine", retried)
+	}
+}
