@@ -347,7 +347,7 @@ func (s *Sim) asgReconcile(g *asGroup) {
 	}
 }
 
-// asgLaunchSpec is the configuration new instances use: a running
+// launchSpec is the configuration new instances use: a running
 // refresh's (desired, or previous while rolling back), else the group's.
 func (g *asGroup) launchSpec() asgSpec {
 	if g.launchSpecOverride != nil {

@@ -692,7 +692,7 @@ func (s *Sim) ec2DescribeInstances(r *request, p params, w *xmlWriter) error {
 	return nil
 }
 
-// stateReasonCode maps the model's free-text reason to EC2's StateReason.
+// stateReason maps the model's free-text reason to EC2's StateReason.
 func stateReason(in *instance) (code, message string) {
 	r := in.StateReason
 	if r == "" {

@@ -13,7 +13,7 @@ import (
 // that touches instances or images (Auto Scaling, Systems Manager, Backup)
 // goes through these primitives, so that a lifecycle is written once.
 
-// Instance state codes as EC2 reports them.
+// instanceStateCode maps an instance state to the code EC2 reports.
 var instanceStateCode = map[string]int{
 	"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80,
 }

@@ -452,7 +452,7 @@ func (s *Sim) finishInvocation(inv *ssmInvocation, status, details string, code 
 
 // ---- reads ---------------------------------------------------------------
 
-// commandStatus aggregates the invocations' statuses as Run Command does.
+// status aggregates the invocations' statuses as Run Command does.
 func (cmd *ssmCommand) status() (status, details string, completed, errors, deliveryTimedOut int) {
 	var pending, inProgress, success, failed, timedOut int
 	for _, inv := range cmd.Invocations {
@@ -559,7 +559,7 @@ func ssmTruncate(s string, n int) string {
 	return s[:n]
 }
 
-// stringTime is how GetCommandInvocation writes its date-times: ISO 8601
+// ssmStringTime is how GetCommandInvocation writes its date-times: ISO 8601
 // strings, empty when not reached.
 func ssmStringTime(t time.Time) string {
 	if t.IsZero() {
