@@ -58,6 +58,10 @@ func (p *Progress) Observe(x *asl.Execution, ev asl.Event) {
 			fmt.Fprintln(p.W, line)
 			p.lastWait = r.Payload.Waiting
 		}
+	case ev.Type == asl.TaskSucceeded:
+		if facts := resultFacts(ev.Output); facts != "" {
+			fmt.Fprintf(p.W, "%s    %s\n", at, facts)
+		}
 	case ev.Type == asl.RetryScheduled:
 		p.endWaitLine()
 		fmt.Fprintf(p.W, "%s    retry %d of %s in %s: %s\n", at, ev.RetryCount, ev.State, time.Duration(ev.Delay), ev.Error)
@@ -80,6 +84,27 @@ func (p *Progress) endWaitLine() {
 		fmt.Fprintln(p.W)
 	}
 	p.lastWait = ""
+}
+
+// factKeys are the result fields worth a progress line, in print order.
+var factKeys = []string{"skipReason", "group", "instanceId", "document", "commandId", "imageId", "name", "newVersion", "refreshId", "subject"}
+
+// resultFacts summarizes a task's result for the progress output:
+// "instanceId i-0abc…, imageId ami-0def…".
+func resultFacts(output json.RawMessage) string {
+	var r struct {
+		Payload map[string]any
+	}
+	if json.Unmarshal(output, &r) != nil {
+		return ""
+	}
+	var parts []string
+	for _, k := range factKeys {
+		if v, ok := r.Payload[k].(string); ok && v != "" {
+			parts = append(parts, k+" "+v)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // shortCause extracts the message from a Lambda-style error cause.
