@@ -102,6 +102,11 @@ func TestUsageErrors(t *testing.T) {
 
 func TestRunEventThatDoesNotMatch(t *testing.T) {
 	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"source":`), 0o600)
+	if code, _, stderr := run(t, nil, "run", "--event", bad); code != 2 || !strings.Contains(stderr, "is not JSON") {
+		t.Errorf("malformed event: exit %d, %q", code, stderr)
+	}
 	event := filepath.Join(dir, "running.json")
 	os.WriteFile(event, []byte(`{"version":"0","id":"1","detail-type":"Backup Job State Change","source":"aws.backup","account":"123456789012","time":"2026-01-05T09:00:00Z","region":"us-east-1","resources":[],"detail":{"backupJobId":"34E7A847-A2FC-473F-B474-9FB361AFA3DB","state":"RUNNING","resourceType":"EC2"}}`), 0o600)
 	code, out, stderr := run(t, map[string]string{"AMISWAP_HISTORY_DIR": dir}, "run", "--event", event)

@@ -80,6 +80,9 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 		if err != nil {
 			return &usageError{"run: --event: " + err.Error()}
 		}
+		if !json.Valid(raw) {
+			return &usageError{fmt.Sprintf("run: --event %s is not JSON", in.EventFile)}
+		}
 		if ok, reason := deploy.MatchEvent(raw); !ok {
 			fmt.Fprintf(env.Stdout, "the event does not match amiswap's rule, nothing to do: %s\n", reason)
 			return nil
