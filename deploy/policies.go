@@ -24,6 +24,11 @@ type Statement struct {
 	Implied string `json:"-"`
 }
 
+// RuntimeActions are what every function's role allows on its own log
+// group besides Policies: the Lambda service writes the function's logs
+// with them, not the handlers (so the simulator never sees them).
+var RuntimeActions = []string{"logs:CreateLogStream", "logs:PutLogEvents"}
+
 func sub(s string) any { return map[string]any{"Fn::Sub": s} }
 
 // arn returns an ARN pattern of this stack's partition, region and account.

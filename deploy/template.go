@@ -125,7 +125,7 @@ func BuildTemplate() ([]byte, error) {
 		}
 		fnID, roleID, logID := LogicalID(f.Name, "Function"), LogicalID(f.Name, "Role"), LogicalID(f.Name, "LogGroup")
 		name := sub(FunctionName("${AWS::StackName}", f.Name))
-		logs := Statement{Sid: "WriteOwnLogs", Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+		logs := Statement{Sid: "WriteOwnLogs", Effect: "Allow", Action: RuntimeActions,
 			Resource: []any{sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/" + FunctionName("${AWS::StackName}", f.Name) + ":*")}}
 		res[logID] = obj{"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete", "Properties": obj{
 			"LogGroupName":    sub("/aws/lambda/" + FunctionName("${AWS::StackName}", f.Name)),
