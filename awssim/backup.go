@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -53,6 +54,11 @@ type recoveryPoint struct {
 // backupCreator is the plan that started a job (nil for on-demand jobs).
 type backupCreator struct {
 	BackupPlanID, BackupPlanArn, BackupPlanVersion, BackupRuleID string
+}
+
+// view is the CreatedBy of a job or recovery point in the Backup API.
+func (c *backupCreator) view() map[string]string {
+	return map[string]string{"BackupPlanId": c.BackupPlanID, "BackupPlanArn": c.BackupPlanArn, "BackupPlanVersion": c.BackupPlanVersion, "BackupRuleId": c.BackupRuleID}
 }
 
 type backupJob struct {
@@ -448,7 +454,7 @@ func (s *Sim) jobView(j *backupJob) map[string]any {
 		v["CompletionDate"] = epochSeconds(j.Completed)
 	}
 	if c := j.createdBy; c != nil {
-		v["CreatedBy"] = map[string]string{"BackupPlanId": c.BackupPlanID, "BackupPlanArn": c.BackupPlanArn, "BackupPlanVersion": c.BackupPlanVersion, "BackupRuleId": c.BackupRuleID}
+		v["CreatedBy"] = c.view()
 	}
 	return v
 }
@@ -480,6 +486,17 @@ func backupQueryTime(q map[string][]string, name string) (time.Time, bool, error
 	return time.Time{}, false, errorf("InvalidParameterValueException", "%s %q is not a timestamp.", name, v)
 }
 
+// backupPage reads a list call's maxResults and nextToken.
+func backupPage(q url.Values) (max int, offset uint64, err error) {
+	if max, err = backupMaxResults(q); err != nil {
+		return 0, 0, err
+	}
+	if offset, err = parseOffsetToken(q.Get("nextToken"), "InvalidParameterValueException"); err != nil {
+		return 0, 0, err
+	}
+	return max, offset, nil
+}
+
 func backupMaxResults(q map[string][]string) (int, error) {
 	v := ""
 	if x := q["maxResults"]; len(x) > 0 {
@@ -497,11 +514,7 @@ func backupMaxResults(q map[string][]string) (int, error) {
 
 func backupListJobs(s *Sim, r *request, vars map[string]string) (int, any, error) {
 	q := r.httpReq.URL.Query()
-	max, err := backupMaxResults(q)
-	if err != nil {
-		return 0, nil, err
-	}
-	offset, err := parseOffsetToken(q.Get("nextToken"), "InvalidParameterValueException")
+	max, offset, err := backupPage(q)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -533,11 +546,7 @@ func backupListJobs(s *Sim, r *request, vars map[string]string) (int, any, error
 	for _, j := range all[lo:hi] {
 		out = append(out, s.jobView(j))
 	}
-	resp := map[string]any{"BackupJobs": out}
-	if next != "" {
-		resp["NextToken"] = next
-	}
-	return http.StatusOK, resp, nil
+	return http.StatusOK, listOutput("BackupJobs", out, next), nil
 }
 
 // ---- recovery points -------------------------------------------------------
@@ -571,7 +580,7 @@ func (s *Sim) recoveryPointView(p *recoveryPoint) map[string]any {
 		v["CompletionDate"] = epochSeconds(j.Completed)
 	}
 	if c := j.createdBy; c != nil {
-		v["CreatedBy"] = map[string]string{"BackupPlanId": c.BackupPlanID, "BackupPlanArn": c.BackupPlanArn, "BackupPlanVersion": c.BackupPlanVersion, "BackupRuleId": c.BackupRuleID}
+		v["CreatedBy"] = c.view()
 	}
 	return v
 }
@@ -590,11 +599,7 @@ func backupListRecoveryPoints(s *Sim, r *request, vars map[string]string) (int, 
 		return 0, nil, err
 	}
 	q := r.httpReq.URL.Query()
-	max, err := backupMaxResults(q)
-	if err != nil {
-		return 0, nil, err
-	}
-	offset, err := parseOffsetToken(q.Get("nextToken"), "InvalidParameterValueException")
+	max, offset, err := backupPage(q)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -611,11 +616,7 @@ func backupListRecoveryPoints(s *Sim, r *request, vars map[string]string) (int, 
 	for _, p := range all[lo:hi] {
 		out = append(out, s.recoveryPointView(p))
 	}
-	resp := map[string]any{"RecoveryPoints": out}
-	if next != "" {
-		resp["NextToken"] = next
-	}
-	return http.StatusOK, resp, nil
+	return http.StatusOK, listOutput("RecoveryPoints", out, next), nil
 }
 
 func backupDeleteRecoveryPoint(s *Sim, r *request, vars map[string]string) (int, any, error) {

@@ -722,13 +722,9 @@ func (s *Sim) writeInstance(w *xmlWriter, in *instance) {
 	w.raw("</name></instanceState>")
 	gone := in.State == "terminated"
 	if !gone {
-		w.raw("<privateDnsName>ip-")
-		w.raw(strings.ReplaceAll(in.PrivateIP, ".", "-"))
-		if s.opts.Region == "us-east-1" {
-			w.raw(".ec2.internal</privateDnsName>")
-		} else {
-			w.raw("." + s.opts.Region + ".compute.internal</privateDnsName>")
-		}
+		w.raw("<privateDnsName>")
+		w.raw(s.privateDNSName(in))
+		w.raw("</privateDnsName>")
 	}
 	if code, _ := stateReason(in); code != "" && (in.State == "stopped" || in.State == "stopping" || in.State == "terminated" || in.State == "shutting-down") {
 		who := "User initiated"

@@ -634,6 +634,15 @@ func (lt *launchTemplate) version(v string) (*ltVersion, error) {
 	return lt.Versions[n-1], nil
 }
 
+// privateDNSName is an instance's private DNS name in the region.
+func (s *Sim) privateDNSName(in *instance) string {
+	name := "ip-" + strings.ReplaceAll(in.PrivateIP, ".", "-")
+	if s.opts.Region == "us-east-1" {
+		return name + ".ec2.internal"
+	}
+	return name + "." + s.opts.Region + ".compute.internal"
+}
+
 func privateIP(cidr string, n int) string {
 	base := strings.Split(strings.Split(cidr, "/")[0], ".")
 	return fmt.Sprintf("%s.%s.%d.%d", base[0], base[1], (n/250)%250+mustAtoi(base[2]), n%250+4)

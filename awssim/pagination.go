@@ -42,3 +42,13 @@ func pageBounds(prefix string, n int, off uint64, limit int) (lo, hi int, next s
 	}
 	return lo, hi, next
 }
+
+// listOutput is a JSON list call's output: the page under key and, unless
+// it is the last page, NextToken.
+func listOutput(key string, page any, next string) map[string]any {
+	out := map[string]any{key: page}
+	if next != "" {
+		out["NextToken"] = next
+	}
+	return out
+}

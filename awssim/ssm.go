@@ -675,6 +675,21 @@ func ssmMaxResults(v *int, lo, hi, def int) (int, error) {
 	return *v, nil
 }
 
+// ssmListInput checks what ListCommands and ListCommandInvocations share:
+// MaxResults, NextToken and CommandId.
+func ssmListInput(maxResults *int, token, commandID string) (max int, offset uint64, err error) {
+	if max, err = ssmMaxResults(maxResults, 1, 50, 50); err != nil {
+		return 0, 0, err
+	}
+	if offset, err = parseOffsetToken(token, "InvalidNextToken"); err != nil {
+		return 0, 0, err
+	}
+	if commandID != "" && !ssmUUIDRe.MatchString(commandID) {
+		return 0, 0, errorf("InvalidCommandId", "Command id %s is not valid.", commandID)
+	}
+	return max, offset, nil
+}
+
 func ssmListCommandInvocations(s *Sim, r *request, body []byte) (any, error) {
 	var in struct {
 		CommandId, InstanceId, NextToken string
@@ -685,16 +700,9 @@ func ssmListCommandInvocations(s *Sim, r *request, body []byte) (any, error) {
 	if err := decodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	max, err := ssmMaxResults(in.MaxResults, 1, 50, 50)
+	max, offset, err := ssmListInput(in.MaxResults, in.NextToken, in.CommandId)
 	if err != nil {
 		return nil, err
-	}
-	offset, err := parseOffsetToken(in.NextToken, "InvalidNextToken")
-	if err != nil {
-		return nil, err
-	}
-	if in.CommandId != "" && !ssmUUIDRe.MatchString(in.CommandId) {
-		return nil, errorf("InvalidCommandId", "Command id %s is not valid.", in.CommandId)
 	}
 	var all []*ssmInvocation
 	for i := len(s.ssm.commandOrder) - 1; i >= 0; i-- {
@@ -743,11 +751,7 @@ func ssmListCommandInvocations(s *Sim, r *request, body []byte) (any, error) {
 		}
 		out = append(out, v)
 	}
-	resp := map[string]any{"CommandInvocations": out}
-	if next != "" {
-		resp["NextToken"] = next
-	}
-	return resp, nil
+	return listOutput("CommandInvocations", out, next), nil
 }
 
 func ssmListCommands(s *Sim, r *request, body []byte) (any, error) {
@@ -759,16 +763,9 @@ func ssmListCommands(s *Sim, r *request, body []byte) (any, error) {
 	if err := decodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	max, err := ssmMaxResults(in.MaxResults, 1, 50, 50)
+	max, offset, err := ssmListInput(in.MaxResults, in.NextToken, in.CommandId)
 	if err != nil {
 		return nil, err
-	}
-	offset, err := parseOffsetToken(in.NextToken, "InvalidNextToken")
-	if err != nil {
-		return nil, err
-	}
-	if in.CommandId != "" && !ssmUUIDRe.MatchString(in.CommandId) {
-		return nil, errorf("InvalidCommandId", "Command id %s is not valid.", in.CommandId)
 	}
 	var all []*ssmCommand
 	for i := len(s.ssm.commandOrder) - 1; i >= 0; i-- {
@@ -796,11 +793,7 @@ func ssmListCommands(s *Sim, r *request, body []byte) (any, error) {
 	for _, cmd := range all[lo:hi] {
 		out = append(out, s.commandView(cmd))
 	}
-	resp := map[string]any{"Commands": out}
-	if next != "" {
-		resp["NextToken"] = next
-	}
-	return resp, nil
+	return listOutput("Commands", out, next), nil
 }
 
 // ---- DescribeInstanceInformation ------------------------------------------
@@ -867,11 +860,7 @@ func ssmDescribeInstanceInformation(s *Sim, r *request, body []byte) (any, error
 	for _, n := range all[lo:hi] {
 		out = append(out, s.nodeView(n))
 	}
-	resp := map[string]any{"InstanceInformationList": out}
-	if next != "" {
-		resp["NextToken"] = next
-	}
-	return resp, nil
+	return listOutput("InstanceInformationList", out, next), nil
 }
 
 func (n *managedNode) pingStatus() string {
@@ -913,11 +902,7 @@ func (s *Sim) nodeView(n *managedNode) map[string]any {
 		since := s.clock.now.Sub(n.onlineSince)
 		last = s.clock.now.Add(-(since % agentPingInterval))
 	}
-	domain := s.opts.Region + ".compute.internal"
-	if s.opts.Region == "us-east-1" {
-		domain = "ec2.internal"
-	}
-	name, version, computer := "Amazon Linux", "2023", "ip-"+strings.ReplaceAll(in.PrivateIP, ".", "-")+"."+domain
+	name, version, computer := "Amazon Linux", "2023", s.privateDNSName(in)
 	if in.Platform == "windows" {
 		name, version, computer = "Microsoft Windows Server 2022 Datacenter", "10.0.20348", in.ComputerName
 	}
