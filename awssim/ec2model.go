@@ -102,7 +102,7 @@ type instance struct {
 	Volumes                        []volume
 	StatusOK, AgentOnline          bool
 	ComputerName                   string
-	createdAt, terminatedAt        time.Time
+	createdAt                      time.Time
 	gen                            int // bumps on every transition; stale timers check it
 	LaunchTemplateID, LTVersion    string
 	ReservationID, ClientToken     string
@@ -126,7 +126,6 @@ type image struct {
 	SnapshotIDs                    []string
 	Devices                        []volume // device → snapshot by index
 	SourceInstanceID               string
-	createdAt                      time.Time
 }
 
 type snapshot struct {
@@ -213,7 +212,7 @@ func (s *Sim) imageByID(id string, fresh bool) (*image, error) {
 		return nil, errorf("InvalidAMIID.Malformed", "Invalid id: \"%s\" (expecting \"ami-...\")", id)
 	}
 	im, ok := s.ec2.images[id]
-	if !ok || im.State == "deregistered" || (!fresh && !s.visible(im.createdAt)) {
+	if !ok || im.State == "deregistered" || (!fresh && !s.visible(im.CreationDate)) {
 		return nil, errorf("InvalidAMIID.NotFound", "The image id '[%s]' does not exist", id)
 	}
 	return im, nil
@@ -428,7 +427,6 @@ func (s *Sim) terminateInstance(in *instance, reason string) {
 			return
 		}
 		s.setInstanceState(in, "terminated", reason)
-		in.terminatedAt = s.clock.now
 		s.after(s.dur.TerminatedVisible, func() { s.forgetInstance(in) })
 	})
 }
@@ -449,7 +447,7 @@ func (s *Sim) newImage(in *instance, name, description string, imageTags, snapTa
 	im := &image{
 		ID: s.newID("ami"), Name: name, Description: description, OwnerID: s.opts.AccountID,
 		Platform: in.Platform, State: "pending", Architecture: "x86_64",
-		CreationDate: s.clock.now, createdAt: s.clock.now, Tags: tags{}.with(imageTags), SourceInstanceID: in.ID,
+		CreationDate: s.clock.now, Tags: tags{}.with(imageTags), SourceInstanceID: in.ID,
 	}
 	for _, v := range in.Volumes {
 		sn := &snapshot{
@@ -461,9 +459,14 @@ func (s *Sim) newImage(in *instance, name, description string, imageTags, snapTa
 		im.SnapshotIDs = append(im.SnapshotIDs, sn.ID)
 		im.Devices = append(im.Devices, volume{ID: sn.ID, Device: v.Device, SizeGiB: v.SizeGiB})
 	}
+	s.addImage(im)
+	return im
+}
+
+// addImage lists a new image.
+func (s *Sim) addImage(im *image) {
 	s.ec2.images[im.ID] = im
 	s.ec2.imageOrder = append(s.ec2.imageOrder, im)
-	return im
 }
 
 // imageBuildTime is how long CreateImage takes for an instance's platform.

@@ -29,15 +29,12 @@ func (s *Sim) seed(scenario string) error {
 			OwnerAlias: "amazon", Platform: b.platform, State: "available", Architecture: "x86_64",
 			Public: true, CreationDate: s.clock.now.AddDate(0, -1, 0), Tags: tags{},
 		}
-		im.createdAt = im.CreationDate
-		sn := &snapshot{ID: s.newID("snap"), VolumeID: "vol-ffffffff", State: "completed", SizeGiB: b.size,
-			StartTime: im.CreationDate, Tags: tags{}, ImageID: im.ID, Description: "base image snapshot"}
-		// Public snapshots belong to the publisher; keep them out of this
-		// account's DescribeSnapshots but let instances use them.
-		im.SnapshotIDs = []string{sn.ID}
-		im.Devices = []volume{{ID: sn.ID, Device: b.root, SizeGiB: b.size}}
-		s.ec2.images[im.ID] = im
-		s.ec2.imageOrder = append(s.ec2.imageOrder, im)
+		// The root snapshot belongs to the publisher: it is not in this
+		// account's snapshots, only named by the image.
+		snapID := s.newID("snap")
+		im.SnapshotIDs = []string{snapID}
+		im.Devices = []volume{{ID: snapID, Device: b.root, SizeGiB: b.size}}
+		s.addImage(im)
 	}
 	if scenario == "demo" {
 		return s.seedDemo()

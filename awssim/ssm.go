@@ -44,12 +44,11 @@ type ssmStore struct {
 
 // managedNode is an instance whose agent has registered with SSM.
 type managedNode struct {
-	in           *instance
-	registered   time.Time
-	onlineSince  time.Time
-	lastPing     time.Time // when it went offline, while ConnectionLost
-	online       bool
-	deregistered bool
+	in          *instance
+	registered  time.Time
+	onlineSince time.Time
+	lastPing    time.Time // when it went offline, while ConnectionLost
+	online      bool
 }
 
 type ssmCommand struct {
@@ -132,8 +131,7 @@ func (s *Sim) ssmInstanceChanged(in *instance) {
 	case !in.AgentOnline && n != nil && n.online:
 		n.online, n.lastPing = false, s.clock.now
 	}
-	if in.State == "terminated" && n != nil && !n.deregistered {
-		n.deregistered = true
+	if in.State == "terminated" && n != nil {
 		delete(s.ssm.nodes, in.ID)
 		for i, x := range s.ssm.nodeOrder {
 			if x == n {
