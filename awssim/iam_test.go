@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/smithy-go"
 
@@ -241,6 +242,7 @@ type iamSwap struct {
 	instances   []string
 	req         amiswap.Request
 	perFunction map[string]aws.Config
+	iam         *awssim.IAM
 }
 
 func newIAMSwap(t *testing.T) *iamSwap {
@@ -268,7 +270,10 @@ func newIAMSwap(t *testing.T) *iamSwap {
 	if w.req, err = deploy.Transform(event); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sb.Sim.EnableIAM(deploy.Template(), nil); err != nil {
+	// Builders get an instance profile, whose role the Builder function
+	// may pass (the simulator takes a profile's role to share its name).
+	sb.Config.BuilderInstanceProfile = "amiswap-builder"
+	if w.iam, err = sb.Sim.EnableIAM(deploy.Template(), map[string]string{"BuilderRoleArns": "arn:aws:iam::" + acct + ":role/amiswap-builder"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range workflow.Functions {
@@ -331,6 +336,24 @@ func TestWorkflowUnderEachFunctionsRole(t *testing.T) {
 		_, err = ec2.NewFromConfig(pf[fn]).TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{w.instances[1]}})
 		requireDenied(t, fn+" terminating a group instance", err, "UnauthorizedOperation")
 	}
+	role := []ec2types.Tag{{Key: aws.String("amiswap:role"), Value: aws.String("builder")}}
+	builderTags := []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance, Tags: role}, {ResourceType: ec2types.ResourceTypeVolume, Tags: role}}
+	image, err := w.sb.BaseImage(ctx, "windows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ec2.NewFromConfig(pf["Builder"]).RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(image), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		InstanceType: ec2types.InstanceTypeT3Medium, TagSpecifications: builderTags, IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Name: aws.String("admin")}})
+	requireDenied(t, "Builder passing another role", err, "UnauthorizedOperation")
+	if err == nil || !strings.Contains(err.Error(), "iam:PassRole on resource: arn:aws:iam::"+acct+":role/admin") {
+		t.Errorf("the launch with another role was not refused for iam:PassRole: %v", err)
+	}
+	_, err = ec2.NewFromConfig(pf["Builder"]).RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(image), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		InstanceType: ec2types.InstanceTypeT3Medium})
+	requireDenied(t, "Builder launching an untagged instance", err, "UnauthorizedOperation")
+	if err == nil || !strings.Contains(err.Error(), "ec2:RunInstances on resource: arn:aws:ec2:us-east-1:"+acct+":instance/*") {
+		t.Errorf("the untagged launch was not refused for the instance: %v", err)
+	}
 	_, err = ec2.NewFromConfig(pf["Builder"]).StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{w.instances[1]}})
 	requireDenied(t, "Builder stopping a group instance", err, "UnauthorizedOperation")
 	// Real SNS answers AuthorizationError; the simulator says AccessDenied.
@@ -352,6 +375,21 @@ func TestCompensationUnderItsRole(t *testing.T) {
 		if !comp[a] {
 			t.Errorf("Compensate did not call %s (called %v)", a, comp)
 		}
+	}
+}
+
+// TestBuilderNeedsToPassItsRole takes iam:PassRole from the Builder
+// function: the swap must fail at LaunchBuilder with an access error, and
+// be compensated.
+func TestBuilderNeedsToPassItsRole(t *testing.T) {
+	w := newIAMSwap(t)
+	w.sb.Sim.SetAuthorizer(w.iam.WithoutAction("Builder", "iam:PassRole"))
+	x, res, err := runner.Run(context.Background(), runner.Options{AWS: w.sb.AWS, FunctionAWS: w.perFunction, Config: w.sb.Config, Clock: w.sb.Sim}, "", w.req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != asl.StatusFailed || res.Error != "AWSError" || !strings.Contains(res.Cause, "iam:PassRole") {
+		t.Fatalf("swap %s %s (%s), want FAILED AWSError naming iam:PassRole\npath %v", res.Status, res.Error, res.Cause, x.Path())
 	}
 }
 
