@@ -351,13 +351,7 @@ func (s *Sim) removeRecoveryPoint(p *recoveryPoint) {
 			s.deleteSnapshot(id) // cannot be in use: the image is deregistered
 		}
 	}
-	v := p.vault
-	for i, x := range v.points {
-		if x == p {
-			v.points = append(v.points[:i], v.points[i+1:]...)
-			break
-		}
-	}
+	p.vault.points = without(p.vault.points, p)
 	p.Status = "DELETED"
 }
 

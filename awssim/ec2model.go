@@ -3,6 +3,7 @@ package awssim
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -504,12 +505,7 @@ func (s *Sim) completeImage(im *image, failed bool, reason string) {
 func (s *Sim) deregisterImage(im *image) {
 	im.State = "deregistered"
 	delete(s.ec2.images, im.ID)
-	for i, x := range s.ec2.imageOrder {
-		if x == im {
-			s.ec2.imageOrder = append(s.ec2.imageOrder[:i], s.ec2.imageOrder[i+1:]...)
-			break
-		}
-	}
+	s.ec2.imageOrder = without(s.ec2.imageOrder, im)
 	s.emitImageState(im, "")
 }
 
@@ -644,6 +640,15 @@ func (s *Sim) privateDNSName(in *instance) string {
 		return name + ".ec2.internal"
 	}
 	return name + "." + s.opts.Region + ".compute.internal"
+}
+
+// without removes the first v from list, shifting the rest down in place
+// (as append(list[:i], list[i+1:]...) does).
+func without[T comparable](list []T, v T) []T {
+	if i := slices.Index(list, v); i >= 0 {
+		return append(list[:i], list[i+1:]...)
+	}
+	return list
 }
 
 func privateIP(cidr string, n int) string {

@@ -133,12 +133,7 @@ func (s *Sim) ssmInstanceChanged(in *instance) {
 	}
 	if in.State == "terminated" && n != nil {
 		delete(s.ssm.nodes, in.ID)
-		for i, x := range s.ssm.nodeOrder {
-			if x == n {
-				s.ssm.nodeOrder = append(s.ssm.nodeOrder[:i], s.ssm.nodeOrder[i+1:]...)
-				break
-			}
-		}
+		s.ssm.nodeOrder = without(s.ssm.nodeOrder, n)
 	}
 	if in.State == "running" {
 		return
@@ -434,13 +429,7 @@ func (s *Sim) finishInvocation(inv *ssmInvocation, status, details string, code 
 	inv.Status, inv.StatusDetails, inv.ResponseCode = status, details, code
 	inv.Stdout, inv.Stderr = stdout, stderr
 	inv.Ended = s.clock.now
-	list := s.ssm.active[inv.InstanceID]
-	for i, x := range list {
-		if x == inv {
-			list = append(list[:i], list[i+1:]...)
-			break
-		}
-	}
+	list := without(s.ssm.active[inv.InstanceID], inv)
 	if len(list) == 0 {
 		delete(s.ssm.active, inv.InstanceID)
 	} else {
