@@ -908,21 +908,10 @@ func (s *Sim) asgWriteGroup(w *xmlWriter, g *asGroup, withInstances bool) {
 	w.elem("HealthCheckType", "EC2")
 	w.int("HealthCheckGracePeriod", 300)
 	w.open("Instances")
-	for _, m := range g.members {
-		if !withInstances {
-			break
+	if withInstances {
+		for _, m := range g.members {
+			writeMember(w, m, "", m.health())
 		}
-		w.open("member")
-		w.elem("InstanceId", m.in.ID)
-		w.elem("InstanceType", m.in.InstanceType)
-		w.elem("AvailabilityZone", m.in.AZ)
-		w.elem("LifecycleState", m.lifecycle())
-		w.elem("HealthStatus", m.health())
-		if m.lt.ID != "" {
-			writeLTRef(w, "LaunchTemplate", m.lt)
-		}
-		w.bool("ProtectedFromScaleIn", false)
-		w.close("member")
 	}
 	w.close("Instances")
 	w.time("CreatedTime", g.Created)
@@ -945,6 +934,24 @@ func (s *Sim) asgWriteGroup(w *xmlWriter, g *asGroup, withInstances bool) {
 	w.bool("NewInstancesProtectedFromScaleIn", false)
 	w.elem("ServiceLinkedRoleARN", "arn:aws:iam::"+s.opts.AccountID+":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")
 	w.bool("CapacityRebalance", false)
+}
+
+// writeMember writes a group's instance as DescribeAutoScalingGroups
+// (group "") and DescribeAutoScalingInstances (the group's name, health
+// in capitals) show it.
+func writeMember(w *xmlWriter, m *asgMember, group, health string) {
+	w.open("member")
+	w.elem("InstanceId", m.in.ID)
+	w.elem("InstanceType", m.in.InstanceType)
+	w.elemIf("AutoScalingGroupName", group)
+	w.elem("AvailabilityZone", m.in.AZ)
+	w.elem("LifecycleState", m.lifecycle())
+	w.elem("HealthStatus", health)
+	if m.lt.ID != "" {
+		writeLTRef(w, "LaunchTemplate", m.lt)
+	}
+	w.bool("ProtectedFromScaleIn", false)
+	w.close("member")
 }
 
 func asgWriteTag(w *xmlWriter, group string, t asgTag) {
@@ -1173,19 +1180,7 @@ func (s *Sim) asgDescribeInstances(r *request, p params, w *xmlWriter) error {
 	}
 	w.open("AutoScalingInstances")
 	for i := start; i < end; i++ {
-		m := ms[i]
-		w.open("member")
-		w.elem("InstanceId", m.in.ID)
-		w.elem("InstanceType", m.in.InstanceType)
-		w.elem("AutoScalingGroupName", gs[i].Name)
-		w.elem("AvailabilityZone", m.in.AZ)
-		w.elem("LifecycleState", m.lifecycle())
-		w.elem("HealthStatus", strings.ToUpper(m.health()))
-		if m.lt.ID != "" {
-			writeLTRef(w, "LaunchTemplate", m.lt)
-		}
-		w.bool("ProtectedFromScaleIn", false)
-		w.close("member")
+		writeMember(w, ms[i], gs[i].Name, strings.ToUpper(ms[i].health()))
 	}
 	w.close("AutoScalingInstances")
 	w.elemIf("NextToken", next)

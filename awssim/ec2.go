@@ -289,6 +289,8 @@ func pageOf(p params, n, limit int) (from, to int, next string, err error) {
 	return from, to, next, nil
 }
 
+// writeTagSet writes a resource's tags as EC2's tagSet, by key; nothing
+// when there are none. One tag (the common case) needs no sorting.
 func writeTagSet(w *xmlWriter, t tags) {
 	if len(t) == 0 {
 		return
@@ -801,12 +803,19 @@ func (s *Sim) writeInstance(w *xmlWriter, in *instance) {
 	w.raw("<ebsOptimized>false</ebsOptimized><enaSupport>true</enaSupport><metadataOptions><state>applied</state><httpTokens>")
 	w.raw(in.HTTPTokens)
 	w.raw("</httpTokens><httpPutResponseHopLimit>2</httpPutResponseHopLimit><httpEndpoint>enabled</httpEndpoint></metadataOptions>")
-	if in.Platform == "windows" {
-		w.raw("<platformDetails>Windows</platformDetails><usageOperation>RunInstances:0002</usageOperation>")
-	} else {
-		w.raw("<platformDetails>Linux/UNIX</platformDetails><usageOperation>RunInstances</usageOperation>")
-	}
+	details, usage := platformDetails(in.Platform)
+	w.elem("platformDetails", details)
+	w.elem("usageOperation", usage)
 	w.close("item")
+}
+
+// platformDetails is the PlatformDetails and UsageOperation that EC2
+// reports for instances and images of a platform ("windows" or "").
+func platformDetails(platform string) (details, usageOperation string) {
+	if platform == "windows" {
+		return "Windows", "RunInstances:0002"
+	}
+	return "Linux/UNIX", "RunInstances"
 }
 
 var instanceStatusFilters = []string{

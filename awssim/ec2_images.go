@@ -182,14 +182,10 @@ func (s *Sim) writeImage(w *xmlWriter, im *image) {
 	w.bool("isPublic", im.Public)
 	w.elem("architecture", im.Architecture)
 	w.elem("imageType", "machine")
-	if im.Platform == "windows" {
-		w.elem("platform", "windows")
-		w.elem("platformDetails", "Windows")
-		w.elem("usageOperation", "RunInstances:0002")
-	} else {
-		w.elem("platformDetails", "Linux/UNIX")
-		w.elem("usageOperation", "RunInstances")
-	}
+	w.elemIf("platform", im.Platform)
+	details, usage := platformDetails(im.Platform)
+	w.elem("platformDetails", details)
+	w.elem("usageOperation", usage)
 	w.elemIf("imageOwnerAlias", im.OwnerAlias)
 	w.elem("name", im.Name)
 	w.elemIf("description", im.Description)
