@@ -123,6 +123,8 @@ func (s *Sim) accessDenied(r *request, err error) error {
 		code = "UnauthorizedOperation"
 	case "ssm", "dynamodb", "backup":
 		code = "AccessDeniedException"
+	case "sns":
+		code = "AuthorizationError"
 	}
 	return &apiError{Status: http.StatusForbidden, Code: code, Message: err.Error()}
 }

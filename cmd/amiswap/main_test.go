@@ -211,3 +211,52 @@ func TestSimAndRun(t *testing.T) {
 		t.Errorf("the run did not detect the simulator: %s", stderr)
 	}
 }
+
+// TestSimEnforcesIAMFromTemplate serves the simulator with the template's
+// roles enforced: a function's key may do what its role allows and no more.
+func TestSimEnforcesIAMFromTemplate(t *testing.T) {
+	dir := t.TempDir()
+	code, tmpl, _ := run(t, nil, "template")
+	if code != 0 {
+		t.Fatal("template failed")
+	}
+	file := filepath.Join(dir, "template.json")
+	os.WriteFile(file, []byte(tmpl), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	var stderr bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"sim", "--addr", "127.0.0.1:0", "--speed", "0", "--iam-template", file, "--iam-param", "AWS::StackName=amiswap"}, &Env{Stdout: pw, Stderr: &stderr, Getenv: os.Getenv})
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr)
+	defer func() {
+		cancel()
+		<-done
+	}()
+	endpoint := strings.TrimSpace(strings.TrimPrefix(line, "endpoint: "))
+	as := func(key string) *ec2.Client {
+		cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"),
+			config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(key, "secret", "")),
+			config.WithBaseEndpoint(endpoint))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ec2.NewFromConfig(cfg)
+	}
+	if _, err := as("AKIARESOLVE").DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); err != nil {
+		t.Errorf("Resolve may describe instances: %v", err)
+	}
+	_, err = as("AKIANOTIFY").DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+	if err == nil || !strings.Contains(err.Error(), "UnauthorizedOperation") {
+		t.Errorf("Notify described instances: %v, want UnauthorizedOperation", err)
+	}
+	if !strings.Contains(stderr.String(), "AKIACOMPENSATE") {
+		t.Errorf("the sim does not say which key each function uses: %s", stderr.String())
+	}
+}

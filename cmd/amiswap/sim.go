@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/amiswap/amiswap/awssim"
@@ -24,6 +26,27 @@ type simInput struct {
 	Scenario string
 	Throttle bool
 	Verbose  bool
+	// IAMTemplate, when set, enforces each function's role from this
+	// CloudFormation template on that function's access key.
+	IAMTemplate string
+	IAMParams   paramList
+}
+
+// paramList collects repeated KEY=VALUE flags.
+type paramList map[string]string
+
+func (p *paramList) String() string { return fmt.Sprint(map[string]string(*p)) }
+
+func (p *paramList) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	if *p == nil {
+		*p = paramList{}
+	}
+	(*p)[k] = val
+	return nil
 }
 
 func runSim(ctx context.Context, args []string, env *Env) error {
@@ -35,6 +58,8 @@ func runSim(ctx context.Context, args []string, env *Env) error {
 	fs.StringVar(&in.Scenario, "scenario", "empty", "initial resources: empty (default VPC, base images) or demo (plus an opted-in Windows group)")
 	fs.BoolVar(&in.Throttle, "throttle", true, "apply per-action request throttling as AWS does")
 	fs.BoolVar(&in.Verbose, "v", false, "log every API call")
+	fs.StringVar(&in.IAMTemplate, "iam-template", "", "enforce each Lambda function's role from this CloudFormation template (e.g. the output of 'amiswap template') on the function's access key AKIA<FUNCTION>")
+	fs.Var(&in.IAMParams, "iam-param", "a template parameter for --iam-template, KEY=VALUE (repeatable), e.g. AWS::StackName=amiswap or BuilderRoleArns=arn:aws:iam::123456789012:role/web")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -59,6 +84,23 @@ func runSim(ctx context.Context, args []string, env *Env) error {
 	})
 	if err != nil {
 		return &usageError{"sim: " + err.Error()}
+	}
+	if in.IAMTemplate != "" {
+		tmpl, err := os.ReadFile(in.IAMTemplate)
+		if err != nil {
+			return &usageError{"sim: --iam-template: " + err.Error()}
+		}
+		params := map[string]string{"AWS::StackName": "amiswap", "ArtifactBucket": "unused", "ArtifactKey": "unused"}
+		for k, v := range in.IAMParams {
+			params[k] = v
+		}
+		m, err := sim.EnableIAM(tmpl, params)
+		if err != nil {
+			return fmt.Errorf("sim: --iam-template: %w", err)
+		}
+		for _, f := range m.Functions() {
+			fmt.Fprintf(env.Stderr, "iam: function %s calls with access key %s\n", f, awssim.KeyFor(f))
+		}
 	}
 	ln, err := net.Listen("tcp", in.Addr)
 	if err != nil {
