@@ -2,8 +2,8 @@ package workflow
 
 // This file holds the builder instance's ops: launch-builder,
 // check-builder-ready, stop-builder and check-builder-stopped, plus the
-// helpers that the builder-side polls share (id checks, wait lengths,
-// deadlines).
+// helpers that the builder-side ops share (id checks, the state's target
+// and builder, the builder's lookup, idempotency tokens).
 
 import (
 	"context"
@@ -27,16 +27,6 @@ import (
 const (
 	builderReadyDeadline   = 30 * time.Minute
 	builderStoppedDeadline = 20 * time.Minute
-	// notFoundGrace is how long a just-created resource may be invisible to
-	// Describe calls (eventual consistency) before it counts as gone.
-	notFoundGrace = 5 * time.Minute
-)
-
-// Wait lengths a poll can ask for: never shorter than minPollWait (except
-// to land on a deadline), never longer than maxPollWait.
-const (
-	minPollWait = 5 * time.Second
-	maxPollWait = 120 * time.Second
 )
 
 var (
@@ -71,54 +61,6 @@ func needBuilder(p Payload) (string, error) {
 	}
 	id := p.State.Builder.InstanceID
 	return id, checkID("state.builder.instanceId", id, instanceIDRe)
-}
-
-// needNow returns the step's entered time; handlers never read the
-// machine's clock.
-func needNow(p Payload) (time.Time, error) {
-	if p.Context.EnteredTime.IsZero() {
-		return time.Time{}, &amiswap.InvalidInputError{Field: "context.enteredTime", Reason: "missing"}
-	}
-	return p.Context.EnteredTime, nil
-}
-
-// needStart returns an *amiswap.InvalidInputError when a wait's start time
-// is missing from the state: its deadline would be meaningless.
-func needStart(field string, t time.Time) error {
-	if t.IsZero() {
-		return &amiswap.InvalidInputError{Field: field, Reason: "missing"}
-	}
-	return nil
-}
-
-// pollReady is the verdict of a wait that is over.
-func pollReady() *PollResult { return &PollResult{Ready: true, Waiting: ""} }
-
-// pollAgain asks the state machine to wait about want before checking
-// again, clamped to [minPollWait, maxPollWait] and never past deadline.
-// Past the deadline it returns a *amiswap.StepTimeoutError naming what was
-// still awaited.
-func pollAgain(step string, now, deadline time.Time, want time.Duration, waiting string) (*PollResult, error) {
-	left := deadline.Sub(now)
-	if left <= 0 {
-		return nil, &amiswap.StepTimeoutError{Step: step, Deadline: deadline, Waiting: waiting}
-	}
-	want = min(max(want, minPollWait), maxPollWait)
-	if want > left {
-		want = left
-	}
-	secs := int((want + time.Second - 1) / time.Second)
-	return &PollResult{Ready: false, WaitSeconds: max(secs, 1), Waiting: waiting}, nil
-}
-
-// towards is half of what is left of a typical duration that started at
-// start, or after once that is no more than twice after: polls start
-// sparse and tighten as the expected end approaches.
-func towards(now, start time.Time, typical, after time.Duration) time.Duration {
-	if left := start.Add(typical).Sub(now); left > 2*after {
-		return left / 2
-	}
-	return after
 }
 
 // executionName is the last part of an execution ARN (the name), or the
@@ -351,7 +293,6 @@ type CheckBuilderReady struct {
 // fails a status check is a *amiswap.BuilderFailedError; 30 minutes after
 // the launch the wait is a *amiswap.StepTimeoutError.
 func (h *CheckBuilderReady) Check(ctx context.Context, p Payload) (*PollResult, error) {
-	const step = "check-builder-ready"
 	id, err := needBuilder(p)
 	if err != nil {
 		return nil, err
@@ -360,24 +301,23 @@ func (h *CheckBuilderReady) Check(ctx context.Context, p Payload) (*PollResult, 
 	if err != nil {
 		return nil, err
 	}
-	launched := p.State.Builder.LaunchedAt
-	if err := needStart("state.builder.launchedAt", launched); err != nil {
+	w, err := newWait("check-builder-ready", now, "state.builder.launchedAt", p.State.Builder.LaunchedAt, builderReadyDeadline)
+	if err != nil {
 		return nil, err
 	}
-	deadline := launched.Add(builderReadyDeadline)
 	in, err := describeInstance(ctx, h.EC2, id)
 	if err != nil {
 		return nil, err
 	}
 	if in == nil {
-		if now.Sub(launched) < notFoundGrace {
-			return pollAgain(step, now, deadline, 10*time.Second, "instance not visible yet")
+		if w.elapsed() < notFoundGrace {
+			return w.again(10*time.Second, "instance not visible yet")
 		}
 		return nil, &amiswap.BuilderFailedError{InstanceID: id, Reason: "instance not found"}
 	}
 	switch st := instanceState(in); st {
 	case ec2types.InstanceStateNamePending:
-		return pollAgain(step, now, deadline, 15*time.Second, "instance pending")
+		return w.again(15*time.Second, "instance pending")
 	case ec2types.InstanceStateNameRunning:
 	default:
 		return nil, &amiswap.BuilderFailedError{InstanceID: id, Reason: stateReason(in)}
@@ -386,7 +326,7 @@ func (h *CheckBuilderReady) Check(ctx context.Context, p Payload) (*PollResult, 
 	st, err := h.EC2.DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{InstanceIds: []string{id}, IncludeAllInstances: aws.Bool(true)})
 	if err != nil {
 		if apiCode(err) == "InvalidInstanceID.NotFound" {
-			return pollAgain(step, now, deadline, 15*time.Second, "status checks not visible yet")
+			return w.again(15*time.Second, "status checks not visible yet")
 		}
 		return nil, classify("ec2:DescribeInstanceStatus", err)
 	}
@@ -407,7 +347,7 @@ func (h *CheckBuilderReady) Check(ctx context.Context, p Payload) (*PollResult, 
 	}
 	if instance != ec2types.SummaryStatusOk || system != ec2types.SummaryStatusOk {
 		// Windows typically passes both checks 2-5 minutes after running.
-		return pollAgain(step, now, deadline, 30*time.Second,
+		return w.again(30*time.Second,
 			fmt.Sprintf("status checks initializing (instance %s, system %s)", orUnknown(string(instance)), orUnknown(string(system))))
 	}
 
@@ -430,7 +370,7 @@ func (h *CheckBuilderReady) Check(ctx context.Context, p Payload) (*PollResult, 
 	if ping != "" {
 		waiting += " (ping status " + string(ping) + ")"
 	}
-	return pollAgain(step, now, deadline, 20*time.Second, waiting)
+	return w.again(20*time.Second, waiting)
 }
 
 func orUnknown(s string) string {
@@ -500,7 +440,6 @@ type CheckBuilderStopped struct {
 // any other state. 20 minutes after the stop request the wait is a
 // *amiswap.StepTimeoutError.
 func (h *CheckBuilderStopped) Check(ctx context.Context, p Payload) (*PollResult, error) {
-	const step = "check-builder-stopped"
 	id, err := needBuilder(p)
 	if err != nil {
 		return nil, err
@@ -512,11 +451,10 @@ func (h *CheckBuilderStopped) Check(ctx context.Context, p Payload) (*PollResult
 	if p.State.Stop == nil {
 		return nil, &amiswap.InvalidInputError{Field: "state.stop", Reason: "missing: stop-builder has not run"}
 	}
-	requested := p.State.Stop.RequestedAt
-	if err := needStart("state.stop.requestedAt", requested); err != nil {
+	w, err := newWait("check-builder-stopped", now, "state.stop.requestedAt", p.State.Stop.RequestedAt, builderStoppedDeadline)
+	if err != nil {
 		return nil, err
 	}
-	deadline := requested.Add(builderStoppedDeadline)
 	in, err := describeInstance(ctx, h.EC2, id)
 	if err != nil {
 		return nil, err
@@ -528,10 +466,10 @@ func (h *CheckBuilderStopped) Check(ctx context.Context, p Payload) (*PollResult
 	case ec2types.InstanceStateNameStopped:
 		return pollReady(), nil
 	case ec2types.InstanceStateNameStopping:
-		return pollAgain(step, now, deadline, 15*time.Second, "instance stopping")
+		return w.again(15*time.Second, "instance stopping")
 	case ec2types.InstanceStateNameRunning, ec2types.InstanceStateNamePending:
-		if now.Sub(requested) < 2*time.Minute {
-			return pollAgain(step, now, deadline, 15*time.Second, "instance still "+string(instanceState(in))+", stop requested")
+		if w.elapsed() < 2*time.Minute {
+			return w.again(15*time.Second, "instance still "+string(instanceState(in))+", stop requested")
 		}
 	}
 	return nil, &amiswap.BuilderFailedError{InstanceID: id, Reason: stateReason(in)}

@@ -226,7 +226,6 @@ type CheckGeneralized struct {
 // that stops mid-script, a *amiswap.BuilderFailedError; 90 minutes after
 // the command was sent, a *amiswap.StepTimeoutError.
 func (h *CheckGeneralized) Check(ctx context.Context, p Payload) (*PollResult, error) {
-	const step = "check-generalized"
 	id, err := needBuilder(p)
 	if err != nil {
 		return nil, err
@@ -240,15 +239,15 @@ func (h *CheckGeneralized) Check(ctx context.Context, p Payload) (*PollResult, e
 		return nil, &amiswap.InvalidInputError{Field: "state.generalize", Reason: "missing: generalize has not run"}
 	}
 	sysprep := g.Document == SysprepDocument
-	if err := needStart("state.generalize.sentAt", g.SentAt); err != nil {
+	w, err := newWait("check-generalized", now, "state.generalize.sentAt", g.SentAt, generalizeDeadline)
+	if err != nil {
 		return nil, err
 	}
-	deadline := g.SentAt.Add(generalizeDeadline)
 
 	out, err := h.SSM.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String(g.CommandID), InstanceId: aws.String(id)})
 	if err != nil {
 		if apiCode(err) == "InvocationDoesNotExist" {
-			return pollAgain(step, now, deadline, 5*time.Second, "command invocation not visible yet")
+			return w.again(5*time.Second, "command invocation not visible yet")
 		}
 		return nil, classify("ssm:GetCommandInvocation", err)
 	}
@@ -291,11 +290,11 @@ func (h *CheckGeneralized) Check(ctx context.Context, p Payload) (*PollResult, e
 	waiting := fmt.Sprintf("%s %s", what, strings.ToLower(string(status)))
 	switch status {
 	case ssmtypes.CommandInvocationStatusPending:
-		return pollAgain(step, now, deadline, 15*time.Second, waiting+" (not delivered yet)")
+		return w.again(15*time.Second, waiting+" (not delivered yet)")
 	case ssmtypes.CommandInvocationStatusDelayed:
-		return pollAgain(step, now, deadline, 30*time.Second, waiting+" (agent unreachable, SSM retries)")
+		return w.again(30*time.Second, waiting+" (agent unreachable, SSM retries)")
 	}
-	return pollAgain(step, now, deadline, towards(now, g.SentAt, typical, after), waiting)
+	return w.again(w.towards(typical, after), waiting)
 }
 
 // finished reports whether an invocation status is final and not Success.

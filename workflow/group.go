@@ -632,10 +632,10 @@ func (o *GroupOps) CheckRefresh(ctx context.Context, p Payload) (*PollResult, er
 	if r.StartTime != nil {
 		start = *r.StartTime
 	}
+	w := wait{step: "check-refresh", now: now, start: start, deadline: start.Add(refreshDeadline)}
 	want := time.Minute
-	if elapsed := now.Sub(start); pct > 0 && pct < 100 && elapsed > 0 {
+	if elapsed := w.elapsed(); pct > 0 && pct < 100 && elapsed > 0 {
 		want = elapsed * time.Duration(100-pct) / time.Duration(pct) / 2
 	}
-	want = max(want, 10*time.Second)
-	return pollAgain("check-refresh", now, start.Add(refreshDeadline), want, waiting)
+	return w.again(max(want, 10*time.Second), waiting)
 }

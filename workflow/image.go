@@ -201,7 +201,6 @@ type CheckImage struct {
 // a *amiswap.StepTimeoutError. Waits follow the typical duration: 10-30
 // minutes for Windows, a few for Linux.
 func (h *CheckImage) Check(ctx context.Context, p Payload) (*PollResult, error) {
-	const step = "check-image"
 	now, err := needNow(p)
 	if err != nil {
 		return nil, err
@@ -213,11 +212,10 @@ func (h *CheckImage) Check(ctx context.Context, p Payload) (*PollResult, error) 
 	if err := checkID("state.image.imageId", id, imageIDRe); err != nil {
 		return nil, err
 	}
-	requested := p.State.Image.RequestedAt
-	if err := needStart("state.image.requestedAt", requested); err != nil {
+	w, err := newWait("check-image", now, "state.image.requestedAt", p.State.Image.RequestedAt, imageDeadline)
+	if err != nil {
 		return nil, err
 	}
-	deadline := requested.Add(imageDeadline)
 
 	var img *ec2types.Image
 	out, err := h.EC2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
@@ -232,8 +230,8 @@ func (h *CheckImage) Check(ctx context.Context, p Payload) (*PollResult, error) 
 		}
 	}
 	if img == nil {
-		if now.Sub(requested) < notFoundGrace {
-			return pollAgain(step, now, deadline, 10*time.Second, "image not visible yet")
+		if w.elapsed() < notFoundGrace {
+			return w.again(10*time.Second, "image not visible yet")
 		}
 		return nil, &amiswap.ImageFailedError{ImageID: id, Reason: "image not found"}
 	}
@@ -245,8 +243,8 @@ func (h *CheckImage) Check(ctx context.Context, p Payload) (*PollResult, error) 
 		if t := p.State.Target; t != nil && isWindows(t) {
 			typical, after = 15*time.Minute, 60*time.Second
 		}
-		waiting := fmt.Sprintf("image pending (%d min so far)", int(now.Sub(requested)/time.Minute))
-		return pollAgain(step, now, deadline, towards(now, requested, typical, after), waiting)
+		waiting := fmt.Sprintf("image pending (%d min so far)", int(w.elapsed()/time.Minute))
+		return w.again(w.towards(typical, after), waiting)
 	}
 	reason := "image is " + string(img.State)
 	if img.StateReason != nil && aws.ToString(img.StateReason.Message) != "" {

@@ -1,0 +1,86 @@
+package workflow
+
+// This file holds what the check ops share: the step's "now", the wait a
+// check belongs to (when it started, its deadline) and the verdicts a check
+// returns (ready, or how long to wait and for what).
+
+import (
+	"time"
+
+	"github.com/amiswap/amiswap"
+)
+
+// Wait lengths a poll can ask for: never shorter than minPollWait (except
+// to land on a deadline), never longer than maxPollWait.
+const (
+	minPollWait = 5 * time.Second
+	maxPollWait = 120 * time.Second
+)
+
+// notFoundGrace is how long a just-created resource may be invisible to
+// Describe calls (eventual consistency) before it counts as gone.
+const notFoundGrace = 5 * time.Minute
+
+// needNow returns the step's entered time; handlers never read the
+// machine's clock.
+func needNow(p Payload) (time.Time, error) {
+	if p.Context.EnteredTime.IsZero() {
+		return time.Time{}, &amiswap.InvalidInputError{Field: "context.enteredTime", Reason: "missing"}
+	}
+	return p.Context.EnteredTime, nil
+}
+
+// wait is one check of a wait: the check's step, when it looks (now), when
+// the awaited work started and when the wait gives up.
+type wait struct {
+	step                 string
+	now, start, deadline time.Time
+}
+
+// newWait returns the wait of step seen at now, which started at start (the
+// state's field) and lasts at most limit. A missing start is an
+// *amiswap.InvalidInputError: the deadline would be meaningless.
+func newWait(step string, now time.Time, field string, start time.Time, limit time.Duration) (wait, error) {
+	if start.IsZero() {
+		return wait{}, &amiswap.InvalidInputError{Field: field, Reason: "missing"}
+	}
+	return wait{step: step, now: now, start: start, deadline: start.Add(limit)}, nil
+}
+
+// elapsed is how long the awaited work has been going.
+func (w wait) elapsed() time.Duration { return w.now.Sub(w.start) }
+
+// again is pollAgain for this wait.
+func (w wait) again(want time.Duration, waiting string) (*PollResult, error) {
+	return pollAgain(w.step, w.now, w.deadline, want, waiting)
+}
+
+// towards is half of what is left of a typical duration of the awaited
+// work, or after once that is no more than twice after: polls start sparse
+// and tighten as the expected end approaches.
+func (w wait) towards(typical, after time.Duration) time.Duration {
+	if left := w.start.Add(typical).Sub(w.now); left > 2*after {
+		return left / 2
+	}
+	return after
+}
+
+// pollReady is the verdict of a wait that is over.
+func pollReady() *PollResult { return &PollResult{Ready: true, Waiting: ""} }
+
+// pollAgain asks the state machine to wait about want before checking
+// again, clamped to [minPollWait, maxPollWait] and never past deadline.
+// Past the deadline it returns a *amiswap.StepTimeoutError naming what was
+// still awaited.
+func pollAgain(step string, now, deadline time.Time, want time.Duration, waiting string) (*PollResult, error) {
+	left := deadline.Sub(now)
+	if left <= 0 {
+		return nil, &amiswap.StepTimeoutError{Step: step, Deadline: deadline, Waiting: waiting}
+	}
+	want = min(max(want, minPollWait), maxPollWait)
+	if want > left {
+		want = left
+	}
+	secs := int((want + time.Second - 1) / time.Second)
+	return &PollResult{Ready: false, WaitSeconds: max(secs, 1), Waiting: waiting}, nil
+}
