@@ -633,13 +633,26 @@ func (lt *launchTemplate) version(v string) (*ltVersion, error) {
 	return lt.Versions[n-1], nil
 }
 
-// privateDNSName is an instance's private DNS name in the region.
+// privateDNSName is an instance's private DNS name in the region
+// ("ip-10-0-0-4.ec2.internal"). DescribeInstances writes one per instance,
+// so it is built in a single allocation.
 func (s *Sim) privateDNSName(in *instance) string {
-	name := "ip-" + strings.ReplaceAll(in.PrivateIP, ".", "-")
-	if s.opts.Region == "us-east-1" {
-		return name + ".ec2.internal"
+	domain := ".ec2.internal"
+	if s.opts.Region != "us-east-1" {
+		domain = "." + s.opts.Region + ".compute.internal"
 	}
-	return name + "." + s.opts.Region + ".compute.internal"
+	var b strings.Builder
+	b.Grow(len("ip-") + len(in.PrivateIP) + len(domain))
+	b.WriteString("ip-")
+	for i := 0; i < len(in.PrivateIP); i++ {
+		c := in.PrivateIP[i]
+		if c == '.' {
+			c = '-'
+		}
+		b.WriteByte(c)
+	}
+	b.WriteString(domain)
+	return b.String()
 }
 
 // without removes the first v from list, shifting the rest down in place
