@@ -6,7 +6,6 @@ package workflow
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/amiswap/amiswap"
@@ -26,12 +25,12 @@ type compensateASG interface {
 
 // compensateEC2 is what compensate calls on EC2.
 type compensateEC2 interface {
+	versionLister
+	instanceDescriber
+	imageDescriber
 	ModifyLaunchTemplate(ctx context.Context, in *ec2.ModifyLaunchTemplateInput, opts ...func(*ec2.Options)) (*ec2.ModifyLaunchTemplateOutput, error)
-	DescribeLaunchTemplateVersions(ctx context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, opts ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error)
 	DeleteLaunchTemplateVersions(ctx context.Context, in *ec2.DeleteLaunchTemplateVersionsInput, opts ...func(*ec2.Options)) (*ec2.DeleteLaunchTemplateVersionsOutput, error)
-	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, opts ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
 	TerminateInstances(ctx context.Context, in *ec2.TerminateInstancesInput, opts ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error)
-	DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, opts ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
 	DeregisterImage(ctx context.Context, in *ec2.DeregisterImageInput, opts ...func(*ec2.Options)) (*ec2.DeregisterImageOutput, error)
 	DeleteSnapshot(ctx context.Context, in *ec2.DeleteSnapshotInput, opts ...func(*ec2.Options)) (*ec2.DeleteSnapshotOutput, error)
 }
@@ -192,33 +191,12 @@ func (h *Compensator) discoverSwap(ctx context.Context, p Payload) (*SwapResult,
 	if lt.ID == "" && lt.Name == "" {
 		return nil, nil
 	}
-	id, name := templateIdent(lt)
 	desc := swapDescription(p.Context.ExecutionID, t.Source.BackupJobID)
-	in := &ec2.DescribeLaunchTemplateVersionsInput{
-		LaunchTemplateId: id, LaunchTemplateName: name,
-		Filters: []ec2types.Filter{{Name: aws.String("image-id"), Values: []string{p.State.Image.ImageID}}},
+	found, err := findSwapVersion(ctx, h.ec2, lt, p.State.Image.ImageID, desc)
+	if err != nil {
+		return nil, err
 	}
-	var found *ec2types.LaunchTemplateVersion
-	for found == nil {
-		out, err := h.ec2.DescribeLaunchTemplateVersions(ctx, in)
-		if err != nil {
-			return nil, classify("ec2:DescribeLaunchTemplateVersions", err)
-		}
-		for i, v := range out.LaunchTemplateVersions {
-			if aws.ToString(v.VersionDescription) == desc {
-				found = &out.LaunchTemplateVersions[i]
-				break
-			}
-		}
-		if found != nil || aws.ToString(out.NextToken) == "" {
-			break
-		}
-		in.NextToken = out.NextToken
-	}
-	alias := lt.Version
-	if alias == "" {
-		alias = "$Default"
-	}
+	alias := groupVersion(lt)
 	// What update-launch-template does before and after creating the
 	// version (see there): pin an alias group for a refresh, move a
 	// pinned group when there is none, change the default.
@@ -230,10 +208,7 @@ func (h *Compensator) discoverSwap(ctx context.Context, p Payload) (*SwapResult,
 		}
 		return nil, nil
 	}
-	sw.LaunchTemplateID, sw.NewVersion = aws.ToString(found.LaunchTemplateId), strconv.FormatInt(aws.ToInt64(found.VersionNumber), 10)
-	if sw.LaunchTemplateID == "" {
-		sw.LaunchTemplateID = lt.ID
-	}
+	sw.LaunchTemplateID, sw.NewVersion = versionRef(found, lt)
 	if alias == "$Default" && aws.ToBool(found.DefaultVersion) {
 		sw.DefaultVersionChanged, sw.PreviousDefaultVersion = true, lt.SourceVersion
 	}

@@ -64,7 +64,7 @@ type groupAPI interface {
 type templateAPI interface {
 	DescribeLaunchTemplates(ctx context.Context, in *ec2.DescribeLaunchTemplatesInput, opts ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplatesOutput, error)
 	ModifyLaunchTemplate(ctx context.Context, in *ec2.ModifyLaunchTemplateInput, opts ...func(*ec2.Options)) (*ec2.ModifyLaunchTemplateOutput, error)
-	DescribeLaunchTemplateVersions(ctx context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, opts ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error)
+	versionLister
 	CreateLaunchTemplateVersion(ctx context.Context, in *ec2.CreateLaunchTemplateVersionInput, opts ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateVersionOutput, error)
 }
 
@@ -93,6 +93,21 @@ func describeGroup(ctx context.Context, c groupReader, name string) (*asgtypes.A
 		}
 	}
 	return nil, &amiswap.AWSError{Op: "autoscaling:DescribeAutoScalingGroups", Err: fmt.Errorf("group %s: %w", name, errGroupGone)}
+}
+
+// describeTemplateGroup returns the named group and the launch template
+// specification it launches from; a group gone or no longer on a launch
+// template is an *amiswap.AWSError.
+func describeTemplateGroup(ctx context.Context, c groupReader, name string) (*asgtypes.AutoScalingGroup, *asgtypes.LaunchTemplateSpecification, error) {
+	g, err := describeGroup(ctx, c, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	spec := groupTemplate(g)
+	if spec == nil {
+		return nil, nil, &amiswap.AWSError{Op: "autoscaling:DescribeAutoScalingGroups", Err: fmt.Errorf("group %s no longer uses a launch template", name)}
+	}
+	return g, spec, nil
 }
 
 // groupTag returns the value of a group's tag.
@@ -139,16 +154,30 @@ func policyWithVersion(p *asgtypes.MixedInstancesPolicy, version string) *asgtyp
 // whole with only the version changed.
 func setGroupVersion(ctx context.Context, c groupUpdater, g *asgtypes.AutoScalingGroup, version string) error {
 	in := &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: g.AutoScalingGroupName}
-	switch {
-	case g.MixedInstancesPolicy != nil && g.MixedInstancesPolicy.LaunchTemplate != nil && g.MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification != nil:
+	switch spec := groupTemplate(g); {
+	case spec != nil && spec != g.LaunchTemplate:
 		in.MixedInstancesPolicy = policyWithVersion(g.MixedInstancesPolicy, version)
-	case g.LaunchTemplate != nil:
-		in.LaunchTemplate = withVersion(g.LaunchTemplate, version)
+	case spec != nil:
+		in.LaunchTemplate = withVersion(spec, version)
 	default:
 		return &amiswap.AWSError{Op: "autoscaling:UpdateAutoScalingGroup", Err: fmt.Errorf("group %s no longer uses a launch template", aws.ToString(g.AutoScalingGroupName))}
 	}
 	_, err := c.UpdateAutoScalingGroup(ctx, in)
 	return classify("autoscaling:UpdateAutoScalingGroup", err)
+}
+
+// originalMaxSize reads the MaxSize that freeze saved in the group's
+// amiswap:original-max-size tag; tagged is false when there is no such tag.
+func originalMaxSize(g *asgtypes.AutoScalingGroup) (size int32, tagged bool, err error) {
+	v, ok := groupTag(g, amiswap.TagOriginalMaxSize)
+	if !ok {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+	if err != nil || n < 0 {
+		return 0, false, &amiswap.InvalidInputError{Field: "tag " + amiswap.TagOriginalMaxSize, Reason: fmt.Sprintf("value %q of group %s is not a size", v, aws.ToString(g.AutoScalingGroupName))}
+	}
+	return int32(n), true, nil
 }
 
 // restoreMaxSize gives a frozen group its original MaxSize back: from the
@@ -160,15 +189,15 @@ func restoreMaxSize(ctx context.Context, c maxSizeRestorer, group string, fallba
 	if err != nil {
 		return false, 0, err
 	}
-	orig, tagged := fallback, false
-	if v, ok := groupTag(g, amiswap.TagOriginalMaxSize); ok {
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
-		if err != nil || n < 0 {
-			return false, 0, &amiswap.InvalidInputError{Field: "tag " + amiswap.TagOriginalMaxSize, Reason: fmt.Sprintf("value %q of group %s is not a size", v, group)}
+	orig, tagged, err := originalMaxSize(g)
+	if err != nil {
+		return false, 0, err
+	}
+	if !tagged {
+		if !haveFallback {
+			return false, aws.ToInt32(g.MaxSize), nil
 		}
-		orig, tagged = int32(n), true
-	} else if !haveFallback {
-		return false, aws.ToInt32(g.MaxSize), nil
+		orig = fallback
 	}
 	if aws.ToInt32(g.MaxSize) != orig {
 		_, err := c.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String(group), MaxSize: aws.Int32(orig)})
@@ -208,14 +237,12 @@ func (o *GroupOps) Freeze(ctx context.Context, p Payload) (*FreezeResult, error)
 		return nil, err
 	}
 	current := aws.ToInt32(g.MaxSize)
-	orig := current
-	if v, ok := groupTag(g, amiswap.TagOriginalMaxSize); ok {
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
-		if err != nil || n < 0 {
-			return nil, &amiswap.InvalidInputError{Field: "tag " + amiswap.TagOriginalMaxSize, Reason: fmt.Sprintf("value %q of group %s is not a size", v, t.Group)}
-		}
-		orig = int32(n)
-	} else {
+	orig, tagged, err := originalMaxSize(g)
+	if err != nil {
+		return nil, err
+	}
+	if !tagged {
+		orig = current
 		_, err := o.asg.CreateOrUpdateTags(ctx, &autoscaling.CreateOrUpdateTagsInput{Tags: []asgtypes.Tag{{
 			ResourceId: aws.String(t.Group), ResourceType: aws.String("auto-scaling-group"),
 			Key: aws.String(amiswap.TagOriginalMaxSize), Value: aws.String(strconv.Itoa(int(current))),
@@ -287,6 +314,15 @@ func templateIdent(lt amiswap.LaunchTemplateRef) (id, name *string) {
 	return nil, aws.String(lt.Name)
 }
 
+// groupVersion is the launch template version the group names: "$Default"
+// when it names none, as Auto Scaling reads it.
+func groupVersion(lt amiswap.LaunchTemplateRef) string {
+	if lt.Version == "" {
+		return "$Default"
+	}
+	return lt.Version
+}
+
 // isAlias reports whether a group's launch template version is one of
 // the aliases ("" means $Default to Auto Scaling).
 func isAlias(v string) bool { return v == "" || v == "$Default" || v == "$Latest" }
@@ -333,23 +369,16 @@ func (o *GroupOps) UpdateLaunchTemplate(ctx context.Context, p Payload) (*SwapRe
 	if p.Context.ExecutionID == "" {
 		return nil, &amiswap.InvalidInputError{Field: "context.executionId", Reason: "missing"}
 	}
-	alias := lt.Version
-	if alias == "" {
-		alias = "$Default"
-	}
+	alias := groupVersion(lt)
 	rolling := t.Settings.Refresh == "rolling"
 	res := &SwapResult{GroupVersion: alias, PreviousGroupVersion: alias}
 
 	if isAlias(alias) && rolling {
 		// Pin first, so that no instance launches from the new version
 		// before the refresh (a group on $Latest would at once).
-		g, err := describeGroup(ctx, o.asg, t.Group)
+		g, spec, err := describeTemplateGroup(ctx, o.asg, t.Group)
 		if err != nil {
 			return nil, err
-		}
-		spec := groupTemplate(g)
-		if spec == nil {
-			return nil, &amiswap.AWSError{Op: "autoscaling:DescribeAutoScalingGroups", Err: fmt.Errorf("group %s no longer uses a launch template", t.Group)}
 		}
 		res.GroupUpdated = true
 		if aws.ToString(spec.Version) != lt.SourceVersion {
@@ -391,13 +420,9 @@ func (o *GroupOps) UpdateLaunchTemplate(ctx context.Context, p Payload) (*SwapRe
 	case alias == "$Latest":
 		// The new version is the latest: the group follows by itself.
 	default:
-		g, err := describeGroup(ctx, o.asg, t.Group)
+		g, spec, err := describeTemplateGroup(ctx, o.asg, t.Group)
 		if err != nil {
 			return nil, err
-		}
-		spec := groupTemplate(g)
-		if spec == nil {
-			return nil, &amiswap.AWSError{Op: "autoscaling:DescribeAutoScalingGroups", Err: fmt.Errorf("group %s no longer uses a launch template", t.Group)}
 		}
 		current := aws.ToString(spec.Version)
 		if current == newVersion {
@@ -421,26 +446,15 @@ func (o *GroupOps) UpdateLaunchTemplate(ctx context.Context, p Payload) (*SwapRe
 // and the golden image, creating it from the source version when there is
 // none yet. It returns the template's id and the version number.
 func (o *GroupOps) ensureVersion(ctx context.Context, lt amiswap.LaunchTemplateRef, image, desc, token string) (string, string, error) {
+	found, err := findSwapVersion(ctx, o.ec2, lt, image, desc)
+	if err != nil {
+		return "", "", err
+	}
+	if found != nil {
+		id, version := versionRef(found, lt)
+		return id, version, nil
+	}
 	id, name := templateIdent(lt)
-	in := &ec2.DescribeLaunchTemplateVersionsInput{
-		LaunchTemplateId: id, LaunchTemplateName: name,
-		Filters: []ec2types.Filter{{Name: aws.String("image-id"), Values: []string{image}}},
-	}
-	for {
-		out, err := o.ec2.DescribeLaunchTemplateVersions(ctx, in)
-		if err != nil {
-			return "", "", classify("ec2:DescribeLaunchTemplateVersions", err)
-		}
-		for _, v := range out.LaunchTemplateVersions {
-			if aws.ToString(v.VersionDescription) == desc {
-				return aws.ToString(v.LaunchTemplateId), strconv.FormatInt(aws.ToInt64(v.VersionNumber), 10), nil
-			}
-		}
-		if aws.ToString(out.NextToken) == "" {
-			break
-		}
-		in.NextToken = out.NextToken
-	}
 	out, err := o.ec2.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{
 		LaunchTemplateId: id, LaunchTemplateName: name,
 		SourceVersion:      aws.String(lt.SourceVersion),
@@ -455,11 +469,49 @@ func (o *GroupOps) ensureVersion(ctx context.Context, lt amiswap.LaunchTemplateR
 	if v == nil || v.VersionNumber == nil {
 		return "", "", &amiswap.AWSError{Op: "ec2:CreateLaunchTemplateVersion", Err: errors.New("the response names no version")}
 	}
-	ltID := aws.ToString(v.LaunchTemplateId)
-	if ltID == "" {
-		ltID = lt.ID
+	ltID, version := versionRef(v, lt)
+	return ltID, version, nil
+}
+
+// versionLister lists launch template versions.
+type versionLister interface {
+	DescribeLaunchTemplateVersions(ctx context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, opts ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error)
+}
+
+// findSwapVersion returns the version of lt that uses image and carries the
+// description desc (see swapDescription): the one an execution created.
+// It returns nil when there is none.
+func findSwapVersion(ctx context.Context, c versionLister, lt amiswap.LaunchTemplateRef, image, desc string) (*ec2types.LaunchTemplateVersion, error) {
+	id, name := templateIdent(lt)
+	in := &ec2.DescribeLaunchTemplateVersionsInput{
+		LaunchTemplateId: id, LaunchTemplateName: name,
+		Filters: []ec2types.Filter{{Name: aws.String("image-id"), Values: []string{image}}},
 	}
-	return ltID, strconv.FormatInt(*v.VersionNumber, 10), nil
+	for {
+		out, err := c.DescribeLaunchTemplateVersions(ctx, in)
+		if err != nil {
+			return nil, classify("ec2:DescribeLaunchTemplateVersions", err)
+		}
+		for i := range out.LaunchTemplateVersions {
+			if aws.ToString(out.LaunchTemplateVersions[i].VersionDescription) == desc {
+				return &out.LaunchTemplateVersions[i], nil
+			}
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return nil, nil
+		}
+		in.NextToken = out.NextToken
+	}
+}
+
+// versionRef is the launch template id (lt's when EC2 leaves it out) and
+// the number of a version.
+func versionRef(v *ec2types.LaunchTemplateVersion, lt amiswap.LaunchTemplateRef) (id, number string) {
+	id = aws.ToString(v.LaunchTemplateId)
+	if id == "" {
+		id = lt.ID
+	}
+	return id, strconv.FormatInt(aws.ToInt64(v.VersionNumber), 10)
 }
 
 // ---- start-refresh and check-refresh ---------------------------------------
@@ -511,13 +563,9 @@ func (o *GroupOps) StartRefresh(ctx context.Context, p Payload) (*RefreshResult,
 	if _, err := strconv.ParseInt(s.NewVersion, 10, 64); err != nil {
 		return nil, &amiswap.InvalidInputError{Field: "state.swap.newVersion", Reason: fmt.Sprintf("%q is not a version number", s.NewVersion)}
 	}
-	g, err := describeGroup(ctx, o.asg, t.Group)
+	g, spec, err := describeTemplateGroup(ctx, o.asg, t.Group)
 	if err != nil {
 		return nil, err
-	}
-	spec := groupTemplate(g)
-	if spec == nil {
-		return nil, &amiswap.AWSError{Op: "autoscaling:DescribeAutoScalingGroups", Err: fmt.Errorf("group %s no longer uses a launch template", t.Group)}
 	}
 	desired := &asgtypes.DesiredConfiguration{}
 	if g.MixedInstancesPolicy != nil && spec != g.LaunchTemplate {

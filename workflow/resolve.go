@@ -6,6 +6,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/amiswap/amiswap"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
@@ -30,9 +30,9 @@ type resolveBackup interface {
 
 // resolveEC2 is what resolve calls on EC2.
 type resolveEC2 interface {
-	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, opts ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
-	DescribeLaunchTemplateVersions(ctx context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, opts ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error)
-	DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, opts ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
+	instanceDescriber
+	versionLister
+	imageDescriber
 }
 
 // Resolver serves the resolve op.
@@ -181,18 +181,12 @@ func (r *Resolver) Resolve(ctx context.Context, p Payload) (*amiswap.Target, err
 		return skip("the instance %s is not in an Auto Scaling group", instanceID)
 	}
 	t.Group = groupName
-	gout, err := r.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{groupName}})
-	if err != nil {
-		return nil, classify("autoscaling:DescribeAutoScalingGroups", err)
-	}
-	var g *asgtypes.AutoScalingGroup
-	for i := range gout.AutoScalingGroups {
-		if aws.ToString(gout.AutoScalingGroups[i].AutoScalingGroupName) == groupName {
-			g = &gout.AutoScalingGroups[i]
-		}
-	}
-	if g == nil || strings.HasPrefix(aws.ToString(g.Status), "Delete") {
+	g, err := describeGroup(ctx, r.asg, groupName)
+	if errors.Is(err, errGroupGone) || (err == nil && strings.HasPrefix(aws.ToString(g.Status), "Delete")) {
 		return skip("the Auto Scaling group %s no longer exists", groupName)
+	}
+	if err != nil {
+		return nil, err
 	}
 	tags := map[string]string{}
 	for _, tag := range g.Tags {
