@@ -74,7 +74,6 @@ type backupJob struct {
 	SizeBytes                       int64
 	percent                         float64 // frozen once the job ends
 	createdBy                       *backupCreator
-	idempotencyToken                string
 }
 
 var (
@@ -234,7 +233,6 @@ func backupStartJob(s *Sim, r *request, vars map[string]string) (int, any, error
 	}
 	j := s.startBackupJob(vault, inst, in.IamRoleArn, startWindow, nil, s.takeOutcome("backup", "StartBackupJob"))
 	if in.IdempotencyToken != "" {
-		j.idempotencyToken = in.IdempotencyToken
 		s.backup.idempotency[in.IdempotencyToken] = j
 	}
 	return http.StatusOK, startJobOutput(j), nil
