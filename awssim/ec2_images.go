@@ -268,18 +268,6 @@ func (s *Sim) ec2DeregisterImage(r *request, p params, w *xmlWriter) error {
 	return nil
 }
 
-// snapshotByID finds one of the account's snapshots.
-func (s *Sim) snapshotByID(id string) (*snapshot, error) {
-	if !snapshotIDRe.MatchString(id) {
-		return nil, errorf("InvalidSnapshotID.Malformed", "Invalid id: \"%s\" (expecting \"snap-...\")", id)
-	}
-	sn, ok := s.ec2.snapshots[id]
-	if !ok {
-		return nil, errorf("InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", id)
-	}
-	return sn, nil
-}
-
 // sortedSnapshots lists the account's snapshots by start time, then id.
 func (s *Sim) sortedSnapshots() []*snapshot {
 	out := make([]*snapshot, 0, len(s.ec2.snapshots))

@@ -179,11 +179,17 @@ func init() {
 }
 
 var (
-	instanceIDRe = regexp.MustCompile(`^i-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	imageIDRe    = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	snapshotIDRe = regexp.MustCompile(`^snap-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	ltIDRe       = regexp.MustCompile(`^lt-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	instanceIDRe = ec2IDRe("i")
+	imageIDRe    = ec2IDRe("ami")
+	snapshotIDRe = ec2IDRe("snap")
+	ltIDRe       = ec2IDRe("lt")
 )
+
+// ec2IDRe matches the ids EC2 gives resources of a kind: the prefix, a
+// hyphen, then 8 or 17 hexadecimal digits.
+func ec2IDRe(prefix string) *regexp.Regexp {
+	return regexp.MustCompile(`^` + prefix + `-([0-9a-f]{8}|[0-9a-f]{17})$`)
+}
 
 // visible reports whether a resource created at t is past the
 // eventual-consistency window for lookups by id.
@@ -217,6 +223,18 @@ func (s *Sim) imageByID(id string, fresh bool) (*image, error) {
 		return nil, errorf("InvalidAMIID.NotFound", "The image id '[%s]' does not exist", id)
 	}
 	return im, nil
+}
+
+// snapshotByID finds one of the account's snapshots.
+func (s *Sim) snapshotByID(id string) (*snapshot, error) {
+	if !snapshotIDRe.MatchString(id) {
+		return nil, errorf("InvalidSnapshotID.Malformed", "Invalid id: \"%s\" (expecting \"snap-...\")", id)
+	}
+	sn, ok := s.ec2.snapshots[id]
+	if !ok {
+		return nil, errorf("InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", id)
+	}
+	return sn, nil
 }
 
 // instanceSpec is what RunInstances (or an Auto Scaling launch) asks for.
@@ -518,12 +536,9 @@ func (s *Sim) emitImageState(im *image, errorMessage string) {
 
 // deleteSnapshot deletes a snapshot unless a registered image uses it.
 func (s *Sim) deleteSnapshot(id string) error {
-	if !snapshotIDRe.MatchString(id) {
-		return errorf("InvalidSnapshotID.Malformed", "Invalid id: \"%s\" (expecting \"snap-...\")", id)
-	}
-	sn, ok := s.ec2.snapshots[id]
-	if !ok {
-		return errorf("InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", id)
+	sn, err := s.snapshotByID(id)
+	if err != nil {
+		return err
 	}
 	if im, ok := s.ec2.images[sn.ImageID]; ok && im.State != "deregistered" {
 		return errorf("InvalidSnapshot.InUse", "The snapshot %s is currently in use by %s", id, im.ID)
