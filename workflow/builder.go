@@ -243,24 +243,38 @@ type managedNodeDescriber interface {
 	DescribeInstanceInformation(ctx context.Context, in *ssm.DescribeInstanceInformationInput, optFns ...func(*ssm.Options)) (*ssm.DescribeInstanceInformationOutput, error)
 }
 
-// describeInstance returns one instance, or nil when EC2 answers
-// InvalidInstanceID.NotFound (or an empty list).
-func describeInstance(ctx context.Context, c instanceDescriber, id string) (*ec2types.Instance, error) {
+// describeInstance returns one instance and the account that owns it, or
+// nil when EC2 answers InvalidInstanceID.NotFound (or an empty list): right
+// after a launch, EC2 may not know the instance yet.
+func describeInstance(ctx context.Context, c instanceDescriber, id string) (*ec2types.Instance, string, error) {
 	out, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
 	if err != nil {
 		if apiCode(err) == "InvalidInstanceID.NotFound" {
-			return nil, nil
+			return nil, "", nil
 		}
-		return nil, classify("ec2:DescribeInstances", err)
+		return nil, "", classify("ec2:DescribeInstances", err)
 	}
 	for _, r := range out.Reservations {
 		for i := range r.Instances {
 			if aws.ToString(r.Instances[i].InstanceId) == id {
-				return &r.Instances[i], nil
+				return &r.Instances[i], aws.ToString(r.OwnerId), nil
 			}
 		}
 	}
-	return nil, nil
+	return nil, "", nil
+}
+
+// describeBuilder is describeInstance for a builder that must exist: one
+// EC2 does not know is a *amiswap.BuilderFailedError.
+func describeBuilder(ctx context.Context, c instanceDescriber, id string) (*ec2types.Instance, error) {
+	in, _, err := describeInstance(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	if in == nil {
+		return nil, &amiswap.BuilderFailedError{InstanceID: id, Reason: "instance not found"}
+	}
+	return in, nil
 }
 
 // instanceState is the state name of in ("" when unknown).
@@ -305,7 +319,7 @@ func (h *CheckBuilderReady) Check(ctx context.Context, p Payload) (*PollResult, 
 	if err != nil {
 		return nil, err
 	}
-	in, err := describeInstance(ctx, h.EC2, id)
+	in, _, err := describeInstance(ctx, h.EC2, id)
 	if err != nil {
 		return nil, err
 	}
@@ -404,12 +418,9 @@ func (h *StopBuilder) Stop(ctx context.Context, p Payload) (*StopResult, error) 
 	if err != nil {
 		return nil, err
 	}
-	in, err := describeInstance(ctx, h.EC2, id)
+	in, err := describeBuilder(ctx, h.EC2, id)
 	if err != nil {
 		return nil, err
-	}
-	if in == nil {
-		return nil, &amiswap.BuilderFailedError{InstanceID: id, Reason: "instance not found"}
 	}
 	switch instanceState(in) {
 	case ec2types.InstanceStateNameStopping, ec2types.InstanceStateNameStopped:
@@ -455,12 +466,9 @@ func (h *CheckBuilderStopped) Check(ctx context.Context, p Payload) (*PollResult
 	if err != nil {
 		return nil, err
 	}
-	in, err := describeInstance(ctx, h.EC2, id)
+	in, err := describeBuilder(ctx, h.EC2, id)
 	if err != nil {
 		return nil, err
-	}
-	if in == nil {
-		return nil, &amiswap.BuilderFailedError{InstanceID: id, Reason: "instance not found"}
 	}
 	switch instanceState(in) {
 	case ec2types.InstanceStateNameStopped:

@@ -146,11 +146,7 @@ func (h *Cleanup) retain(ctx context.Context, p Payload, t *amiswap.Target, res 
 			}
 		}
 		res.DeregisteredImages = append(res.DeregisteredImages, id)
-		for _, bdm := range img.BlockDeviceMappings {
-			if bdm.Ebs == nil || aws.ToString(bdm.Ebs.SnapshotId) == "" {
-				continue
-			}
-			snap := aws.ToString(bdm.Ebs.SnapshotId)
+		for _, snap := range imageSnapshots(img) {
 			if _, err := h.EC2.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(snap)}); err != nil {
 				switch apiCode(err) {
 				case "InvalidSnapshot.NotFound":

@@ -328,39 +328,24 @@ func (h *Compensator) terminateBuilder(ctx context.Context, c *compensation, p P
 
 // removeImage deregisters the golden AMI and deletes its snapshots.
 func (h *Compensator) removeImage(ctx context.Context, c *compensation, id string) {
-	out, err := h.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
+	img, err := describeImage(ctx, h.ec2, id)
 	if err != nil {
-		if apiCode(err) == "InvalidAMIID.NotFound" {
-			return
-		}
-		c.problem("describe golden AMI %s: %v", id, classify("ec2:DescribeImages", err))
+		c.problem("describe golden AMI %s: %v", id, err)
 		return
 	}
-	var snaps []string
-	found := false
-	for _, img := range out.Images {
-		if aws.ToString(img.ImageId) != id {
-			continue
-		}
-		found = true
-		for _, bd := range img.BlockDeviceMappings {
-			if bd.Ebs != nil && aws.ToString(bd.Ebs.SnapshotId) != "" {
-				snaps = append(snaps, aws.ToString(bd.Ebs.SnapshotId))
-			}
-		}
+	if img == nil {
+		return
 	}
-	if found {
-		_, err = h.ec2.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(id)})
-		switch {
-		case err == nil:
-			c.did("deregistered golden AMI %s", id)
-		case apiCode(err) == "InvalidAMIID.NotFound" || apiCode(err) == "InvalidAMIID.Unavailable":
-		default:
-			c.problem("deregister golden AMI %s: %v", id, classify("ec2:DeregisterImage", err))
-			return // its snapshots are still in use
-		}
+	_, err = h.ec2.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(id)})
+	switch {
+	case err == nil:
+		c.did("deregistered golden AMI %s", id)
+	case apiCode(err) == "InvalidAMIID.NotFound" || apiCode(err) == "InvalidAMIID.Unavailable":
+	default:
+		c.problem("deregister golden AMI %s: %v", id, classify("ec2:DeregisterImage", err))
+		return // its snapshots are still in use
 	}
-	for _, s := range snaps {
+	for _, s := range imageSnapshots(*img) {
 		_, err := h.ec2.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(s)})
 		switch {
 		case err == nil:

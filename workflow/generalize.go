@@ -257,13 +257,11 @@ func (h *CheckGeneralized) Check(ctx context.Context, p Payload) (*PollResult, e
 	}
 
 	// Anything but success: look at the builder, which Sysprep stops.
-	in, err := describeInstance(ctx, h.EC2, id)
+	in, err := describeBuilder(ctx, h.EC2, id)
 	if err != nil {
 		return nil, err
 	}
 	switch st := instanceState(in); {
-	case in == nil:
-		return nil, &amiswap.BuilderFailedError{InstanceID: id, Reason: "instance not found"}
 	case st == "stopping" || st == "stopped":
 		if sysprep && status != ssmtypes.CommandInvocationStatusFailed {
 			return pollReady(), nil

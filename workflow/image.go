@@ -61,6 +61,35 @@ type imageDescriber interface {
 	DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
 }
 
+// describeImage returns one AMI, or nil when EC2 answers
+// InvalidAMIID.NotFound (or an empty list).
+func describeImage(ctx context.Context, c imageDescriber, id string) (*ec2types.Image, error) {
+	out, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
+	if err != nil {
+		if apiCode(err) == "InvalidAMIID.NotFound" {
+			return nil, nil
+		}
+		return nil, classify("ec2:DescribeImages", err)
+	}
+	for i := range out.Images {
+		if aws.ToString(out.Images[i].ImageId) == id {
+			return &out.Images[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// imageSnapshots lists the EBS snapshots behind an AMI.
+func imageSnapshots(img ec2types.Image) []string {
+	var snaps []string
+	for _, bd := range img.BlockDeviceMappings {
+		if bd.Ebs != nil && aws.ToString(bd.Ebs.SnapshotId) != "" {
+			snaps = append(snaps, aws.ToString(bd.Ebs.SnapshotId))
+		}
+	}
+	return snaps
+}
+
 type imageCreator interface {
 	imageDescriber
 	CreateImage(ctx context.Context, in *ec2.CreateImageInput, optFns ...func(*ec2.Options)) (*ec2.CreateImageOutput, error)
@@ -217,17 +246,9 @@ func (h *CheckImage) Check(ctx context.Context, p Payload) (*PollResult, error) 
 		return nil, err
 	}
 
-	var img *ec2types.Image
-	out, err := h.EC2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
-	if err != nil && apiCode(err) != "InvalidAMIID.NotFound" {
-		return nil, classify("ec2:DescribeImages", err)
-	}
-	if err == nil {
-		for i := range out.Images {
-			if aws.ToString(out.Images[i].ImageId) == id {
-				img = &out.Images[i]
-			}
-		}
+	img, err := describeImage(ctx, h.EC2, id)
+	if err != nil {
+		return nil, err
 	}
 	if img == nil {
 		if w.elapsed() < notFoundGrace {

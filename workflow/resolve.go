@@ -248,7 +248,7 @@ func (r *Resolver) Resolve(ctx context.Context, p Payload) (*amiswap.Target, err
 	}
 
 	// The backup AMI.
-	img, err := r.image(ctx, t.Source.ImageID)
+	img, err := describeImage(ctx, r.ec2, t.Source.ImageID)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +268,7 @@ func (r *Resolver) Resolve(ctx context.Context, p Payload) (*amiswap.Target, err
 
 	// Duplicate and stale events.
 	if strings.HasPrefix(lt.ImageID, "ami-") {
-		cur, err := r.image(ctx, lt.ImageID)
+		cur, err := describeImage(ctx, r.ec2, lt.ImageID)
 		if err != nil {
 			return nil, err
 		}
@@ -301,27 +301,18 @@ func (r *Resolver) Resolve(ctx context.Context, p Payload) (*amiswap.Target, err
 // instance describes an instance and returns it with the account that
 // owns it; when it is gone, reason says so.
 func (r *Resolver) instance(ctx context.Context, id string) (in *ec2types.Instance, owner, reason string, err error) {
-	gone := fmt.Sprintf("the instance %s no longer exists", id)
-	out, err := r.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	in, owner, err = describeInstance(ctx, r.ec2, id)
 	if err != nil {
-		if apiCode(err) == "InvalidInstanceID.NotFound" {
-			return nil, "", gone, nil
-		}
-		return nil, "", "", classify("ec2:DescribeInstances", err)
+		return nil, "", "", err
 	}
-	for _, res := range out.Reservations {
-		for i := range res.Instances {
-			in := &res.Instances[i]
-			if aws.ToString(in.InstanceId) != id {
-				continue
-			}
-			if in.State != nil && (in.State.Name == ec2types.InstanceStateNameTerminated || in.State.Name == ec2types.InstanceStateNameShuttingDown) {
-				return nil, "", gone, nil
-			}
-			return in, aws.ToString(res.OwnerId), "", nil
-		}
+	switch instanceState(in) {
+	case ec2types.InstanceStateNameTerminated, ec2types.InstanceStateNameShuttingDown:
+		in = nil
 	}
-	return nil, "", gone, nil
+	if in == nil {
+		return nil, "", fmt.Sprintf("the instance %s no longer exists", id), nil
+	}
+	return in, owner, "", nil
 }
 
 // arnPartition is the ARN partition of a region.
@@ -366,23 +357,6 @@ func (r *Resolver) newestJob(ctx context.Context, instanceID, owner string) (*re
 		}
 		in.NextToken = out.NextToken
 	}
-}
-
-// image describes one AMI, or returns nil when it does not exist.
-func (r *Resolver) image(ctx context.Context, id string) (*ec2types.Image, error) {
-	out, err := r.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
-	if err != nil {
-		if apiCode(err) == "InvalidAMIID.NotFound" {
-			return nil, nil
-		}
-		return nil, classify("ec2:DescribeImages", err)
-	}
-	for i := range out.Images {
-		if aws.ToString(out.Images[i].ImageId) == id {
-			return &out.Images[i], nil
-		}
-	}
-	return nil, nil
 }
 
 // builderSpec is how the builder is launched: the group's instance type,
