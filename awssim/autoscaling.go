@@ -579,17 +579,13 @@ func (s *Sim) asgParseSpec(p params) (sp asgSpec, ok bool, err error) {
 	if n > 1 {
 		return sp, false, errorf("ValidationError", "Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter, not more than one.")
 	}
-	switch {
-	case lt != nil:
-		if err := s.asgCheckRef(lt); err != nil {
-			return sp, false, err
-		}
-	case mx != nil:
-		if err := s.asgCheckRef(&mx.LT); err != nil {
-			return sp, false, err
+	sp = asgSpec{LT: lt, Mixed: mx, LCName: lc}
+	if ref := sp.ref(); ref != nil {
+		if err := s.asgCheckRef(ref); err != nil {
+			return asgSpec{}, false, err
 		}
 	}
-	return asgSpec{LT: lt, Mixed: mx, LCName: lc}, true, nil
+	return sp, true, nil
 }
 
 func asgCheckSizes(min, max, desired int) error {

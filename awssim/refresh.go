@@ -375,19 +375,14 @@ func (s *Sim) asgStartInstanceRefresh(r *request, p params, w *xmlWriter) error 
 		if err != nil {
 			return err
 		}
-		switch {
-		case lt != nil && mx != nil:
+		if lt != nil && mx != nil {
 			return errorf("ValidationError", "A DesiredConfiguration can specify a LaunchTemplate or a MixedInstancesPolicy, not both.")
-		case lt != nil:
-			if err := s.asgCheckRef(lt); err != nil {
+		}
+		if lt != nil || mx != nil {
+			desired = &asgSpec{LT: lt, Mixed: mx}
+			if err := s.asgCheckRef(desired.ref()); err != nil {
 				return err
 			}
-			desired = &asgSpec{LT: lt}
-		case mx != nil:
-			if err := s.asgCheckRef(&mx.LT); err != nil {
-				return err
-			}
-			desired = &asgSpec{Mixed: mx}
 		}
 	}
 	prefs, err := s.refreshParsePrefs(p.sub("Preferences"))
@@ -460,16 +455,15 @@ func (s *Sim) refreshParsePrefs(p params) (asgRefreshPrefs, error) {
 	} else if ok {
 		pr.CheckpointDelay = time.Duration(v) * time.Second
 	}
-	for _, name := range []string{"SkipMatching", "AutoRollback"} {
-		b, _, err := p.boolean(name)
+	for _, f := range []struct {
+		name string
+		dst  *bool
+	}{{"SkipMatching", &pr.SkipMatching}, {"AutoRollback", &pr.AutoRollback}} {
+		b, _, err := p.boolean(f.name)
 		if err != nil {
 			return pr, asgValidation(err)
 		}
-		if name == "SkipMatching" {
-			pr.SkipMatching = b
-		} else {
-			pr.AutoRollback = b
-		}
+		*f.dst = b
 	}
 	last := 0
 	for _, c := range p.list("CheckpointPercentages.member") {
