@@ -455,15 +455,12 @@ func (s *Sim) refreshParsePrefs(p params) (asgRefreshPrefs, error) {
 	} else if ok {
 		pr.CheckpointDelay = time.Duration(v) * time.Second
 	}
-	for _, f := range []struct {
-		name string
-		dst  *bool
-	}{{"SkipMatching", &pr.SkipMatching}, {"AutoRollback", &pr.AutoRollback}} {
-		b, _, err := p.boolean(f.name)
-		if err != nil {
-			return pr, asgValidation(err)
-		}
-		*f.dst = b
+	var err error
+	if pr.SkipMatching, _, err = p.boolean("SkipMatching"); err != nil {
+		return pr, asgValidation(err)
+	}
+	if pr.AutoRollback, _, err = p.boolean("AutoRollback"); err != nil {
+		return pr, asgValidation(err)
 	}
 	last := 0
 	for _, c := range p.list("CheckpointPercentages.member") {
