@@ -7,8 +7,6 @@ package workflow
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strings"
@@ -61,29 +59,6 @@ func needBuilder(p Payload) (string, error) {
 	}
 	id := p.State.Builder.InstanceID
 	return id, checkID("state.builder.instanceId", id, instanceIDRe)
-}
-
-// executionName is the last part of an execution ARN (the name), or the
-// whole id when it is not an ARN.
-func executionName(executionID string) string {
-	if i := strings.LastIndexByte(executionID, ':'); i >= 0 && i < len(executionID)-1 {
-		return executionID[i+1:]
-	}
-	return executionID
-}
-
-// shortHash is a stable 16-hex-digit digest of s.
-func shortHash(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:8])
-}
-
-// builderClientToken is the RunInstances idempotency token of an execution:
-// a retried or resumed launch-builder gets the instance launched the first
-// time instead of a second one. AWS allows 64 ASCII characters.
-func builderClientToken(executionID string) string {
-	sum := sha256.Sum256([]byte("amiswap/launch-builder/" + executionID))
-	return "amiswap-" + hex.EncodeToString(sum[:24])
 }
 
 // ---- launch-builder --------------------------------------------------------
@@ -182,7 +157,7 @@ func (h *LaunchBuilder) input(p Payload) (*ec2.RunInstancesInput, error) {
 		InstanceType: ec2types.InstanceType(spec.InstanceType),
 		MinCount:     aws.Int32(1),
 		MaxCount:     aws.Int32(1),
-		ClientToken:  aws.String(builderClientToken(p.Context.ExecutionID)),
+		ClientToken:  aws.String(clientToken("launch-builder", p.Context.ExecutionID)),
 		// The network interface form is the only one that can refuse a
 		// public IP in a subnet that maps one on launch.
 		NetworkInterfaces: []ec2types.InstanceNetworkInterfaceSpecification{{
@@ -210,15 +185,6 @@ func (h *LaunchBuilder) input(p Payload) (*ec2.RunInstancesInput, error) {
 		in.IamInstanceProfile = &ec2types.IamInstanceProfileSpecification{Name: aws.String(spec.InstanceProfile)}
 	}
 	return in, nil
-}
-
-// limitTagValue cuts a tag value to the 256 characters EC2 allows.
-func limitTagValue(v string) string {
-	r := []rune(v)
-	if len(r) > 256 {
-		return string(r[:256])
-	}
-	return v
 }
 
 // ---- check-builder-ready ---------------------------------------------------

@@ -335,7 +335,7 @@ func TestLaunchBuilderSendsAHardenedIdempotentRequest(t *testing.T) {
 	if tok == "" || len(tok) > 64 || tok != aws.ToString(f.run[1].ClientToken) {
 		t.Errorf("ClientToken %q / retry %q: want one stable token of at most 64 characters", tok, aws.ToString(f.run[1].ClientToken))
 	}
-	if other := builderClientToken(btExec + "-2"); other == tok {
+	if other := clientToken("launch-builder", btExec+"-2"); other == tok {
 		t.Error("two executions share a client token")
 	}
 	want := map[string]string{

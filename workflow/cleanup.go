@@ -115,8 +115,8 @@ func (h *Cleanup) retain(ctx context.Context, p Payload, t *amiswap.Target, res 
 	in := &ec2.DescribeImagesInput{
 		Owners: []string{"self"},
 		Filters: []ec2types.Filter{
-			{Name: aws.String("tag:" + amiswap.TagGroup), Values: []string{limitTagValue(t.Group)}},
-			{Name: aws.String("tag:" + amiswap.TagRole), Values: []string{amiswap.RoleGolden}},
+			tagFilter(amiswap.TagGroup, t.Group),
+			tagFilter(amiswap.TagRole, amiswap.RoleGolden),
 		},
 	}
 	for {

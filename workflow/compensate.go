@@ -299,8 +299,8 @@ func (h *Compensator) terminateBuilder(ctx context.Context, c *compensation, p P
 		ids = []string{b.InstanceID}
 	} else if p.Context.ExecutionID != "" && p.State.Target != nil && !p.State.Target.Skip {
 		out, err := h.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
-			{Name: aws.String("tag:" + amiswap.TagExecution), Values: []string{limitTagValue(p.Context.ExecutionID)}},
-			{Name: aws.String("tag:" + amiswap.TagRole), Values: []string{amiswap.RoleBuilder}},
+			tagFilter(amiswap.TagExecution, p.Context.ExecutionID),
+			tagFilter(amiswap.TagRole, amiswap.RoleBuilder),
 			{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped"}},
 		}})
 		if err != nil {

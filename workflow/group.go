@@ -6,8 +6,6 @@ package workflow
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -299,13 +297,6 @@ func swapDescription(executionID, backupJob string) string {
 	return d
 }
 
-// swapClientToken is CreateLaunchTemplateVersion's idempotency token of an
-// execution (at most 128 characters).
-func swapClientToken(executionID string) string {
-	sum := sha256.Sum256([]byte("amiswap/update-launch-template/" + executionID))
-	return "amiswap-" + hex.EncodeToString(sum[:24])
-}
-
 // templateIdent names a launch template for EC2: by id when known.
 func templateIdent(lt amiswap.LaunchTemplateRef) (id, name *string) {
 	if lt.ID != "" {
@@ -389,7 +380,7 @@ func (o *GroupOps) UpdateLaunchTemplate(ctx context.Context, p Payload) (*SwapRe
 	}
 
 	desc := swapDescription(p.Context.ExecutionID, t.Source.BackupJobID)
-	ltID, newVersion, err := o.ensureVersion(ctx, lt, image, desc, swapClientToken(p.Context.ExecutionID))
+	ltID, newVersion, err := o.ensureVersion(ctx, lt, image, desc, clientToken("update-launch-template", p.Context.ExecutionID))
 	if err != nil {
 		return nil, err
 	}

@@ -449,7 +449,7 @@ func TestUpdateLaunchTemplate(t *testing.T) {
 					SourceVersion:      aws.String("4"),
 					LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(grpGolden)},
 					VersionDescription: aws.String("amiswap run-1 from " + grpJob),
-					ClientToken:        aws.String(swapClientToken(grpExec)),
+					ClientToken:        aws.String(clientToken("update-launch-template", grpExec)),
 				}
 				if w.createIn == nil || !reflect.DeepEqual(*w.createIn, want) {
 					t.Errorf("create sent %+v,\nwant only ImageId changed: %+v", w.createIn, want)

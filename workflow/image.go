@@ -193,8 +193,8 @@ func (h *CreateImage) existing(ctx context.Context, now time.Time, name, executi
 	queries := [][]ec2types.Filter{
 		{{Name: aws.String("name"), Values: []string{name}}},
 		{
-			{Name: aws.String("tag:" + amiswap.TagExecution), Values: []string{limitTagValue(execution)}},
-			{Name: aws.String("tag:" + amiswap.TagRole), Values: []string{amiswap.RoleGolden}},
+			tagFilter(amiswap.TagExecution, execution),
+			tagFilter(amiswap.TagRole, amiswap.RoleGolden),
 		},
 	}
 	for _, filters := range queries {
