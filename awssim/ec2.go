@@ -276,17 +276,25 @@ func ec2Token(tok string) (uint64, error) {
 	return 0, errorf("InvalidParameterValue", "Invalid value '%s' for NextToken", tok)
 }
 
-// pageOf slices n filtered items by NextToken (an offset) and MaxResults,
-// returning the range to write and the token for the next page.
-func pageOf(p params, n, limit int) (from, to int, next string, err error) {
+// writePage writes the page of items that NextToken and MaxResults (limit)
+// select, each with write, inside the set element, then the nextToken of
+// the following page.
+func writePage[T any](w *xmlWriter, p params, limit int, set string, items []T, write func(T)) error {
 	var off uint64
 	if tok := p.str("NextToken"); tok != "" {
+		var err error
 		if off, err = ec2Token(tok); err != nil {
-			return 0, 0, "", err
+			return err
 		}
 	}
-	from, to, next = pageBounds(ec2TokenPrefix, n, off, limit)
-	return from, to, next, nil
+	from, to, next := pageBounds(ec2TokenPrefix, len(items), off, limit)
+	w.open(set)
+	for _, x := range items[from:to] {
+		write(x)
+	}
+	w.close(set)
+	w.elemIf("nextToken", next)
+	return nil
 }
 
 // writeTagSet writes a resource's tags as EC2's tagSet, by key; nothing
@@ -877,12 +885,7 @@ func (s *Sim) ec2DescribeInstanceStatus(r *request, p params, w *xmlWriter) erro
 			kept = append(kept, in)
 		}
 	}
-	from, to, next, err := pageOf(p, len(kept), limit)
-	if err != nil {
-		return err
-	}
-	w.open("instanceStatusSet")
-	for _, in := range kept[from:to] {
+	return writePage(w, p, limit, "instanceStatusSet", kept, func(in *instance) {
 		st, det := instanceCheck(in)
 		w.open("item")
 		w.elem("instanceId", in.ID)
@@ -897,10 +900,7 @@ func (s *Sim) ec2DescribeInstanceStatus(r *request, p params, w *xmlWriter) erro
 			w.close(tag)
 		}
 		w.close("item")
-	}
-	w.close("instanceStatusSet")
-	w.elemIf("nextToken", next)
-	return nil
+	})
 }
 
 func writeInstanceState(w *xmlWriter, tag, state string) {
@@ -1207,20 +1207,12 @@ func (s *Sim) ec2DescribeTags(r *request, p params, w *xmlWriter) error {
 	for _, lt := range s.ec2.ltOrder {
 		add(lt.ID, "launch-template", lt.Tags)
 	}
-	from, to, next, err := pageOf(p, len(out), limit)
-	if err != nil {
-		return err
-	}
-	w.open("tagSet")
-	for _, e := range out[from:to] {
+	return writePage(w, p, limit, "tagSet", out, func(e entry) {
 		w.open("item")
 		w.elem("resourceId", e.id)
 		w.elem("resourceType", e.typ)
 		w.elem("key", e.key)
 		w.elem("value", e.value)
 		w.close("item")
-	}
-	w.close("tagSet")
-	w.elemIf("nextToken", next)
-	return nil
+	})
 }

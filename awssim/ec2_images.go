@@ -153,17 +153,9 @@ func (s *Sim) ec2DescribeImages(r *request, p params, w *xmlWriter) error {
 			out = append(out, im)
 		}
 	}
-	from, to, next, err := pageOf(p, len(out), limit)
-	if err != nil {
-		return err
-	}
-	w.open("imagesSet")
-	for _, im := range out[from:to] {
+	return writePage(w, p, limit, "imagesSet", out, func(im *image) {
 		s.writeImage(w, im)
-	}
-	w.close("imagesSet")
-	w.elemIf("nextToken", next)
-	return nil
+	})
 }
 
 var accountIDRe = regexp.MustCompile(`^\d{12}$`)
@@ -336,12 +328,7 @@ func (s *Sim) ec2DescribeSnapshots(r *request, p params, w *xmlWriter) error {
 			out = append(out, sn)
 		}
 	}
-	from, to, next, err := pageOf(p, len(out), limit)
-	if err != nil {
-		return err
-	}
-	w.open("snapshotSet")
-	for _, sn := range out[from:to] {
+	return writePage(w, p, limit, "snapshotSet", out, func(sn *snapshot) {
 		w.open("item")
 		w.elem("snapshotId", sn.ID)
 		w.elem("volumeId", sn.VolumeID)
@@ -359,10 +346,7 @@ func (s *Sim) ec2DescribeSnapshots(r *request, p params, w *xmlWriter) error {
 		w.elem("storageTier", "standard")
 		writeTagSet(w, sn.Tags)
 		w.close("item")
-	}
-	w.close("snapshotSet")
-	w.elemIf("nextToken", next)
-	return nil
+	})
 }
 
 func (s *Sim) ec2DeleteSnapshot(r *request, p params, w *xmlWriter) error {

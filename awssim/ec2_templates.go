@@ -293,17 +293,9 @@ func (s *Sim) ec2DescribeLaunchTemplates(r *request, p params, w *xmlWriter) err
 			out = append(out, lt)
 		}
 	}
-	from, to, next, err := pageOf(p, len(out), limit)
-	if err != nil {
-		return err
-	}
-	w.open("launchTemplates")
-	for _, lt := range out[from:to] {
+	return writePage(w, p, limit, "launchTemplates", out, func(lt *launchTemplate) {
 		writeLaunchTemplate(w, "item", lt)
-	}
-	w.close("launchTemplates")
-	w.elemIf("nextToken", next)
-	return nil
+	})
 }
 
 func (s *Sim) ec2DescribeLaunchTemplateVersions(r *request, p params, w *xmlWriter) error {
@@ -356,17 +348,9 @@ func (s *Sim) ec2DescribeLaunchTemplateVersions(r *request, p params, w *xmlWrit
 			out = append(out, v)
 		}
 	}
-	from, to, next, err := pageOf(p, len(out), limit)
-	if err != nil {
-		return err
-	}
-	w.open("launchTemplateVersionSet")
-	for _, v := range out[from:to] {
+	return writePage(w, p, limit, "launchTemplateVersionSet", out, func(v *ltVersion) {
 		writeLTVersion(w, "item", lt, v)
-	}
-	w.close("launchTemplateVersionSet")
-	w.elemIf("nextToken", next)
-	return nil
+	})
 }
 
 func (s *Sim) ec2ModifyLaunchTemplate(r *request, p params, w *xmlWriter) error {
