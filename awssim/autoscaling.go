@@ -639,14 +639,17 @@ func asgParseFilters(p params, list string, allowed func(string) bool) ([]ec2Fil
 	return out, nil
 }
 
-// asgPage slices n items for MaxRecords/NextToken pagination.
-func asgPage(p params, n, max int) (start, end int, next string, err error) {
+// asgWritePage writes the page of items that NextToken and MaxRecords
+// (at most max, 50 when not given) select, each with write inside a
+// member element, in the set element, then the NextToken of the
+// following page.
+func asgWritePage[T any](w *xmlWriter, p params, max int, set string, items []T, write func(T)) error {
 	limit := 50
 	if v, ok, err := p.integer("MaxRecords"); err != nil {
-		return 0, 0, "", asgValidation(err)
+		return asgValidation(err)
 	} else if ok {
 		if v < 1 || v > max {
-			return 0, 0, "", errorf("ValidationError", "1 validation error detected: Value '%d' at 'maxRecords' failed to satisfy constraint: Member must have value between 1 and %d", v, max)
+			return errorf("ValidationError", "1 validation error detected: Value '%d' at 'maxRecords' failed to satisfy constraint: Member must have value between 1 and %d", v, max)
 		}
 		limit = v
 	}
@@ -654,11 +657,19 @@ func asgPage(p params, n, max int) (start, end int, next string, err error) {
 	if tok := p.str("NextToken"); tok != "" {
 		var ok bool
 		if off, ok = parsePageToken("asg:", tok); !ok {
-			return 0, 0, "", errorf("InvalidNextToken", "The token '%s' is invalid.", tok)
+			return errorf("InvalidNextToken", "The token '%s' is invalid.", tok)
 		}
 	}
-	start, end, next = pageBounds("asg:", n, off, limit)
-	return start, end, next, nil
+	start, end, next := pageBounds("asg:", len(items), off, limit)
+	w.open(set)
+	for _, x := range items[start:end] {
+		w.open("member")
+		write(x)
+		w.close("member")
+	}
+	w.close(set)
+	w.elemIf("NextToken", next)
+	return nil
 }
 
 // ---- handlers ---------------------------------------------------------------
@@ -805,20 +816,10 @@ func (s *Sim) asgDescribeGroups(r *request, p params, w *xmlWriter) error {
 			gs = append(gs, g)
 		}
 	}
-	start, end, next, err := asgPage(p, len(gs), 100)
-	if err != nil {
-		return err
-	}
 	withInstances := p.str("IncludeInstances") != "false"
-	w.open("AutoScalingGroups")
-	for _, g := range gs[start:end] {
-		w.open("member")
+	return asgWritePage(w, p, 100, "AutoScalingGroups", gs, func(g *asGroup) {
 		s.asgWriteGroup(w, g, withInstances)
-		w.close("member")
-	}
-	w.close("AutoScalingGroups")
-	w.elemIf("NextToken", next)
-	return nil
+	})
 }
 
 // contains reports whether list holds v.
@@ -906,7 +907,9 @@ func (s *Sim) asgWriteGroup(w *xmlWriter, g *asGroup, withInstances bool) {
 	w.open("Instances")
 	if withInstances {
 		for _, m := range g.members {
+			w.open("member")
 			writeMember(w, m, "", m.health())
+			w.close("member")
 		}
 	}
 	w.close("Instances")
@@ -936,7 +939,6 @@ func (s *Sim) asgWriteGroup(w *xmlWriter, g *asGroup, withInstances bool) {
 // (group "") and DescribeAutoScalingInstances (the group's name, health
 // in capitals) show it.
 func writeMember(w *xmlWriter, m *asgMember, group, health string) {
-	w.open("member")
 	w.elem("InstanceId", m.in.ID)
 	w.elem("InstanceType", m.in.InstanceType)
 	w.elemIf("AutoScalingGroupName", group)
@@ -947,7 +949,6 @@ func writeMember(w *xmlWriter, m *asgMember, group, health string) {
 		writeLTRef(w, "LaunchTemplate", m.lt)
 	}
 	w.bool("ProtectedFromScaleIn", false)
-	w.close("member")
 }
 
 func asgWriteTag(w *xmlWriter, group string, t asgTag) {
@@ -1144,43 +1145,28 @@ func (s *Sim) asgDescribeTags(r *request, p params, w *xmlWriter) error {
 			}
 		}
 	}
-	start, end, next, err := asgPage(p, len(rows), 100)
-	if err != nil {
-		return err
-	}
-	w.open("Tags")
-	for _, x := range rows[start:end] {
-		w.open("member")
+	return asgWritePage(w, p, 100, "Tags", rows, func(x row) {
 		asgWriteTag(w, x.group, x.tag)
-		w.close("member")
-	}
-	w.close("Tags")
-	w.elemIf("NextToken", next)
-	return nil
+	})
 }
 
 func (s *Sim) asgDescribeInstances(r *request, p params, w *xmlWriter) error {
 	ids := p.list("InstanceIds.member")
-	var ms []*asgMember
-	var gs []*asGroup
+	type row struct {
+		m     *asgMember
+		group string
+	}
+	var rows []row
 	for _, g := range s.asgSortedGroups() {
 		for _, m := range g.members {
 			if len(ids) == 0 || contains(ids, m.in.ID) {
-				ms, gs = append(ms, m), append(gs, g)
+				rows = append(rows, row{m, g.Name})
 			}
 		}
 	}
-	start, end, next, err := asgPage(p, len(ms), 50)
-	if err != nil {
-		return err
-	}
-	w.open("AutoScalingInstances")
-	for i := start; i < end; i++ {
-		writeMember(w, ms[i], gs[i].Name, strings.ToUpper(ms[i].health()))
-	}
-	w.close("AutoScalingInstances")
-	w.elemIf("NextToken", next)
-	return nil
+	return asgWritePage(w, p, 50, "AutoScalingInstances", rows, func(x row) {
+		writeMember(w, x.m, x.group, strings.ToUpper(x.m.health()))
+	})
 }
 
 // ---- demo scenario and state view -----------------------------------------

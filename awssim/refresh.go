@@ -491,19 +491,7 @@ func (s *Sim) asgDescribeInstanceRefreshes(r *request, p params, w *xmlWriter) e
 			list = append(list, g.refreshes[i])
 		}
 	}
-	start, end, next, err := asgPage(p, len(list), 100)
-	if err != nil {
-		return err
-	}
-	w.open("InstanceRefreshes")
-	for _, x := range list[start:end] {
-		w.open("member")
-		x.write(w, g)
-		w.close("member")
-	}
-	w.close("InstanceRefreshes")
-	w.elemIf("NextToken", next)
-	return nil
+	return asgWritePage(w, p, 100, "InstanceRefreshes", list, func(x *asgRefresh) { x.write(w, g) })
 }
 
 func (r *asgRefresh) write(w *xmlWriter, g *asGroup) {
