@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"strings"
 
 	"github.com/amiswap/amiswap"
 	"github.com/aws/smithy-go"
@@ -35,20 +34,17 @@ var transientCodes = map[string]bool{
 	"ProvisionedThroughputExceededException": true, "InternalError": true, "InternalFailure": true,
 	"ServiceUnavailable": true, "Unavailable": true, "InternalServerError": true,
 	"ResourceContention": true, "ScalingActivityInProgress": true,
-	"InvocationDoesNotExist": true, "IncorrectInstanceState": false,
+	"InvocationDoesNotExist": true,
 }
 
+// transient reports whether err is worth retrying: a code of
+// transientCodes, a server error or a network error. An id that is not
+// found yet (eventual consistency right after a create) is not: the
+// callers that expect it handle the code themselves.
 func transient(err error) bool {
 	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		if transientCodes[ae.ErrorCode()] {
-			return true
-		}
-		if strings.HasSuffix(ae.ErrorCode(), ".NotFound") && strings.Contains(ae.ErrorCode(), "ID") {
-			// Eventual consistency right after a create; callers that
-			// know the id must exist rely on the retry.
-			return false
-		}
+	if errors.As(err, &ae) && transientCodes[ae.ErrorCode()] {
+		return true
 	}
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) && re.HTTPStatusCode() >= 500 {

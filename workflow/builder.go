@@ -6,6 +6,7 @@ package workflow
 // and builder, the builder's lookup, idempotency tokens).
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
@@ -190,11 +191,12 @@ func (h *LaunchBuilder) input(p Payload) (*ec2.RunInstancesInput, error) {
 // ---- check-builder-ready ---------------------------------------------------
 
 // instanceDescriber is DescribeInstances, used by every op that looks at
-// the builder's state.
+// an instance.
 type instanceDescriber interface {
 	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
 }
 
+// instanceStatusDescriber reads an instance's status checks.
 type instanceStatusDescriber interface {
 	DescribeInstanceStatus(ctx context.Context, in *ec2.DescribeInstanceStatusInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstanceStatusOutput, error)
 }
@@ -205,6 +207,7 @@ type instanceWatcher interface {
 	instanceStatusDescriber
 }
 
+// managedNodeDescriber reads the SSM agent's state on an instance.
 type managedNodeDescriber interface {
 	DescribeInstanceInformation(ctx context.Context, in *ssm.DescribeInstanceInformationInput, optFns ...func(*ssm.Options)) (*ssm.DescribeInstanceInformationOutput, error)
 }
@@ -328,7 +331,7 @@ func (h *CheckBuilderReady) Check(ctx context.Context, p Payload) (*PollResult, 
 	if instance != ec2types.SummaryStatusOk || system != ec2types.SummaryStatusOk {
 		// Windows typically passes both checks 2-5 minutes after running.
 		return w.again(30*time.Second,
-			fmt.Sprintf("status checks initializing (instance %s, system %s)", orUnknown(string(instance)), orUnknown(string(system))))
+			fmt.Sprintf("status checks initializing (instance %s, system %s)", cmp.Or(string(instance), "unknown"), cmp.Or(string(system), "unknown")))
 	}
 
 	info, err := h.SSM.DescribeInstanceInformation(ctx, &ssm.DescribeInstanceInformationInput{
@@ -353,15 +356,9 @@ func (h *CheckBuilderReady) Check(ctx context.Context, p Payload) (*PollResult, 
 	return w.again(20*time.Second, waiting)
 }
 
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown"
-	}
-	return s
-}
-
 // ---- stop-builder ----------------------------------------------------------
 
+// instanceStopper is what stop-builder calls.
 type instanceStopper interface {
 	instanceDescriber
 	StopInstances(ctx context.Context, in *ec2.StopInstancesInput, optFns ...func(*ec2.Options)) (*ec2.StopInstancesOutput, error)

@@ -7,6 +7,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,6 +27,7 @@ type cleanupEC2 interface {
 	DeleteSnapshot(ctx context.Context, in *ec2.DeleteSnapshotInput, optFns ...func(*ec2.Options)) (*ec2.DeleteSnapshotOutput, error)
 }
 
+// recoveryPointDeleter is what cleanup asks AWS Backup.
 type recoveryPointDeleter interface {
 	DeleteRecoveryPoint(ctx context.Context, in *backup.DeleteRecoveryPointInput, optFns ...func(*backup.Options)) (*backup.DeleteRecoveryPointOutput, error)
 }
@@ -184,7 +186,7 @@ func (h *Cleanup) imagesInUse(ctx context.Context, p Payload, t *amiswap.Target)
 	}
 	versions := []string{"$Default", "$Latest"}
 	add := func(v string) {
-		if v != "" && !containsString(versions, v) {
+		if v != "" && !slices.Contains(versions, v) {
 			versions = append(versions, v)
 		}
 	}

@@ -46,10 +46,12 @@ type compensation struct {
 	res *CompensationResult
 }
 
+// did records an action done.
 func (c *compensation) did(format string, args ...any) {
 	c.res.Actions = append(c.res.Actions, fmt.Sprintf(format, args...))
 }
 
+// problem records what could not be done.
 func (c *compensation) problem(format string, args ...any) {
 	c.res.Problems = append(c.res.Problems, fmt.Sprintf(format, args...))
 }

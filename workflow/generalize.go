@@ -6,7 +6,9 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -147,7 +149,7 @@ func (h *Generalize) Send(ctx context.Context, p Payload) (*GeneralizeResult, er
 		return nil, classify("ssm:SendCommand", err)
 	}
 	if out.Command == nil || aws.ToString(out.Command.CommandId) == "" {
-		return nil, &amiswap.AWSError{Op: "ssm:SendCommand", Err: fmt.Errorf("no command id in the answer")}
+		return nil, &amiswap.AWSError{Op: "ssm:SendCommand", Err: errors.New("no command id in the answer")}
 	}
 	return &GeneralizeResult{CommandID: aws.ToString(out.Command.CommandId), Document: doc, SentAt: now}, nil
 }
@@ -177,7 +179,7 @@ func (h *Generalize) find(ctx context.Context, p Payload, in *ssm.ListCommandsIn
 			return nil, classify("ssm:ListCommands", err)
 		}
 		for _, c := range out.Commands {
-			if aws.ToString(c.DocumentName) != doc || !containsString(c.InstanceIds, id) {
+			if aws.ToString(c.DocumentName) != doc || !slices.Contains(c.InstanceIds, id) {
 				continue
 			}
 			if comment != "" && aws.ToString(c.Comment) != comment {
@@ -196,17 +198,9 @@ func (h *Generalize) find(ctx context.Context, p Payload, in *ssm.ListCommandsIn
 	}
 }
 
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // ---- check-generalized -----------------------------------------------------
 
+// invocationGetter is what check-generalized asks SSM.
 type invocationGetter interface {
 	GetCommandInvocation(ctx context.Context, in *ssm.GetCommandInvocationInput, optFns ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error)
 }

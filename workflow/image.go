@@ -4,7 +4,9 @@ package workflow
 // the stopped builder, tagged with its lineage, and the wait for it.
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -90,6 +92,7 @@ func imageSnapshots(img ec2types.Image) []string {
 	return snaps
 }
 
+// imageCreator is what create-image calls.
 type imageCreator interface {
 	imageDescriber
 	CreateImage(ctx context.Context, in *ec2.CreateImageInput, optFns ...func(*ec2.Options)) (*ec2.CreateImageOutput, error)
@@ -139,7 +142,7 @@ func (h *CreateImage) Create(ctx context.Context, p Payload) (*ImageResult, erro
 		CreatedAt:      now,
 	}
 	tags := imageTags(lineage, name)
-	desc := fmt.Sprintf("amiswap golden AMI of %s from backup job %s (parent %s)", t.Group, orUnknown(t.Source.BackupJobID), t.Source.ImageID)
+	desc := fmt.Sprintf("amiswap golden AMI of %s from backup job %s (parent %s)", t.Group, cmp.Or(t.Source.BackupJobID, "unknown"), t.Source.ImageID)
 	if r := []rune(desc); len(r) > 255 {
 		desc = string(r[:255])
 	}
@@ -165,7 +168,7 @@ func (h *CreateImage) Create(ctx context.Context, p Payload) (*ImageResult, erro
 		return nil, classify("ec2:CreateImage", err)
 	}
 	if aws.ToString(out.ImageId) == "" {
-		return nil, &amiswap.AWSError{Op: "ec2:CreateImage", Err: fmt.Errorf("no image id in the answer")}
+		return nil, &amiswap.AWSError{Op: "ec2:CreateImage", Err: errors.New("no image id in the answer")}
 	}
 	return &ImageResult{ImageID: aws.ToString(out.ImageId), Name: name, RequestedAt: now}, nil
 }

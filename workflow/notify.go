@@ -4,6 +4,7 @@ package workflow
 // person (a text body) and by a program (a JSON block with the same facts).
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,6 +24,7 @@ const (
 	maxCause = 8 * 1024
 )
 
+// publisher is what notify calls.
 type publisher interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
@@ -126,9 +128,9 @@ func NewSwapReport(p Payload) SwapReport {
 		r.Builder = s.Builder.InstanceID
 	}
 	if w := s.Swap; w != nil {
-		r.LaunchTemplateID = firstOf(w.LaunchTemplateID, r.LaunchTemplateID)
+		r.LaunchTemplateID = cmp.Or(w.LaunchTemplateID, r.LaunchTemplateID)
 		r.NewVersion = w.NewVersion
-		r.GroupVersion = firstOf(w.GroupVersion, r.GroupVersion)
+		r.GroupVersion = cmp.Or(w.GroupVersion, r.GroupVersion)
 		r.DefaultVersionChanged = w.DefaultVersionChanged
 	}
 	if s.Refresh != nil && s.Refresh.RefreshID != "" {
@@ -146,14 +148,6 @@ func NewSwapReport(p Payload) SwapReport {
 		}
 	}
 	return r
-}
-
-// firstOf returns a unless it is empty, else b.
-func firstOf(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // NotificationSubject is the subject of a report: at most 100 printable
@@ -233,6 +227,8 @@ func truncateUTF8(s string, n int) string {
 	return s[:cut] + mark
 }
 
+// renderMessage writes a report as NotificationMessage describes it, at
+// any length.
 func renderMessage(r SwapReport) string {
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -302,6 +298,7 @@ func renderMessage(r SwapReport) string {
 	return b.String()
 }
 
+// orNone is s, or "(none)" when it is blank.
 func orNone(s string) string {
 	if strings.TrimSpace(s) == "" {
 		return "(none)"
