@@ -533,12 +533,7 @@ func backupListJobs(s *Sim, r *request, vars map[string]string) (int, any, error
 		}
 		all = append(all, j)
 	}
-	lo, hi, next := offsetPage(len(all), offset, max)
-	out := make([]map[string]any, 0, hi-lo)
-	for _, j := range all[lo:hi] {
-		out = append(out, s.jobView(j))
-	}
-	return http.StatusOK, listOutput("BackupJobs", out, next), nil
+	return http.StatusOK, listOutput("BackupJobs", all, offset, max, s.jobView), nil
 }
 
 // ---- recovery points -------------------------------------------------------
@@ -603,12 +598,7 @@ func backupListRecoveryPoints(s *Sim, r *request, vars map[string]string) (int, 
 		}
 		all = append(all, p)
 	}
-	lo, hi, next := offsetPage(len(all), offset, max)
-	out := make([]map[string]any, 0, hi-lo)
-	for _, p := range all[lo:hi] {
-		out = append(out, s.recoveryPointView(p))
-	}
-	return http.StatusOK, listOutput("RecoveryPoints", out, next), nil
+	return http.StatusOK, listOutput("RecoveryPoints", all, offset, max, s.recoveryPointView), nil
 }
 
 func backupDeleteRecoveryPoint(s *Sim, r *request, vars map[string]string) (int, any, error) {

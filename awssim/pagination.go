@@ -5,6 +5,7 @@ package awssim
 
 import (
 	"encoding/base64"
+	"net/http"
 	"strconv"
 	"strings"
 )
@@ -43,12 +44,32 @@ func pageBounds(prefix string, n int, off uint64, limit int) (lo, hi int, next s
 	return lo, hi, next
 }
 
-// listOutput is a JSON list call's output: the page under key and, unless
-// it is the last page, NextToken.
-func listOutput(key string, page any, next string) map[string]any {
+// parseOffsetToken reads the NextToken of a Systems Manager or Backup list
+// call (0 when there is none), refusing anything else with code.
+func parseOffsetToken(tok, code string) (uint64, error) {
+	if tok == "" {
+		return 0, nil
+	}
+	n, ok := parsePageToken("o:", tok)
+	if !ok {
+		return 0, &apiError{Status: http.StatusBadRequest, Code: code, Message: "The specified token is not valid."}
+	}
+	return n, nil
+}
+
+// listOutput is the output of a Systems Manager or Backup list call: the
+// page of items that starts at offset (at most max of them), each as view
+// shows it, under key, and NextToken unless it is the last page.
+func listOutput[T, V any](key string, items []T, offset uint64, max int, view func(T) V) map[string]any {
+	lo, hi, next := pageBounds("o:", len(items), offset, max)
+	page := make([]V, 0, hi-lo)
+	for _, x := range items[lo:hi] {
+		page = append(page, view(x))
+	}
 	out := map[string]any{key: page}
 	if next != "" {
 		out["NextToken"] = next
 	}
 	return out
 }
+

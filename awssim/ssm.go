@@ -7,7 +7,6 @@ package awssim
 
 import (
 	"fmt"
-	"net/http"
 	"regexp"
 	"sort"
 	"strconv"
@@ -633,25 +632,6 @@ func matchCommandFilters(fs []ssmCommandFilter, cmd *ssmCommand, status string) 
 	return true, nil
 }
 
-// parseOffsetToken reads the NextToken of a Systems Manager or Backup list
-// call (0 when there is none), refusing anything else with code.
-func parseOffsetToken(tok, code string) (uint64, error) {
-	if tok == "" {
-		return 0, nil
-	}
-	n, ok := parsePageToken("o:", tok)
-	if !ok {
-		return 0, &apiError{Status: http.StatusBadRequest, Code: code, Message: "The specified token is not valid."}
-	}
-	return n, nil
-}
-
-// offsetPage cuts the page of at most max items that starts at offset
-// from n items, and gives the token of the next page ("" at the end).
-func offsetPage(n int, offset uint64, max int) (lo, hi int, next string) {
-	return pageBounds("o:", n, offset, max)
-}
-
 func ssmMaxResults(v *int, lo, hi, def int) (int, error) {
 	if v == nil {
 		return def, nil
@@ -710,9 +690,7 @@ func ssmListCommandInvocations(s *Sim, r *request, body []byte) (any, error) {
 			}
 		}
 	}
-	lo, hi, next := offsetPage(len(all), offset, max)
-	out := make([]map[string]any, 0, hi-lo)
-	for _, inv := range all[lo:hi] {
+	return listOutput("CommandInvocations", all, offset, max, func(inv *ssmInvocation) map[string]any {
 		doc := ssmDocuments[inv.cmd.DocumentName]
 		v := map[string]any{
 			"CommandId": inv.cmd.ID, "InstanceId": inv.InstanceID, "InstanceName": inv.InstanceName,
@@ -736,9 +714,8 @@ func ssmListCommandInvocations(s *Sim, r *request, body []byte) (any, error) {
 			}
 			v["CommandPlugins"] = []any{p}
 		}
-		out = append(out, v)
-	}
-	return listOutput("CommandInvocations", out, next), nil
+		return v
+	}), nil
 }
 
 func ssmListCommands(s *Sim, r *request, body []byte) (any, error) {
@@ -775,12 +752,7 @@ func ssmListCommands(s *Sim, r *request, body []byte) (any, error) {
 	if in.CommandId != "" && len(all) == 0 {
 		return nil, errorf("InvalidCommandId", "Command %s does not exist.", in.CommandId)
 	}
-	lo, hi, next := offsetPage(len(all), offset, max)
-	out := make([]ssmCommandView, 0, hi-lo)
-	for _, cmd := range all[lo:hi] {
-		out = append(out, s.commandView(cmd))
-	}
-	return listOutput("Commands", out, next), nil
+	return listOutput("Commands", all, offset, max, s.commandView), nil
 }
 
 // ---- DescribeInstanceInformation ------------------------------------------
@@ -842,12 +814,7 @@ func ssmDescribeInstanceInformation(s *Sim, r *request, body []byte) (any, error
 			all = append(all, n)
 		}
 	}
-	lo, hi, next := offsetPage(len(all), offset, max)
-	out := make([]map[string]any, 0, hi-lo)
-	for _, n := range all[lo:hi] {
-		out = append(out, s.nodeView(n))
-	}
-	return listOutput("InstanceInformationList", out, next), nil
+	return listOutput("InstanceInformationList", all, offset, max, s.nodeView), nil
 }
 
 func (n *managedNode) pingStatus() string {
