@@ -72,4 +72,3 @@ func listOutput[T, V any](key string, items []T, offset uint64, max int, view fu
 	}
 	return out
 }
-
