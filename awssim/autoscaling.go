@@ -208,6 +208,16 @@ func (s *Sim) asgNamedGroup(p params) (*asGroup, error) {
 	return s.asgGroup(name)
 }
 
+// asgGroupToChange is asgNamedGroup for the calls that change a group,
+// which one being deleted refuses.
+func (s *Sim) asgGroupToChange(p params) (*asGroup, error) {
+	g, err := s.asgNamedGroup(p)
+	if err == nil && g.deleting {
+		err = errorf("ValidationError", "AutoScalingGroup %s is pending delete", g.Name)
+	}
+	return g, err
+}
+
 // resource is the group as the authorizer sees it.
 func (g *asGroup) resource() Resource { return Resource{ARN: g.ARN, Tags: g.tagMap()} }
 
@@ -960,12 +970,9 @@ func asgWriteTag(w *xmlWriter, group string, t asgTag) {
 }
 
 func (s *Sim) asgUpdateGroup(r *request, p params, w *xmlWriter) error {
-	g, err := s.asgNamedGroup(p)
+	g, err := s.asgGroupToChange(p)
 	if err != nil {
 		return err
-	}
-	if g.deleting {
-		return errorf("ValidationError", "AutoScalingGroup %s is pending delete", g.Name)
 	}
 	minSize, minOK, err := p.integer("MinSize")
 	if err != nil {

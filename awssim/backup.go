@@ -436,11 +436,18 @@ func (s *Sim) jobView(j *backupJob) map[string]any {
 		"StartBy": epochSeconds(j.StartBy), "ResourceType": j.ResourceType, "BytesTransferred": j.bytesTransferred(now),
 		"BackupType": "", "IsParent": false, "IsEncrypted": false, "InitiationDate": epochSeconds(j.Created),
 	}
-	if j.Name != "" {
-		v["ResourceName"] = j.Name
-	}
 	if j.StatusMessage != "" {
 		v["StatusMessage"] = j.StatusMessage
+	}
+	j.addOptional(v)
+	return v
+}
+
+// addOptional adds to a job's or its recovery point's view the fields
+// both show only when set: ResourceName, CompletionDate and CreatedBy.
+func (j *backupJob) addOptional(v map[string]any) {
+	if j.Name != "" {
+		v["ResourceName"] = j.Name
 	}
 	if !j.Completed.IsZero() {
 		v["CompletionDate"] = epochSeconds(j.Completed)
@@ -448,7 +455,6 @@ func (s *Sim) jobView(j *backupJob) map[string]any {
 	if c := j.createdBy; c != nil {
 		v["CreatedBy"] = c.view()
 	}
-	return v
 }
 
 func backupDescribeJob(s *Sim, r *request, vars map[string]string) (int, any, error) {
@@ -560,15 +566,7 @@ func (s *Sim) recoveryPointView(p *recoveryPoint) map[string]any {
 		"BackupSizeInBytes": j.SizeBytes, "IsEncrypted": false, "StorageClass": "WARM", "IsParent": false,
 		"VaultType": "BACKUP_VAULT", "EncryptionKeyType": "AWS_OWNED_KMS_KEY",
 	}
-	if j.Name != "" {
-		v["ResourceName"] = j.Name
-	}
-	if !j.Completed.IsZero() {
-		v["CompletionDate"] = epochSeconds(j.Completed)
-	}
-	if c := j.createdBy; c != nil {
-		v["CreatedBy"] = c.view()
-	}
+	j.addOptional(v)
 	return v
 }
 

@@ -354,12 +354,9 @@ func (s *Sim) refreshEnd(g *asGroup, r *asgRefresh, status, reason string) {
 // ---- handlers ---------------------------------------------------------------
 
 func (s *Sim) asgStartInstanceRefresh(r *request, p params, w *xmlWriter) error {
-	g, err := s.asgNamedGroup(p)
+	g, err := s.asgGroupToChange(p)
 	if err != nil {
 		return err
-	}
-	if g.deleting {
-		return errorf("ValidationError", "AutoScalingGroup %s is pending delete", g.Name)
 	}
 	if st := p.str("Strategy"); st != "" && st != "Rolling" {
 		return errorf("ValidationError", "Strategy %s is not supported by the simulator; use Rolling", st)
