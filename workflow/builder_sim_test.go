@@ -5,12 +5,7 @@ package workflow
 // the waits the checks ask for.
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +13,6 @@ import (
 	"github.com/amiswap/amiswap"
 	"github.com/amiswap/amiswap/awssim"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -30,49 +24,10 @@ type builderSim struct {
 	c   Clients
 }
 
+// newBuilderSim serves a simulator with an empty account.
 func newBuilderSim(t *testing.T) *builderSim {
-	t.Helper()
-	s, err := awssim.New(awssim.Options{Throttle: awssim.Throttle{Disabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: s}}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	// A literal configuration: nothing from the environment (profiles, CA
-	// bundles, endpoints) leaks into the test.
-	cfg := aws.Config{
-		Region:           s.Region(),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint:     aws.String(srv.URL),
-		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Transport: copiedBodyTransport{&http.Transport{}}},
-	}
-	return &builderSim{sim: s, c: NewClients(cfg)}
-}
-
-// copiedBodyTransport sends a copy of each request body, so that the SDK
-// closing the body early cannot break the loopback connection (see
-// awssim/simtest_test.go).
-type copiedBodyTransport struct{ rt http.RoundTripper }
-
-func (b copiedBodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return b.rt.RoundTrip(r)
-	}
-	data, err := io.ReadAll(r.Body)
-	r.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	r = r.Clone(r.Context())
-	r.Body = io.NopCloser(bytes.NewReader(data))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	return b.rt.RoundTrip(r)
+	s, c := serveSim(t, awssim.Options{Throttle: awssim.Throttle{Disabled: true}})
+	return &builderSim{sim: s, c: c}
 }
 
 // target returns a target built from the simulator's default network and

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
-	"github.com/aws/smithy-go"
 )
 
 // ---- fixtures shared by the builder-side tests ----------------------------
@@ -58,10 +57,6 @@ func btPayload(now time.Time, edit func(*State)) Payload {
 		edit(&p.State)
 	}
 	return p
-}
-
-func btAPIError(code string) error {
-	return &smithy.GenericAPIError{Code: code, Message: code + " (test)"}
 }
 
 // btInstanceOut answers DescribeInstances with one instance in state st.
@@ -241,12 +236,12 @@ func (f *fakeBuilderSSM) ListCommands(_ context.Context, in *ssm.ListCommandsInp
 func (f *fakeBuilderSSM) GetCommandInvocation(_ context.Context, in *ssm.GetCommandInvocationInput, _ ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error) {
 	f.calls, f.invoke = append(f.calls, "GetCommandInvocation"), append(f.invoke, in)
 	if f.invokeFn == nil {
-		return nil, btAPIError("InvocationDoesNotExist")
+		return nil, apiErr("InvocationDoesNotExist")
 	}
 	return f.invokeFn(in)
 }
 
-// fakeBackup implements DeleteRecoveryPoint.
+// fakeBuilderBackup implements DeleteRecoveryPoint.
 type fakeBuilderBackup struct {
 	deletes []*backup.DeleteRecoveryPointInput
 	err     error
@@ -416,7 +411,7 @@ func TestLaunchBuilderClassifiesErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.code, func(t *testing.T) {
-			f := &fakeBuilderEC2{runFn: func(*ec2.RunInstancesInput) (*ec2.RunInstancesOutput, error) { return nil, btAPIError(c.code) }}
+			f := &fakeBuilderEC2{runFn: func(*ec2.RunInstancesInput) (*ec2.RunInstancesOutput, error) { return nil, apiErr(c.code) }}
 			_, err := (&LaunchBuilder{EC2: f}).Launch(context.Background(), btPayload(btNow, nil))
 			if c.transient {
 				wantTyped[*amiswap.TransientError](t, err)
@@ -450,7 +445,7 @@ func btPing(ping ssmtypes.PingStatus) func(*ssm.DescribeInstanceInformationInput
 
 func TestCheckBuilderReady(t *testing.T) {
 	notFound := func(*ec2.DescribeInstancesInput) (*ec2.DescribeInstancesOutput, error) {
-		return nil, btAPIError("InvalidInstanceID.NotFound")
+		return nil, apiErr("InvalidInstanceID.NotFound")
 	}
 	cases := []struct {
 		name     string
@@ -479,7 +474,7 @@ func TestCheckBuilderReady(t *testing.T) {
 		{name: "wait clamped to the deadline", after: 30*time.Minute - 7*time.Second, describe: btInstanceOut("running", ""), status: btStatus("initializing", "initializing"), wait: 7, waiting: "status checks initializing (instance initializing, system initializing)"},
 		{name: "past the deadline", after: 30 * time.Minute, describe: btInstanceOut("running", ""), status: btStatus("ok", "ok"), err: "StepTimeoutError", cause: "SSM agent not online yet"},
 		{name: "throttled", after: time.Minute, describe: func(*ec2.DescribeInstancesInput) (*ec2.DescribeInstancesOutput, error) {
-			return nil, btAPIError("RequestLimitExceeded")
+			return nil, apiErr("RequestLimitExceeded")
 		}, err: "TransientError"},
 	}
 	for _, c := range cases {
@@ -536,8 +531,8 @@ func TestStopBuilder(t *testing.T) {
 		{state: "stopping", already: true},
 		{state: "stopped", already: true},
 		{state: "terminated", err: "BuilderFailedError"},
-		{state: "running", stopErr: btAPIError("IncorrectInstanceState"), stops: true, err: "TransientError"},
-		{state: "running", stopErr: btAPIError("UnauthorizedOperation"), stops: true, err: "AWSError"},
+		{state: "running", stopErr: apiErr("IncorrectInstanceState"), stops: true, err: "TransientError"},
+		{state: "running", stopErr: apiErr("UnauthorizedOperation"), stops: true, err: "AWSError"},
 	}
 	for _, c := range cases {
 		t.Run(string(c.state)+" "+c.err, func(t *testing.T) {

@@ -65,10 +65,10 @@ func TestCleanupRecoveryPointOutcomes(t *testing.T) {
 	}{
 		{name: "deleted", deleted: true},
 		{name: "kept by setting", keep: true},
-		{name: "already gone", err: btAPIError("ResourceNotFoundException"), deleted: true},
-		{name: "vault lock", err: btAPIError("InvalidRequestException"), problem: "InvalidRequestException"},
-		{name: "access denied", err: btAPIError("AccessDeniedException"), problem: "AccessDeniedException"},
-		{name: "throttled", err: btAPIError("ThrottlingException"), fail: "TransientError"},
+		{name: "already gone", err: apiErr("ResourceNotFoundException"), deleted: true},
+		{name: "vault lock", err: apiErr("InvalidRequestException"), problem: "InvalidRequestException"},
+		{name: "access denied", err: apiErr("AccessDeniedException"), problem: "AccessDeniedException"},
+		{name: "throttled", err: apiErr("ThrottlingException"), fail: "TransientError"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -102,14 +102,14 @@ func TestCleanupRecoveryPointOutcomes(t *testing.T) {
 
 func TestCleanupToleratesAGoneBuilder(t *testing.T) {
 	e := &fakeBuilderEC2{terminateFn: func(*ec2.TerminateInstancesInput) (*ec2.TerminateInstancesOutput, error) {
-		return nil, btAPIError("InvalidInstanceID.NotFound")
+		return nil, apiErr("InvalidInstanceID.NotFound")
 	}}
 	res, err := (&Cleanup{EC2: e, Backup: &fakeBuilderBackup{}}).Clean(context.Background(), btPayload(btNow, btSwappedState))
 	if err != nil || !res.BuilderTerminated {
 		t.Fatalf("result %+v, error %v", res, err)
 	}
 	e = &fakeBuilderEC2{terminateFn: func(*ec2.TerminateInstancesInput) (*ec2.TerminateInstancesOutput, error) {
-		return nil, btAPIError("InternalError")
+		return nil, apiErr("InternalError")
 	}}
 	_, err = (&Cleanup{EC2: e, Backup: &fakeBuilderBackup{}}).Clean(context.Background(), btPayload(btNow, btSwappedState))
 	wantTyped[*amiswap.TransientError](t, err)
@@ -255,12 +255,12 @@ func TestCleanupRetentionTolerance(t *testing.T) {
 
 	// Deregistered by an earlier attempt, snapshot already gone or shared.
 	e := base()
-	e.deregFn = func(*ec2.DeregisterImageInput) error { return btAPIError("InvalidAMIID.NotFound") }
+	e.deregFn = func(*ec2.DeregisterImageInput) error { return apiErr("InvalidAMIID.NotFound") }
 	e.deleteFn = func(in *ec2.DeleteSnapshotInput) error {
 		if strings.HasSuffix(aws.ToString(in.SnapshotId), "a") {
-			return btAPIError("InvalidSnapshot.NotFound")
+			return apiErr("InvalidSnapshot.NotFound")
 		}
-		return btAPIError("InvalidSnapshot.InUse")
+		return apiErr("InvalidSnapshot.InUse")
 	}
 	res, err := (&Cleanup{EC2: e, Backup: &fakeBuilderBackup{}}).Clean(context.Background(), p)
 	if err != nil {
@@ -272,7 +272,7 @@ func TestCleanupRetentionTolerance(t *testing.T) {
 
 	// A throttled deregistration is retried by the workflow.
 	e = base()
-	e.deregFn = func(*ec2.DeregisterImageInput) error { return btAPIError("RequestLimitExceeded") }
+	e.deregFn = func(*ec2.DeregisterImageInput) error { return apiErr("RequestLimitExceeded") }
 	_, err = (&Cleanup{EC2: e, Backup: &fakeBuilderBackup{}}).Clean(context.Background(), p)
 	wantTyped[*amiswap.TransientError](t, err)
 }

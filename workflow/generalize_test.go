@@ -79,7 +79,7 @@ func TestGeneralizeSendsOncePerExecution(t *testing.T) {
 	listed := func(id, comment string) func(*ssm.ListCommandsInput) (*ssm.ListCommandsOutput, error) {
 		return func(in *ssm.ListCommandsInput) (*ssm.ListCommandsOutput, error) {
 			if in.CommandId != nil && aws.ToString(in.CommandId) != id {
-				return nil, btAPIError("InvalidCommandId")
+				return nil, apiErr("InvalidCommandId")
 			}
 			return &ssm.ListCommandsOutput{Commands: []ssmtypes.Command{{
 				CommandId: aws.String(id), DocumentName: aws.String(SysprepDocument), InstanceIds: []string{btInstance},
@@ -127,7 +127,7 @@ func TestGeneralizeErrors(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			s := &fakeBuilderSSM{sendFn: func(*ssm.SendCommandInput) (*ssm.SendCommandOutput, error) { return nil, btAPIError(c.code) }}
+			s := &fakeBuilderSSM{sendFn: func(*ssm.SendCommandInput) (*ssm.SendCommandOutput, error) { return nil, apiErr(c.code) }}
 			_, err := (&Generalize{SSM: s}).Send(context.Background(), btPayload(btNow, nil))
 			if amiswap.ErrorName(err) != c.want {
 				t.Errorf("error = %v, want %s", err, c.want)

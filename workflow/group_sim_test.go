@@ -7,9 +7,6 @@ package workflow
 
 import (
 	"context"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -18,7 +15,6 @@ import (
 	"github.com/amiswap/amiswap"
 	"github.com/amiswap/amiswap/awssim"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
@@ -36,27 +32,10 @@ type groupSim struct {
 	c   Clients
 }
 
+// newGroupSim serves a simulator with the demo account.
 func newGroupSim(t *testing.T) *groupSim {
-	t.Helper()
-	s, err := awssim.New(awssim.Options{Scenario: "demo", Throttle: awssim.Throttle{Disabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: s}}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	cfg := aws.Config{
-		Region:           s.Region(),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint:     aws.String(srv.URL),
-		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Transport: copiedBodyTransport{&http.Transport{}}},
-	}
-	return &groupSim{sim: s, c: NewClients(cfg)}
+	s, c := serveSim(t, awssim.Options{Scenario: "demo", Throttle: awssim.Throttle{Disabled: true}})
+	return &groupSim{sim: s, c: c}
 }
 
 func (g *groupSim) group(t *testing.T) asgtypes.AutoScalingGroup {

@@ -85,7 +85,8 @@ func withTag(g asgtypes.AutoScalingGroup, key, value string) asgtypes.AutoScalin
 	return g
 }
 
-// errIs reports whether err's chain holds an error of the same type as want.
+// errType is the name of the typed error in err's chain (amiswap.ErrorName),
+// or "<nil>".
 func errType(err error) string {
 	if err == nil {
 		return "<nil>"

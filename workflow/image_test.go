@@ -132,7 +132,7 @@ func TestCreateImageDuplicateNameIsReused(t *testing.T) {
 			return &ec2.DescribeImagesOutput{Images: []ec2types.Image{{ImageId: aws.String("ami-0eeeeeeeeeeeeeee5"), Name: aws.String(in.Filters[0].Values[0]), State: "pending"}}}, nil
 		},
 		createFn: func(*ec2.CreateImageInput) (*ec2.CreateImageOutput, error) {
-			return nil, btAPIError("InvalidAMIName.Duplicate")
+			return nil, apiErr("InvalidAMIName.Duplicate")
 		},
 	}
 	res, err := (&CreateImage{EC2: f}).Create(context.Background(), btPayload(btNow, nil))
@@ -144,7 +144,7 @@ func TestCreateImageDuplicateNameIsReused(t *testing.T) {
 	}
 	// Still not visible: retry later.
 	f = &fakeBuilderEC2{createFn: func(*ec2.CreateImageInput) (*ec2.CreateImageOutput, error) {
-		return nil, btAPIError("InvalidAMIName.Duplicate")
+		return nil, apiErr("InvalidAMIName.Duplicate")
 	}}
 	_, err = (&CreateImage{EC2: f}).Create(context.Background(), btPayload(btNow, nil))
 	wantTyped[*amiswap.TransientError](t, err)
@@ -152,7 +152,7 @@ func TestCreateImageDuplicateNameIsReused(t *testing.T) {
 
 func TestCreateImageErrors(t *testing.T) {
 	f := &fakeBuilderEC2{createFn: func(*ec2.CreateImageInput) (*ec2.CreateImageOutput, error) {
-		return nil, btAPIError("IncorrectInstanceState")
+		return nil, apiErr("IncorrectInstanceState")
 	}}
 	_, err := (&CreateImage{EC2: f}).Create(context.Background(), btPayload(btNow, nil))
 	wantTyped[*amiswap.AWSError](t, err)
@@ -176,7 +176,7 @@ func TestCheckImage(t *testing.T) {
 		}
 	}
 	notFound := func(*ec2.DescribeImagesInput) (*ec2.DescribeImagesOutput, error) {
-		return nil, btAPIError("InvalidAMIID.NotFound")
+		return nil, apiErr("InvalidAMIID.NotFound")
 	}
 	cases := []struct {
 		name    string
@@ -203,7 +203,7 @@ func TestCheckImage(t *testing.T) {
 		{name: "invalid", after: 12 * time.Minute, images: image("invalid", ""), err: "ImageFailedError", cause: "invalid"},
 		{name: "deadline", after: 3 * time.Hour, images: image("pending", ""), err: "StepTimeoutError", cause: "image pending"},
 		{name: "throttled", after: time.Hour, images: func(*ec2.DescribeImagesInput) (*ec2.DescribeImagesOutput, error) {
-			return nil, btAPIError("RequestLimitExceeded")
+			return nil, apiErr("RequestLimitExceeded")
 		}, err: "TransientError"},
 	}
 	for _, c := range cases {

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -257,7 +258,7 @@ func TestMotoResolve(t *testing.T) {
 	if got.Settings.Keep != 1 || !got.Settings.FreezeMaxSize || got.Settings.DeleteRecoveryPoint {
 		t.Errorf("settings %+v", got.Settings)
 	}
-	if b := got.Builder; b.InstanceType != "t3.micro" || !contains(w.subnets, b.SubnetID) || len(b.SecurityGroupIDs) != 1 || b.SecurityGroupIDs[0] != w.sg {
+	if b := got.Builder; b.InstanceType != "t3.micro" || !slices.Contains(w.subnets, b.SubnetID) || len(b.SecurityGroupIDs) != 1 || b.SecurityGroupIDs[0] != w.sg {
 		t.Errorf("builder spec %+v (subnets %v, sg %s)", b, w.subnets, w.sg)
 	}
 
@@ -281,16 +282,6 @@ func TestMotoResolve(t *testing.T) {
 	if !got.Skip || !strings.Contains(got.SkipReason, "not in an Auto Scaling group") {
 		t.Errorf("instance outside a group: skip %v %q", got.Skip, got.SkipReason)
 	}
-}
-
-// contains reports whether list holds s.
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestMotoLock(t *testing.T) {
@@ -512,11 +503,11 @@ func TestMotoBuilderOps(t *testing.T) {
 	// moto gives every image made in the same second the same CreationDate:
 	// which old image counts as the newest is not fixed, but the new one
 	// stays (in use) and at least one old one goes, with its snapshots.
-	if contains(clean.DeregisteredImages, img.ImageID) || len(clean.DeregisteredImages) == 0 {
+	if slices.Contains(clean.DeregisteredImages, img.ImageID) || len(clean.DeregisteredImages) == 0 {
 		t.Errorf("cleanup deregistered %v (new image %s, old %v)", clean.DeregisteredImages, img.ImageID, old)
 	}
 	for _, id := range clean.DeregisteredImages {
-		if !contains(old, id) {
+		if !slices.Contains(old, id) {
 			t.Errorf("cleanup deregistered %s, not an old golden AMI", id)
 		}
 		res, err := w.c.EC2.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}, Filters: []ec2types.Filter{{Name: aws.String("image-id"), Values: []string{id}}}})
