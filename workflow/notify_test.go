@@ -196,10 +196,10 @@ func TestNotifyWithoutTopicSendsNothing(t *testing.T) {
 }
 
 func TestNotifyUnknownTopic(t *testing.T) {
-	f := &fakeBuilderSNS{err: btAPIError("NotFound")}
+	f := &fakeBuilderSNS{err: apiErr("NotFound")}
 	_, err := (&Notify{SNS: f, TopicArn: btTopic}).Send(context.Background(), btPayload(btNow, btSucceeded))
 	wantTyped[*amiswap.AWSError](t, err)
-	f = &fakeBuilderSNS{err: btAPIError("Throttling")}
+	f = &fakeBuilderSNS{err: apiErr("Throttling")}
 	_, err = (&Notify{SNS: f, TopicArn: btTopic}).Send(context.Background(), btPayload(btNow, btSucceeded))
 	wantTyped[*amiswap.TransientError](t, err)
 }
