@@ -1176,57 +1176,7 @@ func (s *Sim) asgDescribeInstances(r *request, p params, w *xmlWriter) error {
 	})
 }
 
-// ---- demo scenario and state view -----------------------------------------
-
-// seedDemo creates the demo scenario: a launch template demo-windows on the
-// public Windows base image and the opted-in group demo-windows-web, whose
-// two instances were launched an hour before the start time and are
-// running, healthy and managed by SSM. Callers hold s.mu.
-func (s *Sim) seedDemo() error {
-	var base *image
-	for _, im := range s.ec2.imageOrder {
-		if im.Platform == "windows" && im.Public {
-			base = im
-			break
-		}
-	}
-	if base == nil {
-		return fmt.Errorf("demo scenario: no public Windows base image")
-	}
-	past := s.clock.now.Add(-time.Hour)
-	lt := s.addLaunchTemplate("demo-windows", s.rootARN(), past.Add(-24*time.Hour), ltVersion{Description: "demo Windows web tier", Data: ltData{
-		ImageID: base.ID, InstanceType: "t3.large", HTTPTokens: "required",
-		SecurityGroupIDs: []string{s.defaultSecurityGroup(s.ec2.subnets[0].VpcID).ID},
-		// The SSM agent needs an instance profile to register; the builder
-		// copies it from the template.
-		InstanceProfileArn: s.instanceProfileARN("demo-windows-ssm"),
-	}})
-	g := &asGroup{
-		Name: "demo-windows-web", ARN: s.asgGroupARN("demo-windows-web"),
-		spec: asgSpec{LT: &asgLTRef{ID: lt.ID, Name: lt.Name, Version: "$Default"}},
-		Min:  1, Max: 4, Desired: 2, Created: past, Tags: map[string]asgTag{
-			"amiswap:enabled": {Key: "amiswap:enabled", Value: "true"},
-			"Name":            {Key: "Name", Value: "demo-web", Propagate: true},
-		},
-	}
-	for _, sn := range s.ec2.subnets {
-		g.Subnets = append(g.Subnets, sn.ID)
-	}
-	s.asgAddGroup(g)
-	if len(g.members) != 2 {
-		return fmt.Errorf("demo scenario: group launched %d instances, want 2 (%s)", len(g.members), g.launchErr)
-	}
-	for _, m := range g.members {
-		in := m.in
-		in.LaunchTime, in.createdAt = past, past
-		in.State, in.StateReason = "running", ""
-		in.stateTime = past.Add(s.dur.InstancePending)
-		in.gen++ // the boot timers scheduled at launch no longer apply
-		in.StatusOK, in.AgentOnline = true, true
-		s.instanceChanged(in)
-	}
-	return nil
-}
+// ---- state view ---------------------------------------------------------------
 
 // asgStateView is the Auto Scaling part of GET /_sim/state.
 func asgStateView(s *Sim) any {
