@@ -121,42 +121,27 @@ func (f *fakeBuilderEC2) RunInstances(_ context.Context, in *ec2.RunInstancesInp
 
 func (f *fakeBuilderEC2) DescribeInstances(_ context.Context, in *ec2.DescribeInstancesInput, _ ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
 	f.calls, f.describe = append(f.calls, "DescribeInstances"), append(f.describe, in)
-	if f.describeFn == nil {
-		return &ec2.DescribeInstancesOutput{}, nil
-	}
-	return f.describeFn(in)
+	return answer(f.describeFn, in)
 }
 
 func (f *fakeBuilderEC2) DescribeInstanceStatus(_ context.Context, in *ec2.DescribeInstanceStatusInput, _ ...func(*ec2.Options)) (*ec2.DescribeInstanceStatusOutput, error) {
 	f.calls, f.status = append(f.calls, "DescribeInstanceStatus"), append(f.status, in)
-	if f.statusFn == nil {
-		return &ec2.DescribeInstanceStatusOutput{}, nil
-	}
-	return f.statusFn(in)
+	return answer(f.statusFn, in)
 }
 
 func (f *fakeBuilderEC2) StopInstances(_ context.Context, in *ec2.StopInstancesInput, _ ...func(*ec2.Options)) (*ec2.StopInstancesOutput, error) {
 	f.calls, f.stop = append(f.calls, "StopInstances"), append(f.stop, in)
-	if f.stopFn == nil {
-		return &ec2.StopInstancesOutput{}, nil
-	}
-	return f.stopFn(in)
+	return answer(f.stopFn, in)
 }
 
 func (f *fakeBuilderEC2) TerminateInstances(_ context.Context, in *ec2.TerminateInstancesInput, _ ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error) {
 	f.calls, f.terminate = append(f.calls, "TerminateInstances"), append(f.terminate, in)
-	if f.terminateFn == nil {
-		return &ec2.TerminateInstancesOutput{}, nil
-	}
-	return f.terminateFn(in)
+	return answer(f.terminateFn, in)
 }
 
 func (f *fakeBuilderEC2) DescribeImages(_ context.Context, in *ec2.DescribeImagesInput, _ ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error) {
 	f.calls, f.images = append(f.calls, "DescribeImages"), append(f.images, in)
-	if f.imagesFn == nil {
-		return &ec2.DescribeImagesOutput{}, nil
-	}
-	return f.imagesFn(in)
+	return answer(f.imagesFn, in)
 }
 
 func (f *fakeBuilderEC2) CreateImage(_ context.Context, in *ec2.CreateImageInput, _ ...func(*ec2.Options)) (*ec2.CreateImageOutput, error) {
@@ -169,10 +154,7 @@ func (f *fakeBuilderEC2) CreateImage(_ context.Context, in *ec2.CreateImageInput
 
 func (f *fakeBuilderEC2) DescribeLaunchTemplateVersions(_ context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, _ ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
 	f.calls, f.versions = append(f.calls, "DescribeLaunchTemplateVersions"), append(f.versions, in)
-	if f.versionsFn == nil {
-		return &ec2.DescribeLaunchTemplateVersionsOutput{}, nil
-	}
-	return f.versionsFn(in)
+	return answer(f.versionsFn, in)
 }
 
 func (f *fakeBuilderEC2) DeregisterImage(_ context.Context, in *ec2.DeregisterImageInput, _ ...func(*ec2.Options)) (*ec2.DeregisterImageOutput, error) {
@@ -210,10 +192,7 @@ type fakeBuilderSSM struct {
 
 func (f *fakeBuilderSSM) DescribeInstanceInformation(_ context.Context, in *ssm.DescribeInstanceInformationInput, _ ...func(*ssm.Options)) (*ssm.DescribeInstanceInformationOutput, error) {
 	f.calls, f.info = append(f.calls, "DescribeInstanceInformation"), append(f.info, in)
-	if f.infoFn == nil {
-		return &ssm.DescribeInstanceInformationOutput{}, nil
-	}
-	return f.infoFn(in)
+	return answer(f.infoFn, in)
 }
 
 func (f *fakeBuilderSSM) SendCommand(_ context.Context, in *ssm.SendCommandInput, _ ...func(*ssm.Options)) (*ssm.SendCommandOutput, error) {
@@ -227,10 +206,7 @@ func (f *fakeBuilderSSM) SendCommand(_ context.Context, in *ssm.SendCommandInput
 func (f *fakeBuilderSSM) ListCommands(_ context.Context, in *ssm.ListCommandsInput, _ ...func(*ssm.Options)) (*ssm.ListCommandsOutput, error) {
 	cp := *in
 	f.calls, f.list = append(f.calls, "ListCommands"), append(f.list, &cp)
-	if f.listFn == nil {
-		return &ssm.ListCommandsOutput{}, nil
-	}
-	return f.listFn(in)
+	return answer(f.listFn, in)
 }
 
 func (f *fakeBuilderSSM) GetCommandInvocation(_ context.Context, in *ssm.GetCommandInvocationInput, _ ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error) {

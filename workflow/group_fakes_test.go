@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/smithy-go"
 )
 
 // grpCalls is the ordered log of calls across fakes.
@@ -19,6 +18,7 @@ type grpCalls struct {
 	calls []string
 }
 
+// record logs a call of op; an unexpected one fails the test.
 func (c *grpCalls) record(op string, expected bool) {
 	c.calls = append(c.calls, op)
 	if !expected {
@@ -26,9 +26,7 @@ func (c *grpCalls) record(op string, expected bool) {
 	}
 }
 
-// apiErr is an AWS error with a code, as the SDK returns it.
-func apiErr(code string) error { return &smithy.GenericAPIError{Code: code, Message: code + " (fake)"} }
-
+// grpASG fakes the Auto Scaling methods of the group-side ops.
 type grpASG struct {
 	*grpCalls
 	describeGroups    func(*autoscaling.DescribeAutoScalingGroupsInput) (*autoscaling.DescribeAutoScalingGroupsOutput, error)
@@ -42,60 +40,40 @@ type grpASG struct {
 
 func (f *grpASG) DescribeAutoScalingGroups(_ context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
 	f.record("DescribeAutoScalingGroups", f.describeGroups != nil)
-	if f.describeGroups == nil {
-		return &autoscaling.DescribeAutoScalingGroupsOutput{}, nil
-	}
-	return f.describeGroups(in)
+	return answer(f.describeGroups, in)
 }
 
 func (f *grpASG) UpdateAutoScalingGroup(_ context.Context, in *autoscaling.UpdateAutoScalingGroupInput, _ ...func(*autoscaling.Options)) (*autoscaling.UpdateAutoScalingGroupOutput, error) {
 	f.record("UpdateAutoScalingGroup", f.update != nil)
-	if f.update == nil {
-		return &autoscaling.UpdateAutoScalingGroupOutput{}, nil
-	}
-	return f.update(in)
+	return answer(f.update, in)
 }
 
 func (f *grpASG) CreateOrUpdateTags(_ context.Context, in *autoscaling.CreateOrUpdateTagsInput, _ ...func(*autoscaling.Options)) (*autoscaling.CreateOrUpdateTagsOutput, error) {
 	f.record("CreateOrUpdateTags", f.createTags != nil)
-	if f.createTags == nil {
-		return &autoscaling.CreateOrUpdateTagsOutput{}, nil
-	}
-	return f.createTags(in)
+	return answer(f.createTags, in)
 }
 
 func (f *grpASG) DeleteTags(_ context.Context, in *autoscaling.DeleteTagsInput, _ ...func(*autoscaling.Options)) (*autoscaling.DeleteTagsOutput, error) {
 	f.record("DeleteTags", f.deleteTags != nil)
-	if f.deleteTags == nil {
-		return &autoscaling.DeleteTagsOutput{}, nil
-	}
-	return f.deleteTags(in)
+	return answer(f.deleteTags, in)
 }
 
 func (f *grpASG) StartInstanceRefresh(_ context.Context, in *autoscaling.StartInstanceRefreshInput, _ ...func(*autoscaling.Options)) (*autoscaling.StartInstanceRefreshOutput, error) {
 	f.record("StartInstanceRefresh", f.startRefresh != nil)
-	if f.startRefresh == nil {
-		return &autoscaling.StartInstanceRefreshOutput{}, nil
-	}
-	return f.startRefresh(in)
+	return answer(f.startRefresh, in)
 }
 
 func (f *grpASG) DescribeInstanceRefreshes(_ context.Context, in *autoscaling.DescribeInstanceRefreshesInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeInstanceRefreshesOutput, error) {
 	f.record("DescribeInstanceRefreshes", f.describeRefreshes != nil)
-	if f.describeRefreshes == nil {
-		return &autoscaling.DescribeInstanceRefreshesOutput{}, nil
-	}
-	return f.describeRefreshes(in)
+	return answer(f.describeRefreshes, in)
 }
 
 func (f *grpASG) CancelInstanceRefresh(_ context.Context, in *autoscaling.CancelInstanceRefreshInput, _ ...func(*autoscaling.Options)) (*autoscaling.CancelInstanceRefreshOutput, error) {
 	f.record("CancelInstanceRefresh", f.cancelRefresh != nil)
-	if f.cancelRefresh == nil {
-		return &autoscaling.CancelInstanceRefreshOutput{}, nil
-	}
-	return f.cancelRefresh(in)
+	return answer(f.cancelRefresh, in)
 }
 
+// grpEC2 fakes the EC2 methods of the group-side ops.
 type grpEC2 struct {
 	*grpCalls
 	describeTemplates func(*ec2.DescribeLaunchTemplatesInput) (*ec2.DescribeLaunchTemplatesOutput, error)
@@ -112,80 +90,50 @@ type grpEC2 struct {
 
 func (f *grpEC2) DescribeLaunchTemplates(_ context.Context, in *ec2.DescribeLaunchTemplatesInput, _ ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplatesOutput, error) {
 	f.record("DescribeLaunchTemplates", f.describeTemplates != nil)
-	if f.describeTemplates == nil {
-		return &ec2.DescribeLaunchTemplatesOutput{}, nil
-	}
-	return f.describeTemplates(in)
+	return answer(f.describeTemplates, in)
 }
 
 func (f *grpEC2) ModifyLaunchTemplate(_ context.Context, in *ec2.ModifyLaunchTemplateInput, _ ...func(*ec2.Options)) (*ec2.ModifyLaunchTemplateOutput, error) {
 	f.record("ModifyLaunchTemplate", f.modifyTemplate != nil)
-	if f.modifyTemplate == nil {
-		return &ec2.ModifyLaunchTemplateOutput{}, nil
-	}
-	return f.modifyTemplate(in)
+	return answer(f.modifyTemplate, in)
 }
 
 func (f *grpEC2) DescribeLaunchTemplateVersions(_ context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, _ ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
 	f.record("DescribeLaunchTemplateVersions", f.describeVersions != nil)
-	if f.describeVersions == nil {
-		return &ec2.DescribeLaunchTemplateVersionsOutput{}, nil
-	}
-	return f.describeVersions(in)
+	return answer(f.describeVersions, in)
 }
 
 func (f *grpEC2) CreateLaunchTemplateVersion(_ context.Context, in *ec2.CreateLaunchTemplateVersionInput, _ ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateVersionOutput, error) {
 	f.record("CreateLaunchTemplateVersion", f.createVersion != nil)
-	if f.createVersion == nil {
-		return &ec2.CreateLaunchTemplateVersionOutput{}, nil
-	}
-	return f.createVersion(in)
+	return answer(f.createVersion, in)
 }
 
 func (f *grpEC2) DeleteLaunchTemplateVersions(_ context.Context, in *ec2.DeleteLaunchTemplateVersionsInput, _ ...func(*ec2.Options)) (*ec2.DeleteLaunchTemplateVersionsOutput, error) {
 	f.record("DeleteLaunchTemplateVersions", f.deleteVersions != nil)
-	if f.deleteVersions == nil {
-		return &ec2.DeleteLaunchTemplateVersionsOutput{}, nil
-	}
-	return f.deleteVersions(in)
+	return answer(f.deleteVersions, in)
 }
 
 func (f *grpEC2) DescribeInstances(_ context.Context, in *ec2.DescribeInstancesInput, _ ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
 	f.record("DescribeInstances", f.describeInstances != nil)
-	if f.describeInstances == nil {
-		return &ec2.DescribeInstancesOutput{}, nil
-	}
-	return f.describeInstances(in)
+	return answer(f.describeInstances, in)
 }
 
 func (f *grpEC2) TerminateInstances(_ context.Context, in *ec2.TerminateInstancesInput, _ ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error) {
 	f.record("TerminateInstances", f.terminate != nil)
-	if f.terminate == nil {
-		return &ec2.TerminateInstancesOutput{}, nil
-	}
-	return f.terminate(in)
+	return answer(f.terminate, in)
 }
 
 func (f *grpEC2) DescribeImages(_ context.Context, in *ec2.DescribeImagesInput, _ ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error) {
 	f.record("DescribeImages", f.describeImages != nil)
-	if f.describeImages == nil {
-		return &ec2.DescribeImagesOutput{}, nil
-	}
-	return f.describeImages(in)
+	return answer(f.describeImages, in)
 }
 
 func (f *grpEC2) DeregisterImage(_ context.Context, in *ec2.DeregisterImageInput, _ ...func(*ec2.Options)) (*ec2.DeregisterImageOutput, error) {
 	f.record("DeregisterImage", f.deregister != nil)
-	if f.deregister == nil {
-		return &ec2.DeregisterImageOutput{}, nil
-	}
-	return f.deregister(in)
+	return answer(f.deregister, in)
 }
 
 func (f *grpEC2) DeleteSnapshot(_ context.Context, in *ec2.DeleteSnapshotInput, _ ...func(*ec2.Options)) (*ec2.DeleteSnapshotOutput, error) {
 	f.record("DeleteSnapshot", f.deleteSnapshot != nil)
-	if f.deleteSnapshot == nil {
-		return &ec2.DeleteSnapshotOutput{}, nil
-	}
-	return f.deleteSnapshot(in)
+	return answer(f.deleteSnapshot, in)
 }
