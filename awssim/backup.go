@@ -43,12 +43,11 @@ type backupVault struct {
 }
 
 type recoveryPoint struct {
-	ARN         string
-	vault       *backupVault
-	job         *backupJob
-	image       *image
-	snapshotIDs []string
-	Status      string // CREATING, COMPLETED
+	ARN    string
+	vault  *backupVault
+	job    *backupJob
+	image  *image
+	Status string // CREATING, COMPLETED
 }
 
 // backupCreator is the plan that started a job (nil for on-demand jobs).
@@ -258,8 +257,7 @@ func (s *Sim) startBackupJob(vault *backupVault, inst *instance, role string, st
 	}
 	srcTag := tags{"aws:backup:source-resource": inst.ID}
 	im := s.newImage(inst, "AwsBackup_"+inst.ID+"_"+strings.ToUpper(s.genUUID()), "This AMI is created by AWS Backup", srcTag, srcTag)
-	p := &recoveryPoint{ARN: s.imageARN(im.ID), vault: vault, job: j, image: im,
-		snapshotIDs: append([]string(nil), im.SnapshotIDs...), Status: "CREATING"}
+	p := &recoveryPoint{ARN: s.imageARN(im.ID), vault: vault, job: j, image: im, Status: "CREATING"}
 	j.point = p
 	vault.points = append(vault.points, p)
 	s.backup.jobs[j.ID] = j
@@ -344,7 +342,7 @@ func (s *Sim) removeRecoveryPoint(p *recoveryPoint) {
 	if im := p.image; im.State != "deregistered" {
 		s.deregisterImage(im)
 	}
-	for _, id := range p.snapshotIDs {
+	for _, id := range p.image.SnapshotIDs {
 		if _, ok := s.ec2.snapshots[id]; ok {
 			s.deleteSnapshot(id) // cannot be in use: the image is deregistered
 		}

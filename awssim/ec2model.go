@@ -98,12 +98,11 @@ type instance struct {
 	Platform                       string // "windows" or ""
 	State                          string
 	StateReason                    string
-	LaunchTime                     time.Time
+	LaunchTime                     time.Time // also starts the consistency window of lookups by id
 	Tags                           tags
 	Volumes                        []volume
 	StatusOK, AgentOnline          bool
 	ComputerName                   string
-	createdAt                      time.Time
 	gen                            int // bumps on every transition; stale timers check it
 	LaunchTemplateID, LTVersion    string
 	ReservationID, ClientToken     string
@@ -207,7 +206,7 @@ func (s *Sim) instanceByID(id string, fresh bool) (*instance, error) {
 		return nil, errorf("InvalidInstanceID.Malformed", "Invalid id: \"%s\"", id)
 	}
 	in, ok := s.ec2.instances[id]
-	if !ok || (!fresh && !s.visible(in.createdAt)) {
+	if !ok || (!fresh && !s.visible(in.LaunchTime)) {
 		return nil, errorf("InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", id)
 	}
 	return in, nil
@@ -323,7 +322,7 @@ func (s *Sim) launchInstance(sp instanceSpec) (*instance, error) {
 		PrivateIP:        privateIP(sn.CIDR, sn.next),
 		SecurityGroupIDs: sgs, InstanceProfileArn: sp.InstanceProfileArn, KeyName: sp.KeyName,
 		HTTPTokens: sp.HTTPTokens, Platform: im.Platform, State: "pending",
-		LaunchTime: s.clock.now, createdAt: s.clock.now, Tags: tags{}.with(sp.Tags),
+		LaunchTime: s.clock.now, Tags: tags{}.with(sp.Tags),
 		LaunchTemplateID: sp.LaunchTemplateID, LTVersion: sp.LaunchTemplateVers,
 		ReservationID: sp.ReservationID, ClientToken: sp.ClientToken, LaunchIndex: sp.LaunchIndex,
 		stateTime: s.clock.now,

@@ -85,7 +85,7 @@ func (s *Sim) seedDemo() error {
 	}
 	for _, m := range g.members {
 		in := m.in
-		in.LaunchTime, in.createdAt = past, past
+		in.LaunchTime = past
 		in.State, in.StateReason = "running", ""
 		in.stateTime = past.Add(s.dur.InstancePending)
 		in.gen++ // the boot timers scheduled at launch no longer apply
