@@ -98,6 +98,27 @@ func (h *LaunchBuilder) Launch(ctx context.Context, p Payload) (*BuilderResult, 
 	return &BuilderResult{InstanceID: aws.ToString(out.Instances[0].InstanceId), LaunchedAt: p.Context.EnteredTime}, nil
 }
 
+// builderOverrides is spec with the deployment's builder overrides (see
+// Config) in place of the group's subnet, security groups and instance
+// profile.
+func builderOverrides(spec amiswap.BuilderSpec, c Config) amiswap.BuilderSpec {
+	if c.BuilderSubnetID != "" {
+		spec.SubnetID = c.BuilderSubnetID
+	}
+	if len(c.BuilderSecurityGroupIDs) > 0 {
+		spec.SecurityGroupIDs = append([]string{}, c.BuilderSecurityGroupIDs...)
+	}
+	if v := c.BuilderInstanceProfile; v != "" {
+		spec.InstanceProfileArn, spec.InstanceProfile = "", ""
+		if strings.HasPrefix(v, "arn:") {
+			spec.InstanceProfileArn = v
+		} else {
+			spec.InstanceProfile = v
+		}
+	}
+	return spec
+}
+
 // input validates the target and builds the RunInstances request.
 func (h *LaunchBuilder) input(p Payload) (*ec2.RunInstancesInput, error) {
 	t, err := needTarget(p)
@@ -117,20 +138,7 @@ func (h *LaunchBuilder) input(p Payload) (*ec2.RunInstancesInput, error) {
 	if t.Settings.InstanceType != "" {
 		spec.InstanceType = t.Settings.InstanceType
 	}
-	if h.Conf.BuilderSubnetID != "" {
-		spec.SubnetID = h.Conf.BuilderSubnetID
-	}
-	if len(h.Conf.BuilderSecurityGroupIDs) > 0 {
-		spec.SecurityGroupIDs = h.Conf.BuilderSecurityGroupIDs
-	}
-	if v := h.Conf.BuilderInstanceProfile; v != "" {
-		spec.InstanceProfileArn, spec.InstanceProfile = "", ""
-		if strings.HasPrefix(v, "arn:") {
-			spec.InstanceProfileArn = v
-		} else {
-			spec.InstanceProfile = v
-		}
-	}
+	spec = builderOverrides(spec, h.Conf)
 	if spec.InstanceType == "" || !strings.Contains(spec.InstanceType, ".") {
 		return nil, &amiswap.InvalidInputError{Field: "target.builder.instanceType", Reason: fmt.Sprintf("%q is not an instance type", spec.InstanceType)}
 	}

@@ -381,13 +381,10 @@ func (r *Resolver) builderSpec(g *asgtypes.AutoScalingGroup, data *ec2types.Resp
 			Reason: fmt.Sprintf("the launch template of group %s names no instance type; set this tag to the builder's instance type", aws.ToString(g.AutoScalingGroupName))}
 	}
 
-	b.SubnetID = r.conf.BuilderSubnetID
-	if b.SubnetID == "" {
-		for _, s := range strings.Split(aws.ToString(g.VPCZoneIdentifier), ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				b.SubnetID = s
-				break
-			}
+	for _, s := range strings.Split(aws.ToString(g.VPCZoneIdentifier), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			b.SubnetID = s
+			break
 		}
 	}
 	if b.SubnetID == "" {
@@ -400,8 +397,6 @@ func (r *Resolver) builderSpec(g *asgtypes.AutoScalingGroup, data *ec2types.Resp
 	}
 
 	switch {
-	case len(r.conf.BuilderSecurityGroupIDs) > 0:
-		b.SecurityGroupIDs = append(b.SecurityGroupIDs, r.conf.BuilderSecurityGroupIDs...)
 	case len(data.SecurityGroupIds) > 0:
 		b.SecurityGroupIDs = append(b.SecurityGroupIDs, data.SecurityGroupIds...)
 	default:
@@ -413,14 +408,9 @@ func (r *Resolver) builderSpec(g *asgtypes.AutoScalingGroup, data *ec2types.Resp
 		}
 	}
 
-	switch p := r.conf.BuilderInstanceProfile; {
-	case strings.HasPrefix(p, "arn:"):
-		b.InstanceProfileArn = p
-	case p != "":
-		b.InstanceProfile = p
-	case data.IamInstanceProfile != nil:
+	if data.IamInstanceProfile != nil {
 		b.InstanceProfileArn = aws.ToString(data.IamInstanceProfile.Arn)
 		b.InstanceProfile = aws.ToString(data.IamInstanceProfile.Name)
 	}
-	return b, nil
+	return builderOverrides(b, r.conf), nil
 }
