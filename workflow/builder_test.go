@@ -576,29 +576,6 @@ func TestCheckBuilderStopped(t *testing.T) {
 	}
 }
 
-func TestPollAgainClamps(t *testing.T) {
-	deadline := btNow.Add(time.Hour)
-	for _, c := range []struct {
-		want time.Duration
-		now  time.Time
-		secs int
-	}{
-		{time.Second, btNow, 5},
-		{10 * time.Minute, btNow, 120},
-		{30 * time.Second, btNow, 30},
-		{30 * time.Second, deadline.Add(-1500 * time.Millisecond), 2},
-	} {
-		res, err := pollAgain("x", c.now, deadline, c.want, "w")
-		if err != nil || res.WaitSeconds != c.secs || res.Ready {
-			t.Errorf("pollAgain(%v at %v) = %+v, %v; want %d s", c.want, c.now, res, err, c.secs)
-		}
-	}
-	_, err := pollAgain("x", deadline, deadline, time.Minute, "w")
-	if to := wantTyped[*amiswap.StepTimeoutError](t, err); to.Step != "x" || to.Waiting != "w" || !to.Deadline.Equal(deadline) {
-		t.Errorf("timeout = %+v", to)
-	}
-}
-
 func TestChecksRefuseAStateWithoutStartTimes(t *testing.T) {
 	e, s := &fakeBuilderEC2{}, &fakeBuilderSSM{}
 	checks := map[string]struct {

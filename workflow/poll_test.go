@@ -1,0 +1,65 @@
+package workflow
+
+import (
+	"testing"
+	"time"
+
+	"github.com/amiswap/amiswap"
+)
+
+func TestPollAgainClamps(t *testing.T) {
+	deadline := btNow.Add(time.Hour)
+	for _, c := range []struct {
+		want time.Duration
+		now  time.Time
+		secs int
+	}{
+		{time.Second, btNow, 5},
+		{10 * time.Minute, btNow, 120},
+		{30 * time.Second, btNow, 30},
+		{30 * time.Second, deadline.Add(-1500 * time.Millisecond), 2},
+	} {
+		res, err := pollAgain("x", c.now, deadline, c.want, "w")
+		if err != nil || res.WaitSeconds != c.secs || res.Ready {
+			t.Errorf("pollAgain(%v at %v) = %+v, %v; want %d s", c.want, c.now, res, err, c.secs)
+		}
+	}
+	_, err := pollAgain("x", deadline, deadline, time.Minute, "w")
+	if to := wantTyped[*amiswap.StepTimeoutError](t, err); to.Step != "x" || to.Waiting != "w" || !to.Deadline.Equal(deadline) {
+		t.Errorf("timeout = %+v", to)
+	}
+}
+
+func TestWaitTowardsTightensNearTheTypicalEnd(t *testing.T) {
+	w, err := newWait("x", btNow, "state.x", btNow, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		elapsed time.Duration
+		want    time.Duration
+	}{
+		{0, 5 * time.Minute},                // half of the typical 10 minutes
+		{4 * time.Minute, 3 * time.Minute},  // half of the 6 left
+		{9 * time.Minute, 30 * time.Second}, // 1 left, not more than twice after
+		{20 * time.Minute, 30 * time.Second},
+	} {
+		w.now = btNow.Add(c.elapsed)
+		if got := w.towards(10*time.Minute, 30*time.Second); got != c.want {
+			t.Errorf("towards after %v = %v, want %v", c.elapsed, got, c.want)
+		}
+		if w.elapsed() != c.elapsed {
+			t.Errorf("elapsed = %v, want %v", w.elapsed(), c.elapsed)
+		}
+	}
+	if w.deadline != btNow.Add(time.Hour) {
+		t.Errorf("deadline = %v", w.deadline)
+	}
+}
+
+func TestNewWaitRefusesAMissingStart(t *testing.T) {
+	_, err := newWait("x", btNow, "state.x.startedAt", time.Time{}, time.Hour)
+	if e := wantTyped[*amiswap.InvalidInputError](t, err); e.Field != "state.x.startedAt" {
+		t.Errorf("field = %q", e.Field)
+	}
+}
