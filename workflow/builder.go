@@ -2,8 +2,8 @@ package workflow
 
 // This file holds the builder instance's ops: launch-builder,
 // check-builder-ready, stop-builder and check-builder-stopped, plus the
-// helpers that the builder-side ops share (id checks, the state's target
-// and builder, the builder's lookup, idempotency tokens).
+// helpers that other ops share: id checks, the state's target and builder,
+// the instance lookup and the deployment's builder overrides.
 
 import (
 	"cmp"

@@ -2,7 +2,8 @@ package workflow
 
 // This file holds the ops that change the Auto Scaling group and its launch
 // template: freeze, update-launch-template, thaw, start-refresh and
-// check-refresh, plus the group helpers that compensate shares.
+// check-refresh, plus the group and launch template helpers that resolve
+// and compensate share.
 
 import (
 	"context"

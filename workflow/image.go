@@ -1,7 +1,8 @@
 package workflow
 
 // This file holds the create-image and check-image ops: the golden AMI of
-// the stopped builder, tagged with its lineage, and the wait for it.
+// the stopped builder, tagged with its lineage, and the wait for it; plus
+// the AMI lookup that resolve and compensate share.
 
 import (
 	"cmp"
