@@ -63,8 +63,8 @@ func (l *Locker) Lock(ctx context.Context, p Payload) (*LockResult, error) {
 	}
 	res := &LockResult{Table: l.table, Key: lockKey(t.Group), Owner: p.Context.ExecutionID, ExpiresAt: now.Add(ttl).UTC().Truncate(time.Second)}
 	if l.table == "" {
-		// Locking disabled (single-user local runs): nothing to take.
-		res.Table = ""
+		// Locking disabled (single-user local runs): nothing to take, and
+		// an empty Table tells unlock so.
 		return res, nil
 	}
 	_, err := l.db.PutItem(ctx, &dynamodb.PutItemInput{
