@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"time"
 )
@@ -28,23 +27,24 @@ type Config struct {
 // DefaultLockTTL is the lock lifetime: longer than any swap's deadlines.
 const DefaultLockTTL = 8 * time.Hour
 
-// ConfigFromEnv reads the configuration from AMISWAP_* variables.
-func ConfigFromEnv() (Config, error) {
+// ConfigFromEnv reads the configuration from AMISWAP_* variables through
+// getenv (os.Getenv in production; tests pass their own).
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
-		LockTable:              os.Getenv("AMISWAP_LOCK_TABLE"),
-		TopicArn:               os.Getenv("AMISWAP_TOPIC_ARN"),
-		BuilderSubnetID:        os.Getenv("AMISWAP_BUILDER_SUBNET_ID"),
-		BuilderInstanceProfile: os.Getenv("AMISWAP_BUILDER_INSTANCE_PROFILE"),
+		LockTable:              getenv("AMISWAP_LOCK_TABLE"),
+		TopicArn:               getenv("AMISWAP_TOPIC_ARN"),
+		BuilderSubnetID:        getenv("AMISWAP_BUILDER_SUBNET_ID"),
+		BuilderInstanceProfile: getenv("AMISWAP_BUILDER_INSTANCE_PROFILE"),
 		LockTTL:                DefaultLockTTL,
 	}
-	if v := os.Getenv("AMISWAP_BUILDER_SECURITY_GROUP_IDS"); v != "" {
+	if v := getenv("AMISWAP_BUILDER_SECURITY_GROUP_IDS"); v != "" {
 		for _, id := range strings.Split(v, ",") {
 			if id = strings.TrimSpace(id); id != "" {
 				c.BuilderSecurityGroupIDs = append(c.BuilderSecurityGroupIDs, id)
 			}
 		}
 	}
-	if v := os.Getenv("AMISWAP_LOCK_TTL"); v != "" {
+	if v := getenv("AMISWAP_LOCK_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			return c, fmt.Errorf("AMISWAP_LOCK_TTL=%q: want a positive duration such as 8h", v)

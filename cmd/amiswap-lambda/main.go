@@ -49,7 +49,7 @@ func setup(ctx context.Context, function string, logger *slog.Logger) (handler, 
 	if err := checkFunction(function); err != nil {
 		return nil, err
 	}
-	conf, err := workflow.ConfigFromEnv()
+	conf, err := workflow.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}

@@ -39,7 +39,7 @@ var (
 
 func runRun(ctx context.Context, args []string, env *Env) error {
 	in := runInput{}
-	conf, err := workflow.ConfigFromEnv()
+	conf, err := workflow.ConfigFromEnv(env.Getenv)
 	if err != nil {
 		return &usageError{"run: " + err.Error()}
 	}
