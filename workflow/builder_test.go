@@ -458,18 +458,7 @@ func TestCheckBuilderReady(t *testing.T) {
 			e := &fakeBuilderEC2{describeFn: c.describe, statusFn: c.status}
 			s := &fakeBuilderSSM{infoFn: btPing(c.ping)}
 			res, err := (&CheckBuilderReady{EC2: e, SSM: s}).Check(context.Background(), btPayload(btNow.Add(c.after), nil))
-			if c.err != "" {
-				if err == nil || amiswap.ErrorName(err) != c.err || !strings.Contains(err.Error(), c.cause) {
-					t.Fatalf("error = %v (%s), want %s containing %q", err, amiswap.ErrorName(err), c.err, c.cause)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Ready != c.ready || res.WaitSeconds != c.wait || res.Waiting != c.waiting {
-				t.Errorf("poll = %+v, want ready=%v wait=%d waiting=%q", *res, c.ready, c.wait, c.waiting)
-			}
+			wantPoll(t, res, err, c.err, c.cause, c.ready, c.wait, c.waiting)
 			if len(e.status) > 0 && !aws.ToBool(e.status[0].IncludeAllInstances) {
 				t.Error("DescribeInstanceStatus without IncludeAllInstances")
 			}
@@ -560,18 +549,7 @@ func TestCheckBuilderStopped(t *testing.T) {
 			f := &fakeBuilderEC2{describeFn: btInstanceOut(c.state, "")}
 			p := btPayload(btNow.Add(c.after), func(s *State) { s.Stop = &StopResult{RequestedAt: btNow} })
 			res, err := (&CheckBuilderStopped{EC2: f}).Check(context.Background(), p)
-			if c.err != "" {
-				if amiswap.ErrorName(err) != c.err {
-					t.Fatalf("error = %v, want %s", err, c.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Ready != c.ready || res.WaitSeconds != c.wait || res.Waiting != c.waiting {
-				t.Errorf("poll = %+v", *res)
-			}
+			wantPoll(t, res, err, c.err, "", c.ready, c.wait, c.waiting)
 		})
 	}
 }

@@ -208,18 +208,7 @@ func TestCheckGeneralized(t *testing.T) {
 			if len(s.invoke) != 1 || aws.ToString(s.invoke[0].CommandId) != "cmd-1" || aws.ToString(s.invoke[0].InstanceId) != btInstance {
 				t.Errorf("GetCommandInvocation inputs = %+v", s.invoke)
 			}
-			if c.err != "" {
-				if amiswap.ErrorName(err) != c.err || !strings.Contains(err.Error(), c.cause) {
-					t.Fatalf("error = %v (%s), want %s containing %q", err, amiswap.ErrorName(err), c.err, c.cause)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Ready != c.ready || res.WaitSeconds != c.wait || res.Waiting != c.waiting {
-				t.Errorf("poll = %+v, want ready=%v wait=%d waiting=%q", *res, c.ready, c.wait, c.waiting)
-			}
+			wantPoll(t, res, err, c.err, c.cause, c.ready, c.wait, c.waiting)
 		})
 	}
 }

@@ -219,18 +219,7 @@ func TestCheckImage(t *testing.T) {
 			if len(f.images) != 1 || len(f.images[0].ImageIds) != 1 || f.images[0].ImageIds[0] != btNewAMI {
 				t.Errorf("DescribeImages inputs = %+v", f.images)
 			}
-			if c.err != "" {
-				if amiswap.ErrorName(err) != c.err || !strings.Contains(err.Error(), c.cause) {
-					t.Fatalf("error = %v (%s), want %s containing %q", err, amiswap.ErrorName(err), c.err, c.cause)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Ready != c.ready || res.WaitSeconds != c.wait || res.Waiting != c.waiting {
-				t.Errorf("poll = %+v, want ready=%v wait=%d waiting=%q", *res, c.ready, c.wait, c.waiting)
-			}
+			wantPoll(t, res, err, c.err, c.cause, c.ready, c.wait, c.waiting)
 		})
 	}
 }

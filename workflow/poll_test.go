@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -61,5 +62,23 @@ func TestNewWaitRefusesAMissingStart(t *testing.T) {
 	_, err := newWait("x", btNow, "state.x.startedAt", time.Time{}, time.Hour)
 	if e := wantTyped[*amiswap.InvalidInputError](t, err); e.Field != "state.x.startedAt" {
 		t.Errorf("field = %q", e.Field)
+	}
+}
+
+// wantPoll checks a check's verdict: the typed error named wantErr with
+// cause in its message when wantErr is not empty, else the poll result.
+func wantPoll(t *testing.T, res *PollResult, err error, wantErr, cause string, ready bool, wait int, waiting string) {
+	t.Helper()
+	if wantErr != "" {
+		if err == nil || amiswap.ErrorName(err) != wantErr || !strings.Contains(err.Error(), cause) {
+			t.Fatalf("error = %v (%s), want %s containing %q", err, amiswap.ErrorName(err), wantErr, cause)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Ready != ready || res.WaitSeconds != wait || res.Waiting != waiting {
+		t.Errorf("poll = %+v, want ready=%v wait=%d waiting=%q", *res, ready, wait, waiting)
 	}
 }
