@@ -154,13 +154,13 @@ func (h *LaunchBuilder) input(p Payload) (*ec2.RunInstancesInput, error) {
 		return nil, &amiswap.InvalidInputError{Field: "target.builder.instanceProfileArn", Reason: fmt.Sprintf("%q is not an ARN", spec.InstanceProfileArn)}
 	}
 
-	tags := []ec2types.Tag{
-		{Key: aws.String("Name"), Value: aws.String(limitTagValue("amiswap-builder-" + t.Group))},
-		{Key: aws.String(amiswap.TagRole), Value: aws.String(amiswap.RoleBuilder)},
-		{Key: aws.String(amiswap.TagGroup), Value: aws.String(limitTagValue(t.Group))},
-		{Key: aws.String(amiswap.TagExecution), Value: aws.String(limitTagValue(p.Context.ExecutionID))},
-		{Key: aws.String(amiswap.TagBackupJob), Value: aws.String(limitTagValue(t.Source.BackupJobID))},
-	}
+	tags := ec2Tags(map[string]string{
+		"Name":               "amiswap-builder-" + t.Group,
+		amiswap.TagRole:      amiswap.RoleBuilder,
+		amiswap.TagGroup:     t.Group,
+		amiswap.TagExecution: p.Context.ExecutionID,
+		amiswap.TagBackupJob: t.Source.BackupJobID,
+	})
 	in := &ec2.RunInstancesInput{
 		ImageId:      aws.String(t.Source.ImageID),
 		InstanceType: ec2types.InstanceType(spec.InstanceType),

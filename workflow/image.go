@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -174,21 +173,11 @@ func (h *CreateImage) Create(ctx context.Context, p Payload) (*ImageResult, erro
 	return &ImageResult{ImageID: aws.ToString(out.ImageId), Name: name, RequestedAt: now}, nil
 }
 
-// imageTags are the golden AMI's tags: its lineage and its Name, sorted by
-// key so that requests are reproducible.
+// imageTags are the golden AMI's tags: its lineage and its Name.
 func imageTags(l amiswap.Lineage, name string) []ec2types.Tag {
 	m := l.Tags()
 	m["Name"] = name
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	tags := make([]ec2types.Tag, 0, len(keys))
-	for _, k := range keys {
-		tags = append(tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(limitTagValue(m[k]))})
-	}
-	return tags
+	return ec2Tags(m)
 }
 
 // existing finds this execution's golden AMI: by name, then by the

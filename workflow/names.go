@@ -7,6 +7,8 @@ package workflow
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,6 +46,16 @@ func limitTagValue(v string) string {
 		return string(r[:256])
 	}
 	return v
+}
+
+// ec2Tags are the EC2 tags of m, values cut by limitTagValue, sorted by key
+// so that requests are reproducible.
+func ec2Tags(m map[string]string) []ec2types.Tag {
+	tags := make([]ec2types.Tag, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		tags = append(tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(limitTagValue(m[k]))})
+	}
+	return tags
 }
 
 // tagFilter is the EC2 Describe filter on a tag amiswap wrote (its value
