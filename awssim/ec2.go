@@ -733,7 +733,7 @@ func (s *Sim) writeInstance(w *xmlWriter, in *instance) {
 	gone := in.State == "terminated"
 	if !gone {
 		w.raw("<privateDnsName>")
-		w.raw(s.privateDNSName(in))
+		w.buf.Write(s.appendPrivateDNSName(w.buf.AvailableBuffer(), in))
 		w.raw("</privateDnsName>")
 	}
 	if code, _ := stateReason(in); code != "" && (in.State == "stopped" || in.State == "stopping" || in.State == "terminated" || in.State == "shutting-down") {

@@ -648,25 +648,28 @@ func (lt *launchTemplate) version(v string) (*ltVersion, error) {
 }
 
 // privateDNSName is an instance's private DNS name in the region
-// ("ip-10-0-0-4.ec2.internal"). DescribeInstances writes one per instance,
-// so it is built in a single allocation.
+// ("ip-10-0-0-4.ec2.internal").
 func (s *Sim) privateDNSName(in *instance) string {
-	domain := ".ec2.internal"
-	if s.opts.Region != "us-east-1" {
-		domain = "." + s.opts.Region + ".compute.internal"
-	}
-	var b strings.Builder
-	b.Grow(len("ip-") + len(in.PrivateIP) + len(domain))
-	b.WriteString("ip-")
+	return string(s.appendPrivateDNSName(nil, in))
+}
+
+// appendPrivateDNSName appends the private DNS name to b: DescribeInstances
+// writes one per instance straight into its response buffer.
+func (s *Sim) appendPrivateDNSName(b []byte, in *instance) []byte {
+	b = append(b, "ip-"...)
 	for i := 0; i < len(in.PrivateIP); i++ {
 		c := in.PrivateIP[i]
 		if c == '.' {
 			c = '-'
 		}
-		b.WriteByte(c)
+		b = append(b, c)
 	}
-	b.WriteString(domain)
-	return b.String()
+	if s.opts.Region == "us-east-1" {
+		return append(b, ".ec2.internal"...)
+	}
+	b = append(b, '.')
+	b = append(b, s.opts.Region...)
+	return append(b, ".compute.internal"...)
 }
 
 // without removes the first v from list, shifting the rest down in place

@@ -162,8 +162,11 @@ func (s *Sim) SetThrottle(t Throttle) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.opts.Throttle = t.withDefaults()
-	s.buckets = map[string]*bucket{}
+	s.buckets = map[bucketKey]*bucket{}
 }
+
+// bucketKey names a token bucket: one per service and action.
+type bucketKey struct{ service, action string }
 
 type bucket struct {
 	tokens float64
@@ -188,7 +191,7 @@ func (s *Sim) throttle(r *request) error {
 	if isReadAction(r.action) {
 		burst, rate = t.ReadBurst, t.ReadRate
 	}
-	key := r.service + ":" + r.action
+	key := bucketKey{r.service, r.action}
 	b := s.buckets[key]
 	now := time.Now()
 	if b == nil {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -120,9 +121,11 @@ func (q *queryService) serve(s *Sim, r *request, w http.ResponseWriter) {
 		q.fail(s, r, w, errorf("MalformedQueryString", "cannot parse the form body: %v", err))
 		return
 	}
-	for k, v := range r.httpReq.URL.Query() {
-		if _, ok := form[k]; !ok {
-			form[k] = v
+	if r.httpReq.URL.RawQuery != "" {
+		for k, v := range r.httpReq.URL.Query() {
+			if _, ok := form[k]; !ok {
+				form[k] = v
+			}
 		}
 	}
 	r.action = form.Get("Action")
@@ -140,6 +143,7 @@ func (q *queryService) serve(s *Sim, r *request, w http.ResponseWriter) {
 		return
 	}
 	xw := newXMLWriter()
+	defer xw.free()
 	xw.raw(`<?xml version="1.0" encoding="UTF-8"?>`)
 	xw.raw("<" + r.action + `Response xmlns="` + q.namespace + `">`)
 	if q.ec2Style {
@@ -165,6 +169,7 @@ func (q *queryService) fail(s *Sim, r *request, w http.ResponseWriter, err error
 	ae := asAPIError(err)
 	s.record(r, ae.Status, ae.Code)
 	xw := newXMLWriter()
+	defer xw.free()
 	xw.raw(`<?xml version="1.0" encoding="UTF-8"?>`)
 	if q.ec2Style {
 		xw.raw("<Response><Errors><Error>")
@@ -249,8 +254,11 @@ func (p params) boolean(name string) (v, ok bool, err error) {
 // list returns Name.1, Name.2, … in order.
 func (p params) list(name string) []string {
 	var out []string
+	key := []byte(p.key(name) + ".")
+	base := len(key)
 	for i := 1; ; i++ {
-		v, ok := p.v[p.key(name)+"."+strconv.Itoa(i)]
+		key = strconv.AppendInt(key[:base], int64(i), 10)
+		v, ok := p.v[string(key)] // a lookup by string(key) does not copy key
 		if !ok {
 			return out
 		}
@@ -311,7 +319,26 @@ func lowerFirst(s string) string {
 // of elements per response, and encoding/xml's reflection is the cost.
 type xmlWriter struct{ buf bytes.Buffer }
 
-func newXMLWriter() *xmlWriter { return &xmlWriter{} }
+// xmlWriters recycles response buffers, so that a response does not grow
+// a fresh buffer from nothing.
+var xmlWriters = sync.Pool{New: func() any { return new(xmlWriter) }}
+
+// maxPooledXML bounds the buffers kept for reuse: one large enough for a
+// 1,000-instance DescribeInstances is kept, an outsized one is dropped.
+const maxPooledXML = 4 << 20
+
+// newXMLWriter returns an empty writer; give it back with free once its
+// bytes are written out.
+func newXMLWriter() *xmlWriter { return xmlWriters.Get().(*xmlWriter) }
+
+// free returns x to the pool. x must not be used afterwards.
+func (x *xmlWriter) free() {
+	if x.buf.Cap() > maxPooledXML {
+		return
+	}
+	x.buf.Reset()
+	xmlWriters.Put(x)
+}
 
 func (x *xmlWriter) raw(s string) { x.buf.WriteString(s) }
 func (x *xmlWriter) open(tag string) {
@@ -339,13 +366,26 @@ func (x *xmlWriter) elemIf(tag, value string) {
 	}
 }
 
-func (x *xmlWriter) int(tag string, v int)   { x.elem(tag, strconv.Itoa(v)) }
+// int writes <tag>v</tag>; digits need no escaping.
+func (x *xmlWriter) int(tag string, v int) {
+	x.open(tag)
+	x.buf.Write(strconv.AppendInt(x.buf.AvailableBuffer(), int64(v), 10))
+	x.close(tag)
+}
+
 func (x *xmlWriter) bool(tag string, v bool) { x.elem(tag, strconv.FormatBool(v)) }
 
 // time writes an ISO 8601 timestamp with milliseconds, as AWS does.
-func (x *xmlWriter) time(tag string, t time.Time) { x.elem(tag, isoTime(t)) }
+func (x *xmlWriter) time(tag string, t time.Time) {
+	x.open(tag)
+	x.buf.Write(t.UTC().AppendFormat(x.buf.AvailableBuffer(), isoLayout))
+	x.close(tag)
+}
 
-func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+// isoLayout is AWS's timestamp: ISO 8601, UTC, milliseconds.
+const isoLayout = "2006-01-02T15:04:05.000Z"
+
+func isoTime(t time.Time) string { return t.UTC().Format(isoLayout) }
 
 func xmlEscape(b *bytes.Buffer, s string) {
 	last := 0

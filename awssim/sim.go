@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -96,7 +97,7 @@ type Sim struct {
 	seq    uint64 // id generator
 
 	faults   []Fault
-	buckets  map[string]*bucket
+	buckets  map[bucketKey]*bucket
 	calls    []Call
 	dropped  int
 	events   []Event
@@ -155,7 +156,7 @@ func New(opts Options) (*Sim, error) {
 		opts:    opts,
 		dur:     opts.Durations.withDefaults(),
 		log:     opts.Logger,
-		buckets: map[string]*bucket{},
+		buckets: map[bucketKey]*bucket{},
 	}
 	s.clock.init(opts.Start, opts.Speed)
 	s.opts.Throttle = opts.Throttle.withDefaults()
@@ -246,7 +247,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.seq++
-		req.requestID = fmt.Sprintf("%08x-0000-4000-8000-%012x", uint32(s.seq), s.seq)
+		req.requestID = requestID(s.seq)
 		proto.fail(s, req, w, ae)
 		return
 	}
@@ -262,8 +263,29 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.recoverPanic(proto, req, w)
 	s.clock.sync(s)
 	s.seq++
-	req.requestID = fmt.Sprintf("%08x-0000-4000-8000-%012x", uint32(s.seq), s.seq)
+	req.requestID = requestID(s.seq)
 	proto.serve(s, req, w)
+}
+
+// requestID formats the request id of the n-th sequence number, a UUID:
+// fmt's "%08x-0000-4000-8000-%012x" of uint32(n) and n, without fmt, as
+// every request needs one.
+func requestID(n uint64) string {
+	b := make([]byte, 0, 36)
+	b = appendHex(b, uint64(uint32(n)), 8)
+	b = append(b, "-0000-4000-8000-"...)
+	b = appendHex(b, n, 12)
+	return string(b)
+}
+
+// appendHex appends v in lower-case hex, zero-padded to width digits.
+func appendHex(b []byte, v uint64, width int) []byte {
+	var digits [16]byte
+	hex := strconv.AppendUint(digits[:0], v, 16)
+	for i := len(hex); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(b, hex...)
 }
 
 // recoverPanic turns a panic in a handler or timer into an InternalError
@@ -301,11 +323,15 @@ func parseAuthorization(h string) (service, accessKeyID string) {
 	if j := strings.IndexAny(cred, ", "); j >= 0 {
 		cred = cred[:j]
 	}
-	parts := strings.Split(cred, "/")
-	if len(parts) >= 4 {
-		return parts[3], parts[0]
+	// AKID/DATE/REGION/SERVICE/aws4_request
+	accessKeyID, rest, _ := strings.Cut(cred, "/")
+	_, rest, _ = strings.Cut(rest, "/")   // date
+	_, rest, ok := strings.Cut(rest, "/") // region
+	if !ok {
+		return "", accessKeyID
 	}
-	return "", parts[0]
+	service, _, _ = strings.Cut(rest, "/")
+	return service, accessKeyID
 }
 
 // Event is an EventBridge event as AWS delivers it.
