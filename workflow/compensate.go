@@ -151,37 +151,32 @@ func pinnedTo(t *amiswap.Target, s *SwapResult) string {
 // returns the refresh's status while it still blocks changes to the group
 // (cancelling, rolling back, or unknown), or "" once it is over.
 func (h *Compensator) cancelRefresh(ctx context.Context, c *compensation, group, id string) string {
-	out, err := h.asg.DescribeInstanceRefreshes(ctx, &autoscaling.DescribeInstanceRefreshesInput{
-		AutoScalingGroupName: aws.String(group), InstanceRefreshIds: []string{id},
-	})
+	r, err := describeRefresh(ctx, h.asg, group, id)
 	if err != nil {
-		c.problem("describe instance refresh %s: %v", id, classify("autoscaling:DescribeInstanceRefreshes", err))
+		c.problem("describe instance refresh %s: %v", id, err)
 		return "in an unknown state"
 	}
-	for _, r := range out.InstanceRefreshes {
-		if aws.ToString(r.InstanceRefreshId) != id {
-			continue
-		}
-		switch r.Status {
-		case asgtypes.InstanceRefreshStatusPending, asgtypes.InstanceRefreshStatusInProgress, asgtypes.InstanceRefreshStatusBaking:
-		case asgtypes.InstanceRefreshStatusCancelling, asgtypes.InstanceRefreshStatusRollbackInProgress:
-			return string(r.Status)
-		default:
-			return "" // over
-		}
-		_, err := h.asg.CancelInstanceRefresh(ctx, &autoscaling.CancelInstanceRefreshInput{AutoScalingGroupName: aws.String(group)})
-		switch {
-		case err == nil:
-			c.did("cancelled instance refresh %s of %s", id, group)
-			return string(asgtypes.InstanceRefreshStatusCancelling)
-		case apiCode(err) == "ActiveInstanceRefreshNotFound":
-			return "" // it ended meanwhile
-		default:
-			c.problem("cancel instance refresh %s of %s: %v", id, group, classify("autoscaling:CancelInstanceRefresh", err))
-			return string(r.Status)
-		}
+	if r == nil {
+		return ""
 	}
-	return ""
+	switch r.Status {
+	case asgtypes.InstanceRefreshStatusPending, asgtypes.InstanceRefreshStatusInProgress, asgtypes.InstanceRefreshStatusBaking:
+	case asgtypes.InstanceRefreshStatusCancelling, asgtypes.InstanceRefreshStatusRollbackInProgress:
+		return string(r.Status)
+	default:
+		return "" // over
+	}
+	_, err = h.asg.CancelInstanceRefresh(ctx, &autoscaling.CancelInstanceRefreshInput{AutoScalingGroupName: aws.String(group)})
+	switch {
+	case err == nil:
+		c.did("cancelled instance refresh %s of %s", id, group)
+		return string(asgtypes.InstanceRefreshStatusCancelling)
+	case apiCode(err) == "ActiveInstanceRefreshNotFound":
+		return "" // it ended meanwhile
+	default:
+		c.problem("cancel instance refresh %s of %s: %v", id, group, classify("autoscaling:CancelInstanceRefresh", err))
+		return string(r.Status)
+	}
 }
 
 // discoverSwap finds the launch template version this execution created

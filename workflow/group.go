@@ -519,6 +519,23 @@ func activeRefresh(s asgtypes.InstanceRefreshStatus) bool {
 	return false
 }
 
+// describeRefresh returns the instance refresh id of group, or nil when
+// Auto Scaling does not list it.
+func describeRefresh(ctx context.Context, c refreshReader, group, id string) (*asgtypes.InstanceRefresh, error) {
+	out, err := c.DescribeInstanceRefreshes(ctx, &autoscaling.DescribeInstanceRefreshesInput{
+		AutoScalingGroupName: aws.String(group), InstanceRefreshIds: []string{id},
+	})
+	if err != nil {
+		return nil, classify("autoscaling:DescribeInstanceRefreshes", err)
+	}
+	for i := range out.InstanceRefreshes {
+		if aws.ToString(out.InstanceRefreshes[i].InstanceRefreshId) == id {
+			return &out.InstanceRefreshes[i], nil
+		}
+	}
+	return nil, nil
+}
+
 // desiredVersion is the launch template version an instance refresh rolls
 // out, or "".
 func desiredVersion(r asgtypes.InstanceRefresh) string {
@@ -637,17 +654,9 @@ func (o *GroupOps) CheckRefresh(ctx context.Context, p Payload) (*PollResult, er
 		return nil, err
 	}
 	id := p.State.Refresh.RefreshID
-	out, err := o.asg.DescribeInstanceRefreshes(ctx, &autoscaling.DescribeInstanceRefreshesInput{
-		AutoScalingGroupName: aws.String(t.Group), InstanceRefreshIds: []string{id},
-	})
+	r, err := describeRefresh(ctx, o.asg, t.Group, id)
 	if err != nil {
-		return nil, classify("autoscaling:DescribeInstanceRefreshes", err)
-	}
-	var r *asgtypes.InstanceRefresh
-	for i := range out.InstanceRefreshes {
-		if aws.ToString(out.InstanceRefreshes[i].InstanceRefreshId) == id {
-			r = &out.InstanceRefreshes[i]
-		}
+		return nil, err
 	}
 	if r == nil {
 		return nil, &amiswap.AWSError{Op: "autoscaling:DescribeInstanceRefreshes", Err: fmt.Errorf("instance refresh %s of %s not found", id, t.Group)}
