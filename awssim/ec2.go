@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -236,17 +237,29 @@ func parseTagSpecs(p params, name string, allowed ...string) (map[string]tags, e
 // leaving out what out already holds; the first lookup error is the
 // call's. Describe calls use it for their id (or name) lists.
 func appendFound[T comparable](out []T, keys []string, find func(string) (T, error)) ([]T, error) {
-	seen := make(map[T]bool, len(out)+len(keys))
-	for _, v := range out {
-		seen[v] = true
+	// A short list (most calls name one resource) is searched for
+	// duplicates directly; a long one through a set.
+	const short = 16
+	var seen map[T]bool
+	if len(out)+len(keys) > short {
+		seen = make(map[T]bool, len(out)+len(keys))
+		for _, v := range out {
+			seen[v] = true
+		}
 	}
 	for _, k := range keys {
 		v, err := find(k)
 		if err != nil {
 			return nil, err
 		}
-		if !seen[v] {
-			seen[v] = true
+		dup := seen[v]
+		if seen == nil {
+			dup = slices.Contains(out, v)
+		}
+		if !dup {
+			if seen != nil {
+				seen[v] = true
+			}
 			out = append(out, v)
 		}
 	}

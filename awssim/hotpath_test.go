@@ -69,3 +69,69 @@ func TestXMLWriterReuse(t *testing.T) {
 		t.Errorf("an outsized buffer (%d bytes) went back to the pool", w.buf.Cap())
 	}
 }
+
+// TestAppendFoundDedup checks that duplicates are left out, in order, for
+// short lists (searched directly) and long ones (through a set).
+func TestAppendFoundDedup(t *testing.T) {
+	find := func(k string) (string, error) {
+		if k == "bad" {
+			return "", fmt.Errorf("not found: %s", k)
+		}
+		return strings.ToUpper(k), nil
+	}
+	for _, n := range []int{1, 5, 40} {
+		var keys, want []string
+		for i := range n {
+			k := fmt.Sprintf("k%d", i)
+			keys = append(keys, k, k) // each twice
+			want = append(want, strings.ToUpper(k))
+		}
+		got, err := appendFound([]string{"K0"}, keys, find)
+		if err != nil || strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("n=%d: got %v, %v; want %v", n, got, err, want)
+		}
+	}
+	if _, err := appendFound(nil, []string{"a", "bad"}, find); err == nil {
+		t.Error("a failed lookup is not the call's error")
+	}
+}
+
+// TestCallLogRoundTrip checks that the compact call log gives back the
+// calls it was given, in order and in the clock's location, and that it
+// halves itself when full.
+func TestCallLogRoundTrip(t *testing.T) {
+	var l callLog
+	if l.all(time.UTC) != nil {
+		t.Error("an empty log is not nil")
+	}
+	zone := time.FixedZone("X", -5*3600)
+	t0 := time.Date(2026, 1, 5, 9, 0, 0, 123456789, zone)
+	want := []Call{
+		{Time: t0, Service: "ec2", Action: "DescribeInstances", AccessKeyID: "AKID", Status: 200},
+		{Time: t0.Add(time.Second), Service: "ec2", Action: "CreateImage", Status: 400, ErrorCode: "InvalidAMIName.Duplicate"},
+		{Time: t0.Add(2 * time.Second), Service: "sts", Action: "GetCallerIdentity", AccessKeyID: "AKID2", Status: 503, ErrorCode: "RequestLimitExceeded"},
+	}
+	for _, c := range want {
+		l.add(c)
+	}
+	got := l.all(zone)
+	if len(got) != len(want) {
+		t.Fatalf("%d calls, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("call %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+
+	for i := len(want); i < maxCalls; i++ {
+		l.add(Call{Time: t0, Service: "ec2", Action: "DescribeInstances", Status: 200})
+	}
+	l.add(Call{Time: t0, Service: "ssm", Action: "SendCommand", Status: 200})
+	if n := len(l.entries); n != maxCalls/2+1 || l.dropped != maxCalls/2 {
+		t.Errorf("full log: %d entries, %d dropped; want %d, %d", n, l.dropped, maxCalls/2+1, maxCalls/2)
+	}
+	if last := l.all(zone)[len(l.entries)-1]; last.Action != "SendCommand" {
+		t.Errorf("last call %+v", last)
+	}
+}

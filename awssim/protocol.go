@@ -145,20 +145,34 @@ func (q *queryService) serve(s *Sim, r *request, w http.ResponseWriter) {
 	xw := newXMLWriter()
 	defer xw.free()
 	xw.raw(`<?xml version="1.0" encoding="UTF-8"?>`)
-	xw.raw("<" + r.action + `Response xmlns="` + q.namespace + `">`)
+	// <ActionResponse xmlns="namespace">, written piece by piece: no
+	// string is built per request.
+	xw.raw("<")
+	xw.raw(r.action)
+	xw.raw(`Response xmlns="`)
+	xw.raw(q.namespace)
+	xw.raw(`">`)
 	if q.ec2Style {
 		xw.elem("requestId", r.requestID)
 	} else {
-		xw.raw("<" + r.action + "Result>")
+		xw.raw("<")
+		xw.raw(r.action)
+		xw.raw("Result>")
 	}
 	if err := h(s, r, params{v: form}, xw); err != nil {
 		q.fail(s, r, w, err)
 		return
 	}
 	if !q.ec2Style {
-		xw.raw("</" + r.action + "Result><ResponseMetadata><RequestId>" + r.requestID + "</RequestId></ResponseMetadata>")
+		xw.raw("</")
+		xw.raw(r.action)
+		xw.raw("Result><ResponseMetadata><RequestId>")
+		xw.raw(r.requestID)
+		xw.raw("</RequestId></ResponseMetadata>")
 	}
-	xw.raw("</" + r.action + "Response>")
+	xw.raw("</")
+	xw.raw(r.action)
+	xw.raw("Response>")
 	s.record(r, http.StatusOK, "")
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 	w.Header().Set("X-Amzn-RequestId", r.requestID)

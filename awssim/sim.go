@@ -98,8 +98,7 @@ type Sim struct {
 
 	faults   []Fault
 	buckets  map[bucketKey]*bucket
-	calls    []Call
-	dropped  int
+	calls    callLog
 	events   []Event
 	subs     []func(Event)
 	authz    Authorizer
@@ -304,12 +303,7 @@ func (s *Sim) recoverPanic(proto protocol, r *request, w http.ResponseWriter) {
 
 // record appends a call to the log. Callers hold s.mu.
 func (s *Sim) record(r *request, status int, code string) {
-	if len(s.calls) >= maxCalls {
-		n := copy(s.calls, s.calls[len(s.calls)/2:])
-		s.dropped += len(s.calls) - n
-		s.calls = s.calls[:n]
-	}
-	s.calls = append(s.calls, Call{Time: s.clock.now, Service: r.service, Action: r.action, AccessKeyID: r.accessKeyID, Status: status, ErrorCode: code})
+	s.calls.add(Call{Time: s.clock.now, Service: r.service, Action: r.action, AccessKeyID: r.accessKeyID, Status: status, ErrorCode: code})
 }
 
 // parseAuthorization extracts the service and access key id from a SigV4
@@ -388,7 +382,7 @@ func (s *Sim) Events() []Event {
 func (s *Sim) Calls() []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
+	return s.calls.all(s.clock.now.Location())
 }
 
 // newID returns a fresh AWS-style id such as "i-0a1b2c3d4e5f60718".
