@@ -2,7 +2,6 @@ package awssim
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -178,16 +177,30 @@ func init() {
 }
 
 var (
-	instanceIDRe = ec2IDRe("i")
-	imageIDRe    = ec2IDRe("ami")
-	snapshotIDRe = ec2IDRe("snap")
-	ltIDRe       = ec2IDRe("lt")
+	instanceIDRe = ec2IDPattern("i-")
+	imageIDRe    = ec2IDPattern("ami-")
+	snapshotIDRe = ec2IDPattern("snap-")
+	ltIDRe       = ec2IDPattern("lt-")
 )
 
-// ec2IDRe matches the ids EC2 gives resources of a kind: the prefix, a
-// hyphen, then 8 or 17 hexadecimal digits.
-func ec2IDRe(prefix string) *regexp.Regexp {
-	return regexp.MustCompile(`^` + prefix + `-([0-9a-f]{8}|[0-9a-f]{17})$`)
+// ec2IDPattern matches the ids EC2 gives resources of a kind: the prefix
+// (with its hyphen), then 8 or 17 lower-case hexadecimal digits; that is,
+// the regular expression ^PREFIX([0-9a-f]{8}|[0-9a-f]{17})$. It is checked
+// by hand as every lookup by id runs it, and a regexp costs microseconds.
+type ec2IDPattern string
+
+// MatchString reports whether id is a well-formed id of the kind.
+func (p ec2IDPattern) MatchString(id string) bool {
+	digits, ok := strings.CutPrefix(id, string(p))
+	if !ok || len(digits) != 8 && len(digits) != 17 {
+		return false
+	}
+	for i := 0; i < len(digits); i++ {
+		if c := digits[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // visible reports whether a resource created at t is past the

@@ -3,6 +3,8 @@ package awssim
 import (
 	"fmt"
 	"math"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +135,34 @@ func TestCallLogRoundTrip(t *testing.T) {
 	}
 	if last := l.all(zone)[len(l.entries)-1]; last.Action != "SendCommand" {
 		t.Errorf("last call %+v", last)
+	}
+}
+
+// TestEC2IDPatternMatchesRegexp checks the hand-written id check against
+// the regular expression it stands for.
+func TestEC2IDPatternMatchesRegexp(t *testing.T) {
+	re := regexp.MustCompile(`^i-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	for _, id := range []string{
+		"i-0123abcd", "i-0123456789abcdef0", "i-0123ABCD", "i-0123abc", "i-0123abcde", "i-0123456789abcdef", "i-0123456789abcdef01",
+		"i-0123abcg", "i-", "i", "", "ami-0123abcd", "i-0123abcd\n", "i-0123abcd ", " i-0123abcd", "I-0123abcd", "i_0123abcd",
+		"i-0123456789abcdef0\n", "i-\u00e90123abc",
+	} {
+		if got, want := instanceIDRe.MatchString(id), re.MatchString(id); got != want {
+			t.Errorf("instanceIDRe.MatchString(%q) = %v, want %v", id, got, want)
+		}
+	}
+	if !imageIDRe.MatchString("ami-0123456789abcdef0") || imageIDRe.MatchString("i-0123456789abcdef0") {
+		t.Error("imageIDRe tells ami- ids wrong")
+	}
+}
+
+// TestHeaderNamesCanonical checks that the response header constants are
+// what net/http would make of AWS's spelling, so that Set sends them as
+// before.
+func TestHeaderNamesCanonical(t *testing.T) {
+	for spelled, name := range map[string]string{"x-amzn-RequestId": requestIDHeader, "x-amzn-ErrorType": errorTypeHeader} {
+		if c := http.CanonicalHeaderKey(spelled); c != name {
+			t.Errorf("CanonicalHeaderKey(%q) = %q, the constant is %q", spelled, c, name)
+		}
 	}
 }

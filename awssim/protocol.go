@@ -46,6 +46,14 @@ func asAPIError(err error) *apiError {
 	return &apiError{Status: http.StatusInternalServerError, Code: "InternalError", Message: err.Error()}
 }
 
+// Response header names, in the canonical form that net/http writes on the
+// wire whatever the spelling: given so, Header.Set need not canonicalize
+// (and allocate) them on every response.
+const (
+	requestIDHeader = "X-Amzn-Requestid" // x-amzn-RequestId
+	errorTypeHeader = "X-Amzn-Errortype" // x-amzn-ErrorType
+)
+
 // protocol serves one family of wire protocol.
 type protocol interface {
 	serve(s *Sim, r *request, w http.ResponseWriter)
@@ -175,7 +183,7 @@ func (q *queryService) serve(s *Sim, r *request, w http.ResponseWriter) {
 	xw.raw("Response>")
 	s.record(r, http.StatusOK, "")
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	w.Header().Set("X-Amzn-RequestId", r.requestID)
+	w.Header().Set(requestIDHeader, r.requestID)
 	w.Write(xw.buf.Bytes())
 }
 
@@ -206,7 +214,7 @@ func (q *queryService) fail(s *Sim, r *request, w http.ResponseWriter, err error
 		xw.raw("</ErrorResponse>")
 	}
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	w.Header().Set("X-Amzn-RequestId", r.requestID)
+	w.Header().Set(requestIDHeader, r.requestID)
 	w.WriteHeader(ae.Status)
 	w.Write(xw.buf.Bytes())
 }
@@ -493,7 +501,7 @@ func (j *jsonService) serve(s *Sim, r *request, w http.ResponseWriter) {
 	}
 	s.record(r, http.StatusOK, "")
 	w.Header().Set("Content-Type", j.contentType)
-	w.Header().Set("X-Amzn-RequestId", r.requestID)
+	w.Header().Set(requestIDHeader, r.requestID)
 	j.checksum(w, b)
 	w.Write(b)
 }
@@ -510,7 +518,7 @@ func (j *jsonService) fail(s *Sim, r *request, w http.ResponseWriter, err error)
 	ae := asAPIError(err)
 	s.record(r, ae.Status, ae.Code)
 	w.Header().Set("Content-Type", j.contentType)
-	w.Header().Set("X-Amzn-RequestId", r.requestID)
+	w.Header().Set(requestIDHeader, r.requestID)
 	j.checksum(w, jsonErrorBody(ae))
 	writeJSONError(w, ae)
 }
@@ -519,7 +527,7 @@ func writeJSONError(w http.ResponseWriter, ae *apiError) {
 	if w.Header().Get("Content-Type") == "" {
 		w.Header().Set("Content-Type", "application/json")
 	}
-	w.Header().Set("X-Amzn-ErrorType", ae.Code)
+	w.Header().Set(errorTypeHeader, ae.Code)
 	w.WriteHeader(ae.Status)
 	w.Write(jsonErrorBody(ae))
 }
@@ -630,7 +638,7 @@ func (rs *restService) serve(s *Sim, r *request, w http.ResponseWriter) {
 		}
 		s.record(r, status, "")
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("X-Amzn-RequestId", r.requestID)
+		w.Header().Set(requestIDHeader, r.requestID)
 		w.WriteHeader(status)
 		if out != nil {
 			b, _ := json.Marshal(out)
@@ -645,6 +653,6 @@ func (rs *restService) serve(s *Sim, r *request, w http.ResponseWriter) {
 func (rs *restService) fail(s *Sim, r *request, w http.ResponseWriter, err error) {
 	ae := asAPIError(err)
 	s.record(r, ae.Status, ae.Code)
-	w.Header().Set("X-Amzn-RequestId", r.requestID)
+	w.Header().Set(requestIDHeader, r.requestID)
 	writeJSONError(w, ae)
 }
