@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"regexp"
@@ -164,5 +165,29 @@ func TestHeaderNamesCanonical(t *testing.T) {
 		if c := http.CanonicalHeaderKey(spelled); c != name {
 			t.Errorf("CanonicalHeaderKey(%q) = %q, the constant is %q", spelled, c, name)
 		}
+	}
+}
+
+// TestReadBody covers bodies of declared and of unknown length.
+func TestReadBody(t *testing.T) {
+	req := func(body string, length int64) *http.Request {
+		r, _ := http.NewRequest("POST", "http://127.0.0.1/", io.NopCloser(strings.NewReader(body)))
+		r.ContentLength = length
+		return r
+	}
+	if b, err := readBody(req("Action=X", 8)); err != nil || string(b) != "Action=X" {
+		t.Errorf("declared length: %q, %v", b, err)
+	}
+	if b, err := readBody(req("Action=X", -1)); err != nil || string(b) != "Action=X" {
+		t.Errorf("unknown length: %q, %v", b, err)
+	}
+	if b, err := readBody(req("", 0)); err != nil || len(b) != 0 {
+		t.Errorf("empty body: %q, %v", b, err)
+	}
+	if _, err := readBody(req("Action", 8)); err == nil {
+		t.Error("a body shorter than its declared length is not an error")
+	}
+	if b, err := readBody(req(strings.Repeat("x", maxBody+10), -1)); err != nil || len(b) != maxBody+1 {
+		t.Errorf("oversized body of unknown length: %d bytes, %v; want %d", len(b), err, maxBody+1)
 	}
 }
