@@ -1,6 +1,7 @@
 package awssim
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -189,5 +190,29 @@ func TestReadBody(t *testing.T) {
 	}
 	if b, err := readBody(req(strings.Repeat("x", maxBody+10), -1)); err != nil || len(b) != maxBody+1 {
 		t.Errorf("oversized body of unknown length: %d bytes, %v; want %d", len(b), err, maxBody+1)
+	}
+}
+
+// TestXMLPlain checks which strings xmlEscape copies as they are: exactly
+// those without markup characters, carriage returns, other control
+// characters than tab and newline, and non-ASCII bytes; and that the others
+// still come out escaped.
+func TestXMLPlain(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		s := "a" + string([]byte{byte(c)}) + "z"
+		want := c >= 0x20 && c < 0x80 && !strings.ContainsRune(`<>&"'`, rune(c)) || c == '\t' || c == '\n'
+		if got := xmlPlain(s); got != want {
+			t.Errorf("xmlPlain(%q) = %v, want %v", s, got, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"i-0123abcd": "i-0123abcd", "a<b>&'\"": "a&lt;b&gt;&amp;&apos;&quot;", "x\ry": "x&#xD;y",
+		"caf\u00e9": "caf\u00e9", "bad\xffutf8": "bad\uFFFDutf8", "nul\x00": "nul\uFFFD", "tab\tnl\n": "tab\tnl\n",
+	} {
+		var b bytes.Buffer
+		xmlEscape(&b, in)
+		if b.String() != want {
+			t.Errorf("xmlEscape(%q) = %q, want %q", in, b.String(), want)
+		}
 	}
 }

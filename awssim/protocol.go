@@ -410,6 +410,10 @@ const isoLayout = "2006-01-02T15:04:05.000Z"
 func isoTime(t time.Time) string { return t.UTC().Format(isoLayout) }
 
 func xmlEscape(b *bytes.Buffer, s string) {
+	if xmlPlain(s) {
+		b.WriteString(s)
+		return
+	}
 	last := 0
 	for i := 0; i < len(s); i++ {
 		var esc string
@@ -449,6 +453,28 @@ func xmlEscape(b *bytes.Buffer, s string) {
 		last = i + 1
 	}
 	b.WriteString(s[last:])
+}
+
+// xmlPlainBytes marks the ASCII bytes that xmlEscape copies as they are.
+var xmlPlainBytes = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 || c == '\t' || c == '\n'
+	}
+	for _, c := range "<>&\"'" {
+		t[c] = false
+	}
+	return t
+}()
+
+// xmlPlain reports whether s needs no escaping (most values: ids, names,
+// states), so that xmlEscape can copy it at once.
+func xmlPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || !xmlPlainBytes[c] {
+			return false
+		}
+	}
+	return true
 }
 
 // ---- JSON protocols (SSM: JSON 1.1, DynamoDB: JSON 1.0) -------------------
