@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -213,6 +215,33 @@ func TestXMLPlain(t *testing.T) {
 		xmlEscape(&b, in)
 		if b.String() != want {
 			t.Errorf("xmlEscape(%q) = %q, want %q", in, b.String(), want)
+		}
+	}
+}
+
+// TestParseFormMatchesParseQuery checks parseForm against url.ParseQuery
+// on chosen bodies and on random ones over the characters that matter.
+func TestParseFormMatchesParseQuery(t *testing.T) {
+	bodies := []string{
+		"", "&", "&&", "=", "a", "a=", "=b", "a=1&b=2", "a=1&a=2&a=3", "a=1&b=2&a=3", "a=%41%42+c", "a=%4", "a=%zz&b=1",
+		"a=1;b=2", "Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-0123456789abcdef0",
+		"Filter.1.Name=tag%3AName&Filter.1.Value.1=web*&Filter.1.Value.2=a%26b", "k%ZZ=1", "a=1&&b=2&",
+		strings.Repeat("x=1&", 1200), strings.Repeat("k=v&", 999) + "k=w",
+	}
+	rnd := uint64(1)
+	for range 5000 {
+		var b strings.Builder
+		for range 12 {
+			rnd = rnd*6364136223846793005 + 1442695040888963407
+			b.WriteByte("ab=&%+;2F."[rnd>>60%10])
+		}
+		bodies = append(bodies, b.String())
+	}
+	for _, body := range bodies {
+		got, gotErr := parseForm(body)
+		want, wantErr := url.ParseQuery(body)
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("parseForm(%q) = %v, %v; ParseQuery gives %v, %v", body, got, gotErr, want, wantErr)
 		}
 	}
 }
