@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,19 +107,25 @@ func describeBench(b *testing.B, n int, in func(ids []string) *ec2.DescribeInsta
 	})
 	b.Run("Floor", func(b *testing.B) {
 		canned := serve().Body.Bytes()
+		var replayed atomic.Int64
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			replayed.Add(1)
 			io.Copy(io.Discard, r.Body)
 			w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 			w.Write(canned)
 		}))
 		defer srv.Close()
-		cfg := ts.Cfg.Copy()
-		cfg.BaseEndpoint = aws.String(srv.URL)
-		fc := ec2.NewFromConfig(cfg)
+		// The endpoint goes in a client option: ts.Cfg's config sources
+		// (config.WithBaseEndpoint) would override cfg.BaseEndpoint and
+		// send the calls to the simulator.
+		fc := ec2.NewFromConfig(ts.Cfg, func(o *ec2.Options) { o.BaseEndpoint = aws.String(srv.URL) })
 		b.ReportAllocs()
 		defer reportRates(b)()
 		for b.Loop() {
 			call(b, fc)
+		}
+		if n := replayed.Load(); n != int64(b.N) {
+			b.Fatalf("the replaying server answered %d of %d calls", n, b.N)
 		}
 	})
 	b.Run("Server", func(b *testing.B) {
