@@ -29,6 +29,9 @@ func (l *callLog) add(c Call) {
 		n := copy(l.entries, l.entries[len(l.entries)/2:])
 		l.dropped += len(l.entries) - n
 		l.entries = l.entries[:n]
+		if len(l.names) > maxCalls {
+			l.reintern() // a client sent very many distinct names
+		}
 	}
 	l.entries = append(l.entries, callEntry{
 		at:          c.Time.UnixNano(),
@@ -53,6 +56,20 @@ func (l *callLog) intern(s string) uint32 {
 	l.names = append(l.names, s)
 	l.index[s] = i
 	return i
+}
+
+// reintern rebuilds names from the entries still logged, so that names
+// dropped with their calls are freed.
+func (l *callLog) reintern() {
+	old := l.names
+	l.names, l.index = nil, nil
+	for i := range l.entries {
+		e := &l.entries[i]
+		e.service = l.intern(old[e.service])
+		e.action = l.intern(old[e.action])
+		e.accessKeyID = l.intern(old[e.accessKeyID])
+		e.code = l.intern(old[e.code])
+	}
 }
 
 // all returns the logged calls in order, their times in loc (the virtual

@@ -245,3 +245,23 @@ func TestParseFormMatchesParseQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestCallLogNamesBounded checks that names of calls dropped from a full
+// log are dropped too, and that the calls kept still read back right.
+func TestCallLogNamesBounded(t *testing.T) {
+	var l callLog
+	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	for i := range maxCalls + maxCalls/2 + 1 {
+		l.add(Call{Time: t0, Service: "ec2", Action: fmt.Sprintf("Bogus%d", i), Status: 400, ErrorCode: "InvalidAction"})
+	}
+	if len(l.names) > maxCalls {
+		t.Errorf("%d names kept for %d calls", len(l.names), len(l.entries))
+	}
+	calls := l.all(time.UTC)
+	if first, last := calls[0].Action, calls[len(calls)-1].Action; first != fmt.Sprintf("Bogus%d", l.dropped) || last != fmt.Sprintf("Bogus%d", maxCalls+maxCalls/2) {
+		t.Errorf("calls run from %s to %s after %d dropped", first, last, l.dropped)
+	}
+	if c := calls[1]; c.Service != "ec2" || c.ErrorCode != "InvalidAction" || c.Status != 400 {
+		t.Errorf("call %+v", c)
+	}
+}
