@@ -184,7 +184,7 @@ func (q *queryService) serve(s *Sim, r *request, w http.ResponseWriter) {
 	s.record(r, http.StatusOK, "")
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 	w.Header().Set(requestIDHeader, r.requestID)
-	w.Write(xw.buf.Bytes())
+	writeBody(w, http.StatusOK, xw.buf.Bytes())
 }
 
 func (q *queryService) fail(s *Sim, r *request, w http.ResponseWriter, err error) {
@@ -215,8 +215,7 @@ func (q *queryService) fail(s *Sim, r *request, w http.ResponseWriter, err error
 	}
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 	w.Header().Set(requestIDHeader, r.requestID)
-	w.WriteHeader(ae.Status)
-	w.Write(xw.buf.Bytes())
+	writeBody(w, ae.Status, xw.buf.Bytes())
 }
 
 // parseForm parses a Query-protocol body as url.ParseQuery does, but with
@@ -566,7 +565,7 @@ func (j *jsonService) serve(s *Sim, r *request, w http.ResponseWriter) {
 	w.Header().Set("Content-Type", j.contentType)
 	w.Header().Set(requestIDHeader, r.requestID)
 	j.checksum(w, b)
-	w.Write(b)
+	writeBody(w, http.StatusOK, b)
 }
 
 // checksum sets the CRC32 header with which DynamoDB signs every response
@@ -591,8 +590,15 @@ func writeJSONError(w http.ResponseWriter, ae *apiError) {
 		w.Header().Set("Content-Type", "application/json")
 	}
 	w.Header().Set(errorTypeHeader, ae.Code)
-	w.WriteHeader(ae.Status)
-	w.Write(jsonErrorBody(ae))
+	writeBody(w, ae.Status, jsonErrorBody(ae))
+}
+
+// writeBody sends a whole response with its Content-Length, as AWS does
+// (rather than chunked, which net/http uses for bodies it cannot size).
+func writeBody(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
 }
 
 // jsonErrorBody is the body of a JSON-protocol error.
@@ -702,11 +708,11 @@ func (rs *restService) serve(s *Sim, r *request, w http.ResponseWriter) {
 		s.record(r, status, "")
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set(requestIDHeader, r.requestID)
-		w.WriteHeader(status)
+		var b []byte
 		if out != nil {
-			b, _ := json.Marshal(out)
-			w.Write(b)
+			b, _ = json.Marshal(out)
 		}
+		writeBody(w, status, b)
 		return
 	}
 	r.action = r.httpReq.Method + " " + r.httpReq.URL.Path
