@@ -6,7 +6,6 @@ import (
 
 	"github.com/amiswap/amiswap/asl"
 	"github.com/amiswap/amiswap/awssim"
-	"github.com/amiswap/amiswap/deploy"
 	"github.com/amiswap/amiswap/runner"
 	"github.com/amiswap/amiswap/sandbox"
 )
@@ -28,14 +27,7 @@ func BenchmarkDemoSwap(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_, event, err := sb.BackupEvent(ctx, ids[0])
-		if err != nil {
-			b.Fatal(err)
-		}
-		req, err := deploy.Transform(event)
-		if err != nil {
-			b.Fatal(err)
-		}
+		req := backupRequest(b, sb, ids[0])
 		before := len(sb.Sim.Calls())
 		b.StartTimer()
 		x, res, err := runner.Run(ctx, runner.Options{AWS: sb.AWS, Config: sb.Config, Clock: sb.Sim}, "", req)

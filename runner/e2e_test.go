@@ -47,8 +47,14 @@ type swapRun struct {
 // workflow input exactly as the deployed rule would, and runs the workflow.
 func swapFromBackup(t *testing.T, sb *sandbox.Sandbox, group, instanceID string) swapRun {
 	t.Helper()
-	ctx := context.Background()
-	_, event, err := sb.BackupEvent(ctx, instanceID)
+	return runSwap(t, sb, group, backupRequest(t, sb, instanceID))
+}
+
+// backupRequest backs up instanceID and turns the completed event into the
+// workflow input exactly as the deployed rule would.
+func backupRequest(t testing.TB, sb *sandbox.Sandbox, instanceID string) amiswap.Request {
+	t.Helper()
+	_, event, err := sb.BackupEvent(context.Background(), instanceID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +65,18 @@ func swapFromBackup(t *testing.T, sb *sandbox.Sandbox, group, instanceID string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return runSwap(t, sb, group, req)
+	return req
+}
+
+// groupRequest creates a group and returns the workflow input of a
+// completed backup of its first instance.
+func groupRequest(t testing.TB, sb *sandbox.Sandbox, g sandbox.GroupSpec) amiswap.Request {
+	t.Helper()
+	ids, err := sb.CreateGroup(context.Background(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return backupRequest(t, sb, ids[0])
 }
 
 func runSwap(t *testing.T, sb *sandbox.Sandbox, group string, req amiswap.Request) swapRun {
@@ -433,19 +450,8 @@ func TestFailuresAreCompensated(t *testing.T) {
 			if c.linux {
 				platform = "linux"
 			}
-			ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "web", Platform: platform, Desired: 2,
+			req := groupRequest(t, sb, sandbox.GroupSpec{Name: "web", Platform: platform, Desired: 2,
 				Tags: map[string]string{amiswap.TagEnabled: "true", amiswap.TagRefresh: "rolling", amiswap.TagFreezeMaxSize: "true"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, event, err := sb.BackupEvent(ctx, ids[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			req, err := deploy.Transform(event)
-			if err != nil {
-				t.Fatal(err)
-			}
 			sb.Sim.AddFault(c.fault)
 			r := runSwap(t, sb, "web", req)
 			if r.res.Status != asl.StatusFailed || r.res.Error != c.errName {
@@ -577,18 +583,7 @@ func TestFailuresAfterTheSwapStands(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			sb := newSandbox(t, awssim.Options{})
 			ctx := context.Background()
-			ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "web", Platform: "linux"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, event, err := sb.BackupEvent(ctx, ids[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			req, err := deploy.Transform(event)
-			if err != nil {
-				t.Fatal(err)
-			}
+			req := groupRequest(t, sb, sandbox.GroupSpec{Name: "web", Platform: "linux"})
 			sb.Sim.AddFault(c.fault)
 			r := runSwap(t, sb, "web", req)
 			path := r.x.Path()
@@ -627,19 +622,8 @@ func TestFailuresAfterTheSwapStands(t *testing.T) {
 func TestLockFailureChangesNothing(t *testing.T) {
 	sb := newSandbox(t, awssim.Options{})
 	ctx := context.Background()
-	ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "web", Platform: "linux",
+	req := groupRequest(t, sb, sandbox.GroupSpec{Name: "web", Platform: "linux",
 		Tags: map[string]string{amiswap.TagEnabled: "true", amiswap.TagFreezeMaxSize: "true"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, event, err := sb.BackupEvent(ctx, ids[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := deploy.Transform(event)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sb.Sim.AddFault(awssim.Fault{Service: "dynamodb", Action: "PutItem", Code: "ValidationException"})
 	r := runSwap(t, sb, "web", req)
 	if want := []string{"Resolve", "ShouldSwap", "Lock", "Compensate", "NotifyFailure", "ReleaseLock", "Failed"}; !slices.Equal(r.x.Path(), want) {
@@ -659,19 +643,7 @@ func TestLockFailureChangesNothing(t *testing.T) {
 // backoff, and the swap completes.
 func TestTransientErrorsAreRetried(t *testing.T) {
 	sb := newSandbox(t, awssim.Options{})
-	ctx := context.Background()
-	ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "web", Platform: "linux"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, event, err := sb.BackupEvent(ctx, ids[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := deploy.Transform(event)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := groupRequest(t, sb, sandbox.GroupSpec{Name: "web", Platform: "linux"})
 	// More failures than the SDK's three attempts: the task fails with
 	// TransientError and the definition's Retry takes over.
 	sb.Sim.AddFault(awssim.Fault{Service: "ec2", Action: "CreateImage", Code: "RequestLimitExceeded", Status: 503, Count: 5})

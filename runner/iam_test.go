@@ -83,19 +83,6 @@ type scenario struct {
 	run  func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error
 }
 
-func backupRequest(t *testing.T, sb *sandbox.Sandbox, instanceID string) amiswap.Request {
-	t.Helper()
-	_, event, err := sb.BackupEvent(context.Background(), instanceID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := deploy.Transform(event)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return req
-}
-
 func expect(x *asl.Execution, res asl.Result, status asl.Status, last string) error {
 	path := x.Path()
 	if res.Status != status || path[len(path)-1] != last {

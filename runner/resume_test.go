@@ -9,7 +9,6 @@ import (
 	"github.com/amiswap/amiswap"
 	"github.com/amiswap/amiswap/asl"
 	"github.com/amiswap/amiswap/awssim"
-	"github.com/amiswap/amiswap/deploy"
 	"github.com/amiswap/amiswap/runner"
 	"github.com/amiswap/amiswap/sandbox"
 	"github.com/amiswap/amiswap/store"
@@ -29,19 +28,8 @@ func TestResumeAfterCrash(t *testing.T) {
 		t.Run(crashIn, func(t *testing.T) {
 			sb := newSandbox(t, awssim.Options{})
 			ctx := context.Background()
-			ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "web", Platform: "windows",
+			req := groupRequest(t, sb, sandbox.GroupSpec{Name: "web", Platform: "windows",
 				Tags: map[string]string{amiswap.TagEnabled: "true", amiswap.TagFreezeMaxSize: "true"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, event, err := sb.BackupEvent(ctx, ids[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			req, err := deploy.Transform(event)
-			if err != nil {
-				t.Fatal(err)
-			}
 			before, err := sandbox.Snapshot(ctx, sb.AWS, "web")
 			if err != nil {
 				t.Fatal(err)
