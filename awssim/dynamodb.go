@@ -510,55 +510,110 @@ func checkOnFailure(v string) error {
 	return nil
 }
 
-// ---- items -------------------------------------------------------------------------
+// requireItem checks a required Item or Key member: present, and well formed.
+func requireItem(it ddbItem, member string) error {
+	if it == nil {
+		return ddbValidation("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", strings.ToLower(member[:1])+member[1:])
+	}
+	return checkItem(it, member)
+}
 
-func ddbPutItem(s *Sim, r *request, body []byte) (any, error) {
-	var in struct {
-		TableName                           string
-		Item                                ddbItem
-		ReturnValues                        string
-		ReturnValuesOnConditionCheckFailure string
-		ddbExprMembers
+// ddbWriteMembers are the request members PutItem, UpdateItem and DeleteItem
+// share: the table, what to return, and the condition on the current item.
+// Its methods are the steps those calls share, in the order they take them.
+type ddbWriteMembers struct {
+	TableName                           string
+	ReturnValues                        string
+	ReturnValuesOnConditionCheckFailure string
+	ddbExprMembers
+}
+
+// checkReturns checks ReturnValues (NONE or one of allowed) and
+// ReturnValuesOnConditionCheckFailure.
+func (w *ddbWriteMembers) checkReturns(allowed ...string) error {
+	if err := checkReturnValues(w.ReturnValues, allowed...); err != nil {
+		return err
 	}
-	if err := ddbDecode(body, &in); err != nil {
-		return nil, err
-	}
-	if in.Item == nil {
-		return nil, ddbValidation("1 validation error detected: Value null at 'item' failed to satisfy constraint: Member must not be null")
-	}
-	if err := checkItem(in.Item, "Item"); err != nil {
-		return nil, err
-	}
-	if err := checkReturnValues(in.ReturnValues, "ALL_OLD"); err != nil {
-		return nil, err
-	}
-	if err := checkOnFailure(in.ReturnValuesOnConditionCheckFailure); err != nil {
-		return nil, err
-	}
-	env, err := in.env(in.ConditionExpression != nil)
+	return checkOnFailure(w.ReturnValuesOnConditionCheckFailure)
+}
+
+// expressions validates the names and values maps, lets parse (nil when the
+// call has none) read the call's own expression, parses ConditionExpression
+// and checks that every name and value was used. other tells whether the call
+// has an expression besides the condition.
+func (w *ddbWriteMembers) expressions(other bool, parse func(*exprEnv) error) (*cond, error) {
+	env, err := w.env(other || w.ConditionExpression != nil)
 	if err != nil {
 		return nil, err
 	}
-	c, err := in.condition(env)
+	if parse != nil {
+		if err := parse(env); err != nil {
+			return nil, err
+		}
+	}
+	c, err := w.condition(env)
 	if err != nil {
 		return nil, err
 	}
 	if err := env.checkUnused(); err != nil {
 		return nil, err
 	}
-	t, err := s.table(r, in.TableName)
+	return c, nil
+}
+
+// target finds the table and the key of it: a whole item when fromItem, or
+// a Key.
+func (w *ddbWriteMembers) target(s *Sim, r *request, it ddbItem, fromItem bool) (*ddbTable, string, error) {
+	t, err := s.table(r, w.TableName)
+	if err != nil {
+		return nil, "", err
+	}
+	key, err := t.itemKey(it, fromItem)
+	if err != nil {
+		return nil, "", err
+	}
+	return t, key, nil
+}
+
+// current returns the item stored under key, or ConditionalCheckFailedException
+// when c does not hold for it.
+func (w *ddbWriteMembers) current(t *ddbTable, key string, c *cond) (ddbItem, error) {
+	old := t.items[key]
+	if err := checkCondition(c, old, w.ReturnValuesOnConditionCheckFailure); err != nil {
+		return nil, err
+	}
+	return old, nil
+}
+
+// ---- items -------------------------------------------------------------------------
+
+func ddbPutItem(s *Sim, r *request, body []byte) (any, error) {
+	var in struct {
+		Item ddbItem
+		ddbWriteMembers
+	}
+	if err := ddbDecode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := requireItem(in.Item, "Item"); err != nil {
+		return nil, err
+	}
+	if err := in.checkReturns("ALL_OLD"); err != nil {
+		return nil, err
+	}
+	c, err := in.expressions(false, nil)
 	if err != nil {
 		return nil, err
 	}
-	key, err := t.itemKey(in.Item, true)
+	t, key, err := in.target(s, r, in.Item, true)
 	if err != nil {
 		return nil, err
 	}
 	if in.Item.size() > ddbMaxItemSize {
 		return nil, ddbValidation("Item size has exceeded the maximum allowed size")
 	}
-	old := t.items[key]
-	if err := checkCondition(c, old, in.ReturnValuesOnConditionCheckFailure); err != nil {
+	old, err := in.current(t, key, c)
+	if err != nil {
 		return nil, err
 	}
 	s.ddbWrite(t, key, old, in.Item.clone())
@@ -581,10 +636,7 @@ func ddbGetItem(s *Sim, r *request, body []byte) (any, error) {
 	if err := ddbDecode(body, &in); err != nil {
 		return nil, err
 	}
-	if in.Key == nil {
-		return nil, ddbValidation("1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null")
-	}
-	if err := checkItem(in.Key, "Key"); err != nil {
+	if err := requireItem(in.Key, "Key"); err != nil {
 		return nil, err
 	}
 	m := ddbExprMembers{ExpressionAttributeNames: in.ExpressionAttributeNames}
@@ -635,48 +687,28 @@ func ddbGetItem(s *Sim, r *request, body []byte) (any, error) {
 
 func ddbDeleteItem(s *Sim, r *request, body []byte) (any, error) {
 	var in struct {
-		TableName                           string
-		Key                                 ddbItem
-		ReturnValues                        string
-		ReturnValuesOnConditionCheckFailure string
-		ddbExprMembers
+		Key ddbItem
+		ddbWriteMembers
 	}
 	if err := ddbDecode(body, &in); err != nil {
 		return nil, err
 	}
-	if in.Key == nil {
-		return nil, ddbValidation("1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null")
-	}
-	if err := checkItem(in.Key, "Key"); err != nil {
+	if err := requireItem(in.Key, "Key"); err != nil {
 		return nil, err
 	}
-	if err := checkReturnValues(in.ReturnValues, "ALL_OLD"); err != nil {
+	if err := in.checkReturns("ALL_OLD"); err != nil {
 		return nil, err
 	}
-	if err := checkOnFailure(in.ReturnValuesOnConditionCheckFailure); err != nil {
-		return nil, err
-	}
-	env, err := in.env(in.ConditionExpression != nil)
+	c, err := in.expressions(false, nil)
 	if err != nil {
 		return nil, err
 	}
-	c, err := in.condition(env)
+	t, key, err := in.target(s, r, in.Key, false)
 	if err != nil {
 		return nil, err
 	}
-	if err := env.checkUnused(); err != nil {
-		return nil, err
-	}
-	t, err := s.table(r, in.TableName)
+	old, err := in.current(t, key, c)
 	if err != nil {
-		return nil, err
-	}
-	key, err := t.itemKey(in.Key, false)
-	if err != nil {
-		return nil, err
-	}
-	old := t.items[key]
-	if err := checkCondition(c, old, in.ReturnValuesOnConditionCheckFailure); err != nil {
 		return nil, err
 	}
 	out := map[string]any{}
@@ -691,54 +723,34 @@ func ddbDeleteItem(s *Sim, r *request, body []byte) (any, error) {
 
 func ddbUpdateItem(s *Sim, r *request, body []byte) (any, error) {
 	var in struct {
-		TableName                           string
-		Key                                 ddbItem
-		UpdateExpression                    *string
-		ReturnValues                        string
-		ReturnValuesOnConditionCheckFailure string
-		AttributeUpdates                    json.RawMessage
-		ddbExprMembers
+		Key              ddbItem
+		UpdateExpression *string
+		AttributeUpdates json.RawMessage
+		ddbWriteMembers
 	}
 	if err := ddbDecode(body, &in); err != nil {
 		return nil, err
 	}
-	if in.Key == nil {
-		return nil, ddbValidation("1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null")
-	}
-	if err := checkItem(in.Key, "Key"); err != nil {
+	if err := requireItem(in.Key, "Key"); err != nil {
 		return nil, err
 	}
 	if len(in.AttributeUpdates) > 0 {
 		return nil, ddbValidation("the legacy AttributeUpdates parameter is not simulated; use UpdateExpression")
 	}
-	if err := checkReturnValues(in.ReturnValues, "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"); err != nil {
-		return nil, err
-	}
-	if err := checkOnFailure(in.ReturnValuesOnConditionCheckFailure); err != nil {
-		return nil, err
-	}
-	env, err := in.env(in.ConditionExpression != nil || in.UpdateExpression != nil)
-	if err != nil {
+	if err := in.checkReturns("ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"); err != nil {
 		return nil, err
 	}
 	var actions []updateAction
-	if in.UpdateExpression != nil {
-		if actions, err = parseUpdate(*in.UpdateExpression, env); err != nil {
-			return nil, err
+	c, err := in.expressions(in.UpdateExpression != nil, func(env *exprEnv) (err error) {
+		if in.UpdateExpression != nil {
+			actions, err = parseUpdate(*in.UpdateExpression, env)
 		}
-	}
-	c, err := in.condition(env)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := env.checkUnused(); err != nil {
-		return nil, err
-	}
-	t, err := s.table(r, in.TableName)
-	if err != nil {
-		return nil, err
-	}
-	key, err := t.itemKey(in.Key, false)
+	t, key, err := in.target(s, r, in.Key, false)
 	if err != nil {
 		return nil, err
 	}
@@ -749,8 +761,8 @@ func ddbUpdateItem(s *Sim, r *request, body []byte) (any, error) {
 			}
 		}
 	}
-	old := t.items[key]
-	if err := checkCondition(c, old, in.ReturnValuesOnConditionCheckFailure); err != nil {
+	old, err := in.current(t, key, c)
+	if err != nil {
 		return nil, err
 	}
 	base := old

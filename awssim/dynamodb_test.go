@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -871,5 +872,89 @@ func BenchmarkDynamoDBLockCycle(b *testing.B) {
 		if _, err := l.release(ctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestDynamoDBWriteValidationOrder pins which error PutItem, UpdateItem and
+// DeleteItem give when a request has several faults: the checks run in the
+// order DynamoDB's do, and the three calls share them.
+func TestDynamoDBWriteValidationOrder(t *testing.T) {
+	ts := newTestSim(t, Options{})
+	createLockTable(t, dynamodb.NewFromConfig(ts.Cfg))
+	call := func(t *testing.T, op, body string) (int, map[string]any) {
+		t.Helper()
+		req, err := http.NewRequest("POST", ts.URL+"/", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+		req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, out
+	}
+	if st, _ := call(t, "PutItem", `{"TableName":"amiswap-locks","Item":{"pk":{"S":"a"},"who":{"S":"me"}}}`); st != 200 {
+		t.Fatalf("seed PutItem: HTTP %d", st)
+	}
+	const tbl, key = `"TableName":"amiswap-locks"`, `"Key":{"pk":{"S":"a"}}`
+	cases := []struct {
+		name, op, body, code, msg string
+	}{
+		{"put null item", "PutItem", `{` + tbl + `,"ReturnValues":"ALL_NEW"}`, "ValidationException",
+			"1 validation error detected: Value null at 'item' failed to satisfy constraint: Member must not be null"},
+		{"put return values before on-failure", "PutItem", `{` + tbl + `,"Item":{"pk":{"S":"a"}},"ReturnValues":"ALL_NEW","ReturnValuesOnConditionCheckFailure":"X"}`, "ValidationException",
+			"ReturnValues can only be ALL_OLD or NONE, got ALL_NEW"},
+		{"put on-failure", "PutItem", `{` + tbl + `,"Item":{"pk":{"S":"a"}},"ReturnValuesOnConditionCheckFailure":"X"}`, "ValidationException",
+			"1 validation error detected: Value 'X' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]"},
+		{"put values without expression", "PutItem", `{` + tbl + `,"Item":{"pk":{"S":"a"}},"ExpressionAttributeValues":{":v":{"S":"x"}}}`, "ValidationException",
+			"ExpressionAttributeValues can only be specified when using expressions"},
+		{"put unused name", "PutItem", `{` + tbl + `,"Item":{"pk":{"S":"a"}},"ConditionExpression":"attribute_not_exists(pk)","ExpressionAttributeNames":{"#o":"who"}}`, "ValidationException",
+			"Value provided in ExpressionAttributeNames unused in expressions: keys: {#o}"},
+		{"put condition before table", "PutItem", `{"TableName":"nope","Item":{"pk":{"S":"a"}},"ConditionExpression":"pk ="}`, "ValidationException", ""},
+		{"put no table", "PutItem", `{"TableName":"nope","Item":{"pk":{"S":"a"}}}`, "ResourceNotFoundException",
+			"Requested resource not found: Table: nope not found"},
+		{"put condition fails", "PutItem", `{` + tbl + `,"Item":{"pk":{"S":"a"}},"ConditionExpression":"attribute_not_exists(pk)","ReturnValuesOnConditionCheckFailure":"ALL_OLD"}`, "ConditionalCheckFailedException",
+			"The conditional request failed"},
+		{"update null key", "UpdateItem", `{` + tbl + `}`, "ValidationException",
+			"1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null"},
+		{"update legacy before return values", "UpdateItem", `{` + tbl + `,` + key + `,"AttributeUpdates":{},"ReturnValues":"X"}`, "ValidationException",
+			"the legacy AttributeUpdates parameter is not simulated; use UpdateExpression"},
+		{"update return values", "UpdateItem", `{` + tbl + `,` + key + `,"ReturnValues":"X"}`, "ValidationException",
+			"ReturnValues can only be ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATED_NEW or NONE, got X"},
+		{"update values with update expression only", "UpdateItem", `{` + tbl + `,` + key + `,"UpdateExpression":"SET who = :v","ExpressionAttributeValues":{":v":{"S":"x"},":w":{"S":"y"}}}`, "ValidationException",
+			"Value provided in ExpressionAttributeValues unused in expressions: keys: {:w}"},
+		{"update key attribute", "UpdateItem", `{` + tbl + `,` + key + `,"UpdateExpression":"SET pk = :v","ExpressionAttributeValues":{":v":{"S":"x"}}}`, "ValidationException",
+			"One or more parameter values were invalid: Cannot update attribute pk. This attribute is part of the key"},
+		{"update condition fails", "UpdateItem", `{` + tbl + `,` + key + `,"UpdateExpression":"SET who = :v","ConditionExpression":"who = :w","ExpressionAttributeValues":{":v":{"S":"x"},":w":{"S":"y"}},"ReturnValuesOnConditionCheckFailure":"ALL_OLD"}`, "ConditionalCheckFailedException",
+			"The conditional request failed"},
+		{"delete return values", "DeleteItem", `{` + tbl + `,` + key + `,"ReturnValues":"ALL_NEW"}`, "ValidationException",
+			"ReturnValues can only be ALL_OLD or NONE, got ALL_NEW"},
+		{"delete condition fails", "DeleteItem", `{` + tbl + `,` + key + `,"ConditionExpression":"attribute_not_exists(pk)","ReturnValuesOnConditionCheckFailure":"ALL_OLD"}`, "ConditionalCheckFailedException",
+			"The conditional request failed"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st, out := call(t, tc.op, tc.body)
+			code, _ := out["__type"].(string)
+			if st != 400 || !strings.HasSuffix(code, tc.code) {
+				t.Fatalf("HTTP %d %v, want 400 %s", st, out, tc.code)
+			}
+			if msg, _ := out["message"].(string); tc.msg != "" && msg != tc.msg {
+				t.Errorf("message %q, want %q", msg, tc.msg)
+			}
+			if tc.code == "ConditionalCheckFailedException" {
+				item, _ := out["Item"].(map[string]any)
+				if who, _ := item["who"].(map[string]any); who["S"] != "me" {
+					t.Errorf("no ALL_OLD item in %v", out)
+				}
+			}
+		})
 	}
 }
