@@ -802,53 +802,115 @@ func ddbUpdateItem(s *Sim, r *request, body []byte) (any, error) {
 	return out, nil
 }
 
-func ddbScan(s *Sim, r *request, body []byte) (any, error) {
-	var in struct {
-		TableName            string
-		FilterExpression     *string
-		ProjectionExpression *string
-		Limit                *int
-		ExclusiveStartKey    ddbItem
-		ConsistentRead       bool
-		Select               string
-		ddbExprMembers
+// ddbReadMembers are the request members Scan and Query share.
+type ddbReadMembers struct {
+	TableName            string
+	FilterExpression     *string
+	ProjectionExpression *string
+	Limit                *int
+	ExclusiveStartKey    ddbItem
+	ConsistentRead       bool
+	Select               string
+	ddbExprMembers
+}
+
+// ddbRead is a checked Scan or Query: its table, and the filter, projection
+// and limit (-1 for none) that shape its page.
+type ddbRead struct {
+	t         *ddbTable
+	filter    *cond
+	paths     []docPath
+	limit     int
+	countOnly bool
+}
+
+// check takes the steps Scan and Query share, in order: it refuses a
+// ConditionExpression, validates the names and values maps, lets parse (nil
+// for Scan) read the call's own expression, parses FilterExpression and
+// ProjectionExpression, checks that every name and value was used, checks
+// Select and Limit, and finds the table. op names the call in messages.
+func (m *ddbReadMembers) check(s *Sim, r *request, op string, parse func(*exprEnv) error) (*ddbRead, error) {
+	if m.ConditionExpression != nil {
+		return nil, ddbValidation("ConditionExpression is not valid for %s; use FilterExpression", op)
 	}
-	if err := ddbDecode(body, &in); err != nil {
-		return nil, err
-	}
-	if in.ConditionExpression != nil {
-		return nil, ddbValidation("ConditionExpression is not valid for Scan; use FilterExpression")
-	}
-	env, err := in.env(in.FilterExpression != nil || in.ProjectionExpression != nil)
+	env, err := m.env(parse != nil || m.FilterExpression != nil || m.ProjectionExpression != nil)
 	if err != nil {
 		return nil, err
 	}
-	var filter *cond
-	if in.FilterExpression != nil {
-		if filter, err = parseCondition("FilterExpression", *in.FilterExpression, env); err != nil {
+	if parse != nil {
+		if err := parse(env); err != nil {
 			return nil, err
 		}
 	}
-	var paths []docPath
-	if in.ProjectionExpression != nil {
-		if paths, err = parseProjection(*in.ProjectionExpression, env); err != nil {
+	q := &ddbRead{limit: -1, countOnly: m.Select == "COUNT"}
+	if m.FilterExpression != nil {
+		if q.filter, err = parseCondition("FilterExpression", *m.FilterExpression, env); err != nil {
+			return nil, err
+		}
+	}
+	if m.ProjectionExpression != nil {
+		if q.paths, err = parseProjection(*m.ProjectionExpression, env); err != nil {
 			return nil, err
 		}
 	}
 	if err := env.checkUnused(); err != nil {
 		return nil, err
 	}
-	if in.Select != "" && in.Select != "ALL_ATTRIBUTES" && in.Select != "COUNT" && in.Select != "SPECIFIC_ATTRIBUTES" {
-		return nil, ddbValidation("1 validation error detected: Value '%s' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES]", in.Select)
+	if m.Select != "" && m.Select != "ALL_ATTRIBUTES" && m.Select != "COUNT" && m.Select != "SPECIFIC_ATTRIBUTES" {
+		return nil, ddbValidation("1 validation error detected: Value '%s' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES]", m.Select)
 	}
-	limit := -1
-	if in.Limit != nil {
-		if *in.Limit < 1 {
-			return nil, ddbValidation("1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1", *in.Limit)
+	if m.Limit != nil {
+		if *m.Limit < 1 {
+			return nil, ddbValidation("1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1", *m.Limit)
 		}
-		limit = *in.Limit
+		q.limit = *m.Limit
 	}
-	t, err := s.table(r, in.TableName)
+	if q.t, err = s.table(r, m.TableName); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// page reads items in order up to the limit and keeps, projected, those that
+// pass the filter; last is the last item read.
+func (q *ddbRead) page(items []ddbItem) (kept []ddbItem, scanned int, last ddbItem) {
+	kept = []ddbItem{}
+	for _, it := range items {
+		if scanned == q.limit {
+			break
+		}
+		scanned++
+		last = it
+		if q.filter != nil && !q.filter.eval(it) {
+			continue
+		}
+		if q.paths != nil {
+			it = project(it, q.paths)
+		}
+		kept = append(kept, it)
+	}
+	return kept, scanned, last
+}
+
+// output is the response for a page; more tells whether the page ends with a
+// LastEvaluatedKey, the key of last.
+func (q *ddbRead) output(kept []ddbItem, scanned int, last ddbItem, more bool) map[string]any {
+	out := map[string]any{"Count": len(kept), "ScannedCount": scanned}
+	if !q.countOnly {
+		out["Items"] = kept
+	}
+	if more {
+		out["LastEvaluatedKey"] = q.t.keyOnly(last)
+	}
+	return out
+}
+
+func ddbScan(s *Sim, r *request, body []byte) (any, error) {
+	var in ddbReadMembers
+	if err := ddbDecode(body, &in); err != nil {
+		return nil, err
+	}
+	q, err := in.check(s, r, "Scan", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -857,39 +919,18 @@ func ddbScan(s *Sim, r *request, body []byte) (any, error) {
 		if err := checkItem(in.ExclusiveStartKey, "ExclusiveStartKey"); err != nil {
 			return nil, err
 		}
-		if start, err = t.itemKey(in.ExclusiveStartKey, false); err != nil {
+		if start, err = q.t.itemKey(in.ExclusiveStartKey, false); err != nil {
 			return nil, ddbValidation("The provided starting key is invalid: %s", strings.TrimPrefix(asAPIError(err).Message, "One or more parameter values were invalid: "))
 		}
 	}
-	items := []ddbItem{}
-	scanned := 0
-	var last ddbItem
-	for _, k := range slices.Sorted(maps.Keys(t.items)) {
-		if start != "" && k <= start {
-			continue
+	var after []ddbItem
+	for _, k := range slices.Sorted(maps.Keys(q.t.items)) {
+		if start == "" || k > start {
+			after = append(after, q.t.items[k])
 		}
-		if scanned == limit {
-			break
-		}
-		it := t.items[k]
-		scanned++
-		last = it
-		if filter != nil && !filter.eval(it) {
-			continue
-		}
-		if paths != nil {
-			it = project(it, paths)
-		}
-		items = append(items, it)
 	}
-	out := map[string]any{"Count": len(items), "ScannedCount": scanned}
-	if in.Select != "COUNT" {
-		out["Items"] = items
-	}
-	if limit > 0 && scanned == limit && last != nil {
-		out["LastEvaluatedKey"] = t.keyOnly(last)
-	}
-	return out, nil
+	kept, scanned, last := q.page(after)
+	return q.output(kept, scanned, last, q.limit > 0 && scanned == q.limit && last != nil), nil
 }
 
 // checkKeyCondition accepts what DynamoDB accepts as a KeyConditionExpression:
@@ -949,18 +990,11 @@ func (t *ddbTable) checkKeyCondition(c *cond) error {
 
 func ddbQuery(s *Sim, r *request, body []byte) (any, error) {
 	var in struct {
-		TableName              string
 		IndexName              string
 		KeyConditionExpression *string
-		FilterExpression       *string
-		ProjectionExpression   *string
-		Limit                  *int
-		ExclusiveStartKey      ddbItem
 		ScanIndexForward       *bool
-		ConsistentRead         bool
-		Select                 string
 		KeyConditions          json.RawMessage
-		ddbExprMembers
+		ddbReadMembers
 	}
 	if err := ddbDecode(body, &in); err != nil {
 		return nil, err
@@ -974,46 +1008,15 @@ func ddbQuery(s *Sim, r *request, body []byte) (any, error) {
 	if in.KeyConditionExpression == nil {
 		return nil, ddbValidation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
 	}
-	if in.ConditionExpression != nil {
-		return nil, ddbValidation("ConditionExpression is not valid for Query; use FilterExpression")
-	}
-	env, err := in.env(true)
+	var keyCond *cond
+	q, err := in.check(s, r, "Query", func(env *exprEnv) (err error) {
+		keyCond, err = parseCondition("KeyConditionExpression", *in.KeyConditionExpression, env)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	keyCond, err := parseCondition("KeyConditionExpression", *in.KeyConditionExpression, env)
-	if err != nil {
-		return nil, err
-	}
-	var filter *cond
-	if in.FilterExpression != nil {
-		if filter, err = parseCondition("FilterExpression", *in.FilterExpression, env); err != nil {
-			return nil, err
-		}
-	}
-	var paths []docPath
-	if in.ProjectionExpression != nil {
-		if paths, err = parseProjection(*in.ProjectionExpression, env); err != nil {
-			return nil, err
-		}
-	}
-	if err := env.checkUnused(); err != nil {
-		return nil, err
-	}
-	if in.Select != "" && in.Select != "ALL_ATTRIBUTES" && in.Select != "COUNT" && in.Select != "SPECIFIC_ATTRIBUTES" {
-		return nil, ddbValidation("1 validation error detected: Value '%s' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES]", in.Select)
-	}
-	limit := -1
-	if in.Limit != nil {
-		if *in.Limit < 1 {
-			return nil, ddbValidation("1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1", *in.Limit)
-		}
-		limit = *in.Limit
-	}
-	t, err := s.table(r, in.TableName)
-	if err != nil {
-		return nil, err
-	}
+	t := q.t
 	if err := t.checkKeyCondition(keyCond); err != nil {
 		return nil, err
 	}
@@ -1047,29 +1050,6 @@ func ddbQuery(s *Sim, r *request, body []byte) (any, error) {
 			}
 		}
 	}
-	items := []ddbItem{}
-	scanned := 0
-	var last ddbItem
-	for _, it := range matched {
-		if scanned == limit {
-			break
-		}
-		scanned++
-		last = it
-		if filter != nil && !filter.eval(it) {
-			continue
-		}
-		if paths != nil {
-			it = project(it, paths)
-		}
-		items = append(items, it)
-	}
-	out := map[string]any{"Count": len(items), "ScannedCount": scanned}
-	if in.Select != "COUNT" {
-		out["Items"] = items
-	}
-	if limit > 0 && scanned == limit && scanned < len(matched) {
-		out["LastEvaluatedKey"] = t.keyOnly(last)
-	}
-	return out, nil
+	kept, scanned, last := q.page(matched)
+	return q.output(kept, scanned, last, q.limit > 0 && scanned == q.limit && scanned < len(matched)), nil
 }

@@ -875,31 +875,35 @@ func BenchmarkDynamoDBLockCycle(b *testing.B) {
 	}
 }
 
+// ddbRaw posts a DynamoDB request body as it stands, unsigned, and returns
+// the HTTP status and the decoded JSON response.
+func ddbRaw(t *testing.T, ts *testSim, op, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest("POST", ts.URL+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, out
+}
+
 // TestDynamoDBWriteValidationOrder pins which error PutItem, UpdateItem and
 // DeleteItem give when a request has several faults: the checks run in the
 // order DynamoDB's do, and the three calls share them.
 func TestDynamoDBWriteValidationOrder(t *testing.T) {
 	ts := newTestSim(t, Options{})
 	createLockTable(t, dynamodb.NewFromConfig(ts.Cfg))
-	call := func(t *testing.T, op, body string) (int, map[string]any) {
-		t.Helper()
-		req, err := http.NewRequest("POST", ts.URL+"/", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-		req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, out
-	}
+	call := func(t *testing.T, op, body string) (int, map[string]any) { return ddbRaw(t, ts, op, body) }
 	if st, _ := call(t, "PutItem", `{"TableName":"amiswap-locks","Item":{"pk":{"S":"a"},"who":{"S":"me"}}}`); st != 200 {
 		t.Fatalf("seed PutItem: HTTP %d", st)
 	}
@@ -954,6 +958,76 @@ func TestDynamoDBWriteValidationOrder(t *testing.T) {
 				if who, _ := item["who"].(map[string]any); who["S"] != "me" {
 					t.Errorf("no ALL_OLD item in %v", out)
 				}
+			}
+		})
+	}
+}
+
+// TestDynamoDBReadRequests pins what Scan and Query share: the order of their
+// checks, and the shape of a page (Count, ScannedCount, Items unless Select is
+// COUNT, LastEvaluatedKey).
+func TestDynamoDBReadRequests(t *testing.T) {
+	ts := newTestSim(t, Options{})
+	createLockTable(t, dynamodb.NewFromConfig(ts.Cfg))
+	for _, k := range []string{"a", "b", "c"} {
+		if st, out := ddbRaw(t, ts, "PutItem", `{"TableName":"amiswap-locks","Item":{"pk":{"S":"`+k+`"},"who":{"S":"me"}}}`); st != 200 {
+			t.Fatalf("PutItem %s: HTTP %d %v", k, st, out)
+		}
+	}
+	const tbl = `"TableName":"amiswap-locks"`
+	const kc = `"KeyConditionExpression":"pk = :k","ExpressionAttributeValues":{":k":{"S":"b"}}`
+	errs := []struct {
+		name, op, body, code, msg string
+	}{
+		{"scan condition", "Scan", `{` + tbl + `,"ConditionExpression":"x","Select":"X"}`, "ValidationException",
+			"ConditionExpression is not valid for Scan; use FilterExpression"},
+		{"query condition", "Query", `{` + tbl + `,` + kc + `,"ConditionExpression":"x"}`, "ValidationException",
+			"ConditionExpression is not valid for Query; use FilterExpression"},
+		{"query no key condition before condition", "Query", `{` + tbl + `,"ConditionExpression":"x"}`, "ValidationException",
+			"Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."},
+		{"scan names without expression", "Scan", `{` + tbl + `,"ExpressionAttributeNames":{"#w":"who"}}`, "ValidationException",
+			"ExpressionAttributeNames can only be specified when using expressions"},
+		{"scan unused before select", "Scan", `{` + tbl + `,"ProjectionExpression":"pk","ExpressionAttributeNames":{"#w":"who"},"Select":"X"}`, "ValidationException",
+			"Value provided in ExpressionAttributeNames unused in expressions: keys: {#w}"},
+		{"query select before limit", "Query", `{` + tbl + `,` + kc + `,"Select":"X","Limit":0}`, "ValidationException",
+			"1 validation error detected: Value 'X' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES]"},
+		{"scan limit before table", "Scan", `{"TableName":"nope","Limit":0}`, "ValidationException",
+			"1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"},
+		{"query no table", "Query", `{"TableName":"nope",` + kc + `}`, "ResourceNotFoundException",
+			"Requested resource not found: Table: nope not found"},
+		{"scan bad start key", "Scan", `{` + tbl + `,"ExclusiveStartKey":{"pk":{"N":"1"}}}`, "ValidationException",
+			"The provided starting key is invalid: The provided key element does not match the schema"},
+		{"query empty start key", "Query", `{` + tbl + `,` + kc + `,"ExclusiveStartKey":{"pk":{"S":""}}}`, "ValidationException",
+			"The provided starting key is invalid: One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: pk"},
+	}
+	for _, tc := range errs {
+		t.Run(tc.name, func(t *testing.T) {
+			st, out := ddbRaw(t, ts, tc.op, tc.body)
+			if code, _ := out["__type"].(string); st != 400 || !strings.HasSuffix(code, tc.code) || out["message"] != tc.msg {
+				t.Errorf("HTTP %d %v, want 400 %s %q", st, out, tc.code, tc.msg)
+			}
+		})
+	}
+	pages := []struct {
+		name, op, body, want string
+	}{
+		{"scan all", "Scan", `{` + tbl + `,"ProjectionExpression":"pk"}`,
+			`{"Count":3,"Items":[{"pk":{"S":"a"}},{"pk":{"S":"b"}},{"pk":{"S":"c"}}],"ScannedCount":3}`},
+		{"scan ending on its limit says there may be more", "Scan", `{` + tbl + `,"ExclusiveStartKey":{"pk":{"S":"a"}},"Limit":2,"Select":"COUNT"}`,
+			`{"Count":2,"LastEvaluatedKey":{"pk":{"S":"c"}},"ScannedCount":2}`},
+		{"scan filtered", "Scan", `{` + tbl + `,"FilterExpression":"pk <> :a","ExpressionAttributeValues":{":a":{"S":"a"}},"Limit":2}`,
+			`{"Count":1,"Items":[{"pk":{"S":"b"},"who":{"S":"me"}}],"LastEvaluatedKey":{"pk":{"S":"b"}},"ScannedCount":2}`},
+		{"query ending on its limit says no more", "Query", `{` + tbl + `,` + kc + `,"Limit":1}`,
+			`{"Count":1,"Items":[{"pk":{"S":"b"},"who":{"S":"me"}}],"ScannedCount":1}`},
+		{"query count", "Query", `{` + tbl + `,` + kc + `,"Select":"COUNT","FilterExpression":"who = :k"}`,
+			`{"Count":0,"ScannedCount":1}`},
+	}
+	for _, tc := range pages {
+		t.Run(tc.name, func(t *testing.T) {
+			st, out := ddbRaw(t, ts, tc.op, tc.body)
+			got, _ := json.Marshal(out)
+			if st != 200 || string(got) != tc.want {
+				t.Errorf("HTTP %d %s, want %s", st, got, tc.want)
 			}
 		})
 	}
