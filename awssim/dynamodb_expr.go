@@ -203,6 +203,19 @@ func (p docPath) overlaps(o docPath) bool {
 	return true
 }
 
+// checkOverlaps refuses two paths of one expression where one is a prefix of
+// the other.
+func checkOverlaps(what string, paths []docPath) error {
+	for i := range paths {
+		for j := range i {
+			if paths[i].overlaps(paths[j]) {
+				return ddbValidation("Invalid %s: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [%s], path two: [%s]", what, paths[j], paths[i])
+			}
+		}
+	}
+	return nil
+}
+
 // ---- expression context -----------------------------------------------------
 
 // exprEnv resolves #names and :values for all the expressions of one
@@ -363,6 +376,15 @@ type operand struct {
 	args  []*operand
 }
 
+// pathOperand parses a document path as an operand.
+func (p *parser) pathOperand() (*operand, error) {
+	path, err := p.path()
+	if err != nil {
+		return nil, err
+	}
+	return &operand{path: path}, nil
+}
+
 func (p *parser) valueRef() (*operand, error) {
 	t := p.next()
 	v, ok := p.env.values[t.text]
@@ -382,23 +404,19 @@ func (p *parser) condOperand() (*operand, error) {
 	case t.kind == tIdent && t.text == "size" && p.toks[p.i+1].text == "(":
 		p.next()
 		p.next()
-		arg, err := p.path()
+		arg, err := p.pathOperand()
 		if err != nil {
 			return nil, err
 		}
 		if err := p.expect(")"); err != nil {
 			return nil, err
 		}
-		return &operand{fn: "size", args: []*operand{{path: arg}}}, nil
+		return &operand{fn: "size", args: []*operand{arg}}, nil
 	case t.kind == tIdent || t.kind == tName:
 		if t.kind == tIdent && p.toks[p.i+1].text == "(" {
 			return nil, ddbValidation("Invalid %s: The function is not allowed to be used this way in an expression; function: %s", p.what, t.text)
 		}
-		path, err := p.path()
-		if err != nil {
-			return nil, err
-		}
-		return &operand{path: path}, nil
+		return p.pathOperand()
 	}
 	return nil, p.syntax()
 }
@@ -429,34 +447,23 @@ func parseCondition(what, src string, env *exprEnv) (*cond, error) {
 	return c, nil
 }
 
-func (p *parser) or() (*cond, error) {
-	l, err := p.and()
-	if err != nil {
-		return nil, err
-	}
-	for p.isWord("OR") {
-		p.next()
-		r, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		l = &cond{op: "OR", kids: []*cond{l, r}}
-	}
-	return l, nil
-}
+func (p *parser) or() (*cond, error)  { return p.joined("OR", p.and) }
+func (p *parser) and() (*cond, error) { return p.joined("AND", p.not) }
 
-func (p *parser) and() (*cond, error) {
-	l, err := p.not()
+// joined parses one or more conditions of the next higher precedence
+// (parsed by sub) joined by the keyword op, grouping from the left.
+func (p *parser) joined(op string, sub func() (*cond, error)) (*cond, error) {
+	l, err := sub()
 	if err != nil {
 		return nil, err
 	}
-	for p.isWord("AND") {
+	for p.isWord(op) {
 		p.next()
-		r, err := p.not()
+		r, err := sub()
 		if err != nil {
 			return nil, err
 		}
-		l = &cond{op: "AND", kids: []*cond{l, r}}
+		l = &cond{op: op, kids: []*cond{l, r}}
 	}
 	return l, nil
 }
@@ -509,8 +516,7 @@ func (p *parser) primary() (*cond, error) {
 			var err error
 			if i == 0 {
 				// The first argument of every boolean function is a path.
-				path, perr := p.path()
-				a, err = &operand{path: path}, perr
+				a, err = p.pathOperand()
 			} else {
 				a, err = p.condOperand()
 			}
@@ -777,12 +783,12 @@ func parseUpdate(src string, env *exprEnv) ([]updateAction, error) {
 			p.next()
 		}
 	}
-	for i := range out {
-		for j := range i {
-			if out[i].path.overlaps(out[j].path) {
-				return nil, ddbValidation("Invalid %s: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [%s], path two: [%s]", what, out[j].path, out[i].path)
-			}
-		}
+	paths := make([]docPath, len(out))
+	for i, a := range out {
+		paths[i] = a.path
+	}
+	if err := checkOverlaps(what, paths); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -814,39 +820,29 @@ func (p *parser) setOperand() (*operand, error) {
 		}
 		p.next()
 		p.next()
-		o := &operand{fn: t.text}
+		// if_not_exists starts with a path, list_append with any operand.
+		first := p.setOperand
 		if t.text == "if_not_exists" {
-			path, err := p.path()
-			if err != nil {
-				return nil, err
-			}
-			o.args = append(o.args, &operand{path: path})
-		} else {
-			a, err := p.setOperand()
-			if err != nil {
-				return nil, err
-			}
-			o.args = append(o.args, a)
+			first = p.pathOperand
+		}
+		a, err := first()
+		if err != nil {
+			return nil, err
 		}
 		if err := p.expect(","); err != nil {
 			return nil, err
 		}
-		a, err := p.setOperand()
+		b, err := p.setOperand()
 		if err != nil {
 			return nil, err
 		}
-		o.args = append(o.args, a)
-		return o, p.expect(")")
+		return &operand{fn: t.text, args: []*operand{a, b}}, p.expect(")")
 	}
 	switch t.kind {
 	case tValue:
 		return p.valueRef()
 	case tIdent, tName:
-		path, err := p.path()
-		if err != nil {
-			return nil, err
-		}
-		return &operand{path: path}, nil
+		return p.pathOperand()
 	}
 	return nil, p.syntax()
 }
@@ -868,11 +864,7 @@ func (o *operand) setEval(it ddbItem) (*attrValue, error) {
 		}
 		return o.args[1].setEval(it)
 	case "list_append":
-		a, err := o.args[0].setEval(it)
-		if err != nil {
-			return nil, err
-		}
-		b, err := o.args[1].setEval(it)
+		a, b, err := o.setEvalArgs(it)
 		if err != nil {
 			return nil, err
 		}
@@ -881,11 +873,7 @@ func (o *operand) setEval(it ddbItem) (*attrValue, error) {
 		}
 		return &attrValue{kind: "L", l: append(a.l, b.l...)}, nil
 	case "+", "-":
-		a, err := o.args[0].setEval(it)
-		if err != nil {
-			return nil, err
-		}
-		b, err := o.args[1].setEval(it)
+		a, b, err := o.setEvalArgs(it)
 		if err != nil {
 			return nil, err
 		}
@@ -905,6 +893,17 @@ func (o *operand) setEval(it ddbItem) (*attrValue, error) {
 		return &attrValue{kind: "N", s: n}, nil
 	}
 	return nil, fmt.Errorf("unknown update function %q", o.fn)
+}
+
+// setEvalArgs computes the two arguments of list_append, + or -.
+func (o *operand) setEvalArgs(it ddbItem) (a, b *attrValue, err error) {
+	if a, err = o.args[0].setEval(it); err != nil {
+		return nil, nil, err
+	}
+	if b, err = o.args[1].setEval(it); err != nil {
+		return nil, nil, err
+	}
+	return a, b, nil
 }
 
 // applyUpdate applies actions to a copy of old (nil: a new item holding
@@ -1013,12 +1012,8 @@ func parseProjection(src string, env *exprEnv) ([]docPath, error) {
 			return nil, err
 		}
 	}
-	for i := range out {
-		for j := range i {
-			if out[i].overlaps(out[j]) {
-				return nil, ddbValidation("Invalid ProjectionExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [%s], path two: [%s]", out[j], out[i])
-			}
-		}
+	if err := checkOverlaps("ProjectionExpression", out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
