@@ -294,6 +294,16 @@ func TestProjection(t *testing.T) {
 
 // ---- behaviour over HTTP ------------------------------------------------------
 
+// newLockSim serves a simulator holding the amiswap-locks table and returns
+// it with a client.
+func newLockSim(t *testing.T, opts Options) (*testSim, *dynamodb.Client) {
+	t.Helper()
+	ts := newTestSim(t, opts)
+	c := dynamodb.NewFromConfig(ts.Cfg)
+	createLockTable(t, c)
+	return ts, c
+}
+
 func createLockTable(t *testing.T, c *dynamodb.Client) {
 	t.Helper()
 	_, err := c.CreateTable(context.Background(), &dynamodb.CreateTableInput{
@@ -308,10 +318,8 @@ func createLockTable(t *testing.T, c *dynamodb.Client) {
 }
 
 func TestDynamoDBTables(t *testing.T) {
-	ts := newTestSim(t, Options{})
+	ts, c := newLockSim(t, Options{})
 	ctx := context.Background()
-	c := dynamodb.NewFromConfig(ts.Cfg)
-	createLockTable(t, c)
 
 	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:             aws.String("amiswap-locks"),
@@ -393,10 +401,8 @@ func TestDynamoDBTables(t *testing.T) {
 }
 
 func TestDynamoDBItems(t *testing.T) {
-	ts := newTestSim(t, Options{})
+	_, c := newLockSim(t, Options{})
 	ctx := context.Background()
-	c := dynamodb.NewFromConfig(ts.Cfg)
-	createLockTable(t, c)
 	table := aws.String("amiswap-locks")
 	key := map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "k1"}}
 
@@ -512,10 +518,8 @@ func TestDynamoDBItems(t *testing.T) {
 func TestDynamoDBEventualConsistency(t *testing.T) {
 	// A free-running clock so slow that virtual time barely moves during
 	// the test; Advance moves it on purpose.
-	ts := newTestSim(t, Options{Speed: 1e-6})
+	ts, c := newLockSim(t, Options{Speed: 1e-6})
 	ctx := context.Background()
-	c := dynamodb.NewFromConfig(ts.Cfg)
-	createLockTable(t, c)
 	table := aws.String("amiswap-locks")
 	key := map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "k"}}
 	put := func(v string) {
@@ -552,9 +556,7 @@ func TestDynamoDBEventualConsistency(t *testing.T) {
 	}
 
 	// On a manual clock reads are always consistent.
-	manual := newTestSim(t, Options{})
-	c = dynamodb.NewFromConfig(manual.Cfg)
-	createLockTable(t, c)
+	_, c = newLockSim(t, Options{})
 	put("three")
 	if g := get(false); g != "three" {
 		t.Errorf("eventually consistent read on a manual clock = %q", g)
@@ -562,10 +564,8 @@ func TestDynamoDBEventualConsistency(t *testing.T) {
 }
 
 func TestDynamoDBScan(t *testing.T) {
-	ts := newTestSim(t, Options{})
+	_, c := newLockSim(t, Options{})
 	ctx := context.Background()
-	c := dynamodb.NewFromConfig(ts.Cfg)
-	createLockTable(t, c)
 	table := aws.String("amiswap-locks")
 	for i := range 7 {
 		item := map[string]ddbtypes.AttributeValue{
@@ -711,10 +711,8 @@ func (l lockClient) release(ctx context.Context) (*dynamodb.DeleteItemOutput, er
 }
 
 func TestDynamoDBLock(t *testing.T) {
-	ts := newTestSim(t, Options{})
+	ts, c := newLockSim(t, Options{})
 	ctx := context.Background()
-	c := dynamodb.NewFromConfig(ts.Cfg)
-	createLockTable(t, c)
 
 	// Many owners race for the lock: exactly one wins, the rest see
 	// ConditionalCheckFailedException.
@@ -811,10 +809,8 @@ func (a *recordingAuthorizer) Authorize(akid, service, action string, res []Reso
 }
 
 func TestDynamoDBAuthorize(t *testing.T) {
-	ts := newTestSim(t, Options{})
+	ts, c := newLockSim(t, Options{})
 	ctx := context.Background()
-	c := dynamodb.NewFromConfig(ts.Cfg)
-	createLockTable(t, c)
 	az := &recordingAuthorizer{deny: "PutItem"}
 	ts.SetAuthorizer(az)
 	err := lockClient{c, "me"}.acquire(ctx, ts.Now(), time.Minute)
@@ -901,8 +897,7 @@ func ddbRaw(t *testing.T, ts *testSim, op, body string) (int, map[string]any) {
 // DeleteItem give when a request has several faults: the checks run in the
 // order DynamoDB's do, and the three calls share them.
 func TestDynamoDBWriteValidationOrder(t *testing.T) {
-	ts := newTestSim(t, Options{})
-	createLockTable(t, dynamodb.NewFromConfig(ts.Cfg))
+	ts, _ := newLockSim(t, Options{})
 	call := func(t *testing.T, op, body string) (int, map[string]any) { return ddbRaw(t, ts, op, body) }
 	if st, _ := call(t, "PutItem", `{"TableName":"amiswap-locks","Item":{"pk":{"S":"a"},"who":{"S":"me"}}}`); st != 200 {
 		t.Fatalf("seed PutItem: HTTP %d", st)
@@ -967,8 +962,7 @@ func TestDynamoDBWriteValidationOrder(t *testing.T) {
 // checks, and the shape of a page (Count, ScannedCount, Items unless Select is
 // COUNT, LastEvaluatedKey).
 func TestDynamoDBReadRequests(t *testing.T) {
-	ts := newTestSim(t, Options{})
-	createLockTable(t, dynamodb.NewFromConfig(ts.Cfg))
+	ts, _ := newLockSim(t, Options{})
 	for _, k := range []string{"a", "b", "c"} {
 		if st, out := ddbRaw(t, ts, "PutItem", `{"TableName":"amiswap-locks","Item":{"pk":{"S":"`+k+`"},"who":{"S":"me"}}}`); st != 200 {
 			t.Fatalf("PutItem %s: HTTP %d %v", k, st, out)
