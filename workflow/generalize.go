@@ -7,7 +7,6 @@ package workflow
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -279,7 +278,11 @@ func (h *CheckGeneralized) Check(ctx context.Context, p Payload) (*PollResult, e
 	if sysprep {
 		typical, after, what = 6*time.Minute, 30*time.Second, "Sysprep"
 	}
-	waiting := fmt.Sprintf("%s %s", what, strings.ToLower(string(status)))
+	state := strings.ToLower(string(status)) // pending, delayed
+	if status == ssmtypes.CommandInvocationStatusInProgress {
+		state = "running"
+	}
+	waiting := what + " " + state
 	switch status {
 	case ssmtypes.CommandInvocationStatusPending:
 		return w.again(15*time.Second, waiting+" (not delivered yet)")

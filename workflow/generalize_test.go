@@ -179,8 +179,8 @@ func TestCheckGeneralized(t *testing.T) {
 		{name: "invocation not visible", after: 2 * time.Second, wait: 5, waiting: "command invocation not visible yet"},
 		{name: "success", after: 4 * time.Minute, invoke: inv("Success", ""), ready: true},
 		{name: "pending", after: 10 * time.Second, invoke: inv("Pending", ""), instance: running, wait: 15, waiting: "Sysprep pending (not delivered yet)"},
-		{name: "sysprep early", after: 30 * time.Second, invoke: inv("InProgress", ""), instance: running, wait: 120, waiting: "Sysprep inprogress"},
-		{name: "sysprep late", after: 7 * time.Minute, invoke: inv("InProgress", ""), instance: running, wait: 30, waiting: "Sysprep inprogress"},
+		{name: "sysprep early", after: 30 * time.Second, invoke: inv("InProgress", ""), instance: running, wait: 120, waiting: "Sysprep running"},
+		{name: "sysprep late", after: 7 * time.Minute, invoke: inv("InProgress", ""), instance: running, wait: 30, waiting: "Sysprep running"},
 		{name: "delayed", after: time.Minute, invoke: inv("Delayed", ""), instance: running, wait: 30, waiting: "Sysprep delayed (agent unreachable, SSM retries)"},
 		{name: "sysprep shut down while in progress", after: 6 * time.Minute, invoke: inv("InProgress", ""), instance: stopped, ready: true},
 		{name: "sysprep shutting down while in progress", after: 6 * time.Minute, invoke: inv("InProgress", ""), instance: btInstanceOut("stopping", ""), ready: true},
@@ -189,9 +189,9 @@ func TestCheckGeneralized(t *testing.T) {
 		{name: "sysprep failed", after: 6 * time.Minute, invoke: inv("Failed", "boom"), instance: running, err: "GeneralizeFailedError", cause: "ended Failed: boom | stdout"},
 		{name: "cancelled", after: 6 * time.Minute, invoke: inv("Cancelled", ""), instance: running, err: "GeneralizeFailedError", cause: "Cancelled"},
 		{name: "linux script interrupted by a stop", doc: ShellDocument, after: time.Minute, invoke: inv("InProgress", ""), instance: stopped, err: "BuilderFailedError", cause: "before the cleanup script finished"},
-		{name: "linux in progress", doc: ShellDocument, after: 20 * time.Second, invoke: inv("InProgress", ""), instance: running, wait: 20, waiting: "cleanup script inprogress"},
+		{name: "linux in progress", doc: ShellDocument, after: 20 * time.Second, invoke: inv("InProgress", ""), instance: running, wait: 20, waiting: "cleanup script running"},
 		{name: "builder terminated", after: 3 * time.Minute, invoke: inv("InProgress", ""), instance: btInstanceOut("terminated", "Client.UserInitiatedShutdown"), err: "BuilderFailedError", cause: "terminated"},
-		{name: "deadline", after: 90 * time.Minute, invoke: inv("InProgress", ""), instance: running, err: "StepTimeoutError", cause: "Sysprep inprogress"},
+		{name: "deadline", after: 90 * time.Minute, invoke: inv("InProgress", ""), instance: running, err: "StepTimeoutError", cause: "Sysprep running"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
