@@ -62,6 +62,17 @@ func needBuilder(p Payload) (string, error) {
 	return id, checkID("state.builder.instanceId", id, instanceIDRe)
 }
 
+// needBuilderNow returns the builder's instance id and the step's time:
+// what every step after launch-builder starts from.
+func needBuilderNow(p Payload) (string, time.Time, error) {
+	id, err := needBuilder(p)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	now, err := needNow(p)
+	return id, now, err
+}
+
 // ---- launch-builder --------------------------------------------------------
 
 // instanceLauncher is what launch-builder calls.
@@ -284,11 +295,7 @@ type CheckBuilderReady struct {
 // fails a status check is a *amiswap.BuilderFailedError; 30 minutes after
 // the launch the wait is a *amiswap.StepTimeoutError.
 func (h *CheckBuilderReady) Check(ctx context.Context, p Payload) (*PollResult, error) {
-	id, err := needBuilder(p)
-	if err != nil {
-		return nil, err
-	}
-	now, err := needNow(p)
+	id, now, err := needBuilderNow(p)
 	if err != nil {
 		return nil, err
 	}
@@ -381,11 +388,7 @@ type StopBuilder struct {
 // stopped (Sysprep shuts Windows down by itself). A terminated builder is
 // a *amiswap.BuilderFailedError.
 func (h *StopBuilder) Stop(ctx context.Context, p Payload) (*StopResult, error) {
-	id, err := needBuilder(p)
-	if err != nil {
-		return nil, err
-	}
-	now, err := needNow(p)
+	id, now, err := needBuilderNow(p)
 	if err != nil {
 		return nil, err
 	}
@@ -422,11 +425,7 @@ type CheckBuilderStopped struct {
 // any other state. 20 minutes after the stop request the wait is a
 // *amiswap.StepTimeoutError.
 func (h *CheckBuilderStopped) Check(ctx context.Context, p Payload) (*PollResult, error) {
-	id, err := needBuilder(p)
-	if err != nil {
-		return nil, err
-	}
-	now, err := needNow(p)
+	id, now, err := needBuilderNow(p)
 	if err != nil {
 		return nil, err
 	}

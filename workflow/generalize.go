@@ -108,11 +108,7 @@ func (h *Generalize) Send(ctx context.Context, p Payload) (*GeneralizeResult, er
 	if err != nil {
 		return nil, err
 	}
-	id, err := needBuilder(p)
-	if err != nil {
-		return nil, err
-	}
-	now, err := needNow(p)
+	id, now, err := needBuilderNow(p)
 	if err != nil {
 		return nil, err
 	}
@@ -219,11 +215,7 @@ type CheckGeneralized struct {
 // that stops mid-script, a *amiswap.BuilderFailedError; 90 minutes after
 // the command was sent, a *amiswap.StepTimeoutError.
 func (h *CheckGeneralized) Check(ctx context.Context, p Payload) (*PollResult, error) {
-	id, err := needBuilder(p)
-	if err != nil {
-		return nil, err
-	}
-	now, err := needNow(p)
+	id, now, err := needBuilderNow(p)
 	if err != nil {
 		return nil, err
 	}

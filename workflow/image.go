@@ -112,11 +112,7 @@ func (h *CreateImage) Create(ctx context.Context, p Payload) (*ImageResult, erro
 	if err != nil {
 		return nil, err
 	}
-	id, err := needBuilder(p)
-	if err != nil {
-		return nil, err
-	}
-	now, err := needNow(p)
+	id, now, err := needBuilderNow(p)
 	if err != nil {
 		return nil, err
 	}
