@@ -537,18 +537,22 @@ func stringList(v any, field string) ([]string, error) {
 	return out, nil
 }
 
-// checkErrorEquals enforces that States.ALL appears alone and only in the
-// last retrier or catcher.
-func checkErrorEquals(names []string, field string, last bool) error {
+// parseErrorEquals reads the ErrorEquals list of a retrier or catcher;
+// States.ALL must appear alone and only in the last one.
+func parseErrorEquals(v any, field string, last bool) ([]string, error) {
+	names, err := stringList(v, field)
+	if err != nil {
+		return nil, err
+	}
 	if slices.Contains(names, ErrAll) {
 		if len(names) != 1 {
-			return &fieldError{field, "must list States.ALL alone"}
+			return nil, &fieldError{field, "must list States.ALL alone"}
 		}
 		if !last {
-			return &fieldError{field, "may use States.ALL only in the last entry"}
+			return nil, &fieldError{field, "may use States.ALL only in the last entry"}
 		}
 	}
-	return nil
+	return names, nil
 }
 
 func parseRetry(v any) ([]retrier, error) {
@@ -569,11 +573,8 @@ func parseRetry(v any) ([]retrier, error) {
 			f := base + "." + e.key
 			switch e.key {
 			case "ErrorEquals":
-				names, err := stringList(e.val, f)
+				names, err := parseErrorEquals(e.val, f, i == len(arr)-1)
 				if err != nil {
-					return nil, err
-				}
-				if err := checkErrorEquals(names, f, i == len(arr)-1); err != nil {
 					return nil, err
 				}
 				r.errorEquals, seen = names, true
@@ -645,11 +646,8 @@ func parseCatch(v any) ([]catcher, error) {
 			f := base + "." + e.key
 			switch e.key {
 			case "ErrorEquals":
-				names, err := stringList(e.val, f)
+				names, err := parseErrorEquals(e.val, f, i == len(arr)-1)
 				if err != nil {
-					return nil, err
-				}
-				if err := checkErrorEquals(names, f, i == len(arr)-1); err != nil {
 					return nil, err
 				}
 				c.errorEquals, seen = names, true
