@@ -3,7 +3,7 @@ package workflow
 // This file holds the builder instance's ops: launch-builder,
 // check-builder-ready, stop-builder and check-builder-stopped, plus the
 // helpers that other ops share: id checks, the state's target and builder,
-// the instance lookup and the deployment's builder overrides.
+// and the instance lookup.
 
 import (
 	"cmp"
@@ -82,13 +82,12 @@ type instanceLauncher interface {
 
 // LaunchBuilder runs the temporary builder instance.
 type LaunchBuilder struct {
-	EC2  instanceLauncher
-	Conf Config
+	EC2 instanceLauncher
 }
 
-// Launch runs the builder from the backup AMI with the group's instance
-// type, subnet, security groups and instance profile (or the deployment's
-// overrides): one instance, no key pair, no public IP, IMDSv2 required,
+// Launch runs the builder from the backup AMI with the builder spec that
+// Resolve settled (the group's instance type, subnet, security groups and
+// instance profile, or the overrides): one instance, no key pair, no public IP, IMDSv2 required,
 // tagged as amiswap's builder of this execution. The ClientToken derived
 // from the execution id makes a retry return the same instance.
 func (h *LaunchBuilder) Launch(ctx context.Context, p Payload) (*BuilderResult, error) {
@@ -109,27 +108,6 @@ func (h *LaunchBuilder) Launch(ctx context.Context, p Payload) (*BuilderResult, 
 	return &BuilderResult{InstanceID: aws.ToString(out.Instances[0].InstanceId), LaunchedAt: p.Context.EnteredTime}, nil
 }
 
-// builderOverrides is spec with the deployment's builder overrides (see
-// Config) in place of the group's subnet, security groups and instance
-// profile.
-func builderOverrides(spec amiswap.BuilderSpec, c Config) amiswap.BuilderSpec {
-	if c.BuilderSubnetID != "" {
-		spec.SubnetID = c.BuilderSubnetID
-	}
-	if len(c.BuilderSecurityGroupIDs) > 0 {
-		spec.SecurityGroupIDs = append([]string{}, c.BuilderSecurityGroupIDs...)
-	}
-	if v := c.BuilderInstanceProfile; v != "" {
-		spec.InstanceProfileArn, spec.InstanceProfile = "", ""
-		if strings.HasPrefix(v, "arn:") {
-			spec.InstanceProfileArn = v
-		} else {
-			spec.InstanceProfile = v
-		}
-	}
-	return spec
-}
-
 // input validates the target and builds the RunInstances request.
 func (h *LaunchBuilder) input(p Payload) (*ec2.RunInstancesInput, error) {
 	t, err := needTarget(p)
@@ -145,11 +123,9 @@ func (h *LaunchBuilder) input(p Payload) (*ec2.RunInstancesInput, error) {
 	if err := checkID("target.source.imageId", t.Source.ImageID, imageIDRe); err != nil {
 		return nil, err
 	}
+	// Resolve applied the amiswap:builder-instance-type setting and the
+	// deployment's overrides: the target's builder spec is final.
 	spec := t.Builder
-	if t.Settings.InstanceType != "" {
-		spec.InstanceType = t.Settings.InstanceType
-	}
-	spec = builderOverrides(spec, h.Conf)
 	if spec.InstanceType == "" || !strings.Contains(spec.InstanceType, ".") {
 		return nil, &amiswap.InvalidInputError{Field: "target.builder.instanceType", Reason: fmt.Sprintf("%q is not an instance type", spec.InstanceType)}
 	}

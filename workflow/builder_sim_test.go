@@ -134,7 +134,7 @@ func testBuilderLifecycle(t *testing.T, platform, prefix, document string) {
 	conf := Config{TopicArn: aws.ToString(topic.TopicArn)}
 
 	// Launch, and launch again as a retry would: one instance.
-	launch := &LaunchBuilder{EC2: b.c.EC2, Conf: conf}
+	launch := &LaunchBuilder{EC2: b.c.EC2}
 	p := payload()
 	first, err := launch.Launch(ctx, p)
 	if err != nil {

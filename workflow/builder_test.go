@@ -328,12 +328,19 @@ func TestLaunchBuilderSendsAHardenedIdempotentRequest(t *testing.T) {
 	}
 }
 
+// TestLaunchBuilderOverrides: launch-builder launches exactly the builder
+// spec that Resolve settled, overrides and instance-type setting included
+// (resolve's tests check that it applies them).
 func TestLaunchBuilderOverrides(t *testing.T) {
 	f := &fakeBuilderEC2{}
 	conf := Config{BuilderSubnetID: "subnet-0aaaaaaaaaaaaaaa9", BuilderSecurityGroupIDs: []string{"sg-0aaaaaaaaaaaaaaa8", "sg-0aaaaaaaaaaaaaaa7"},
 		BuilderInstanceProfile: "arn:aws:iam::123456789012:instance-profile/builder"}
-	p := btPayload(btNow, func(s *State) { s.Target.Settings.InstanceType = "c6i.xlarge" })
-	if _, err := (&LaunchBuilder{EC2: f, Conf: conf}).Launch(context.Background(), p); err != nil {
+	p := btPayload(btNow, func(s *State) {
+		s.Target.Settings.InstanceType = "c6i.xlarge"
+		s.Target.Builder.InstanceType = "c6i.xlarge"
+		s.Target.Builder = builderOverrides(s.Target.Builder, conf)
+	})
+	if _, err := (&LaunchBuilder{EC2: f}).Launch(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
 	in := f.run[0]

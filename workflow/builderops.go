@@ -8,7 +8,7 @@ import "context"
 // registerBuilderOps registers the builder-side ops with the production
 // clients.
 func registerBuilderOps(r *Registry, c Clients, conf Config) {
-	launch := &LaunchBuilder{EC2: c.EC2, Conf: conf}
+	launch := &LaunchBuilder{EC2: c.EC2}
 	ready := &CheckBuilderReady{EC2: c.EC2, SSM: c.SSM}
 	stop := &StopBuilder{EC2: c.EC2}
 	stopped := &CheckBuilderStopped{EC2: c.EC2}

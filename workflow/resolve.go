@@ -414,3 +414,24 @@ func (r *Resolver) builderSpec(g *asgtypes.AutoScalingGroup, data *ec2types.Resp
 	}
 	return builderOverrides(b, r.conf), nil
 }
+
+// builderOverrides is spec with the deployment's builder overrides (see
+// Config) in place of the group's subnet, security groups and instance
+// profile.
+func builderOverrides(spec amiswap.BuilderSpec, c Config) amiswap.BuilderSpec {
+	if c.BuilderSubnetID != "" {
+		spec.SubnetID = c.BuilderSubnetID
+	}
+	if len(c.BuilderSecurityGroupIDs) > 0 {
+		spec.SecurityGroupIDs = append([]string{}, c.BuilderSecurityGroupIDs...)
+	}
+	if v := c.BuilderInstanceProfile; v != "" {
+		spec.InstanceProfileArn, spec.InstanceProfile = "", ""
+		if strings.HasPrefix(v, "arn:") {
+			spec.InstanceProfileArn = v
+		} else {
+			spec.InstanceProfile = v
+		}
+	}
+	return spec
+}
