@@ -181,40 +181,13 @@ func publishedMessages(t *testing.T, sb *sandbox.Sandbox) []string {
 // group's replacement runs the golden AMI.
 func requireReplacementOnGolden(t *testing.T, sb *sandbox.Sandbox, group, golden string) {
 	t.Helper()
-	ctx := context.Background()
-	asg := autoscaling.NewFromConfig(sb.AWS)
-	out, err := asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+	r, err := sb.ReplaceOne(context.Background(), group)
 	if err != nil {
 		t.Fatal(err)
 	}
-	known := map[string]bool{}
-	for _, i := range out.AutoScalingGroups[0].Instances {
-		known[aws.ToString(i.InstanceId)] = true
+	if r.ImageID != golden {
+		t.Errorf("replacement %s of %s runs %s, want the golden AMI %s", r.InstanceID, r.Terminated, r.ImageID, golden)
 	}
-	victim := aws.ToString(out.AutoScalingGroups[0].Instances[0].InstanceId)
-	e := ec2.NewFromConfig(sb.AWS)
-	if _, err := e.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{victim}}); err != nil {
-		t.Fatal(err)
-	}
-	sb.Sim.Advance(10 * time.Minute)
-	ids, err := sb.WaitInService(ctx, group, len(known))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range ids {
-		if known[id] {
-			continue
-		}
-		d, err := e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := aws.ToString(d.Reservations[0].Instances[0].ImageId); got != golden {
-			t.Errorf("replacement %s runs %s, want the golden AMI %s", id, got, golden)
-		}
-		return
-	}
-	t.Errorf("the group did not replace %s", victim)
 }
 
 func TestSwapWindowsGroupOnDefault(t *testing.T) {

@@ -166,3 +166,53 @@ func (sb *Sandbox) BaseImage(ctx context.Context, platform string) (string, erro
 	}
 	return "", fmt.Errorf("no %s base image owned by amazon", platform)
 }
+
+// Replacement is an instance a group launched in place of a terminated one.
+type Replacement struct {
+	Terminated, InstanceID, ImageID string
+}
+
+// ReplaceOne terminates one of the group's instances in service, lets
+// simulated time pass until the group has replaced it with a healthy
+// instance in service, and reports the replacement and the AMI it runs.
+func (sb *Sandbox) ReplaceOne(ctx context.Context, group string) (Replacement, error) {
+	out, err := autoscaling.NewFromConfig(sb.AWS).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+	if err != nil {
+		return Replacement{}, fmt.Errorf("describe group: %w", err)
+	}
+	if len(out.AutoScalingGroups) != 1 {
+		return Replacement{}, fmt.Errorf("group %s not found", group)
+	}
+	known := map[string]bool{}
+	var r Replacement
+	for _, i := range out.AutoScalingGroups[0].Instances {
+		known[aws.ToString(i.InstanceId)] = true
+		if r.Terminated == "" && i.LifecycleState == asgtypes.LifecycleStateInService {
+			r.Terminated = aws.ToString(i.InstanceId)
+		}
+	}
+	if r.Terminated == "" {
+		return r, fmt.Errorf("group %s has no instance in service", group)
+	}
+	e := ec2.NewFromConfig(sb.AWS)
+	if _, err := e.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{r.Terminated}}); err != nil {
+		return r, fmt.Errorf("terminate %s: %w", r.Terminated, err)
+	}
+	sb.Sim.Advance(10 * time.Minute)
+	ids, err := sb.WaitInService(ctx, group, len(known))
+	if err != nil {
+		return r, err
+	}
+	for _, id := range ids {
+		if known[id] {
+			continue
+		}
+		d, err := e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+		if err != nil {
+			return r, fmt.Errorf("describe %s: %w", id, err)
+		}
+		r.InstanceID, r.ImageID = id, aws.ToString(d.Reservations[0].Instances[0].ImageId)
+		return r, nil
+	}
+	return r, fmt.Errorf("the group did not replace %s", r.Terminated)
+}

@@ -17,7 +17,6 @@ import (
 	"github.com/amiswap/amiswap/workflow"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 )
 
 func init() {
@@ -101,13 +100,14 @@ func runDemo(ctx context.Context, args []string, env *Env) error {
 		return fmt.Errorf("demo: verify: %w", err)
 	}
 	// New instances of the group must come up on the golden AMI.
-	replacement, err := replaceOne(ctx, sb, demoGroup)
+	replacement, err := sb.ReplaceOne(ctx, demoGroup)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	checks.Passed = append(checks.Passed, fmt.Sprintf("a replacement instance %s launched from %s", replacement.id, replacement.image))
-	if replacement.image != st.Image.ImageID {
-		checks.Problems = append(checks.Problems, fmt.Sprintf("the replacement instance %s launched from %s, not the golden AMI", replacement.id, replacement.image))
+	if replacement.ImageID == st.Image.ImageID {
+		checks.Passed = append(checks.Passed, fmt.Sprintf("a replacement instance %s launched from %s", replacement.InstanceID, replacement.ImageID))
+	} else {
+		checks.Problems = append(checks.Problems, fmt.Sprintf("the replacement instance %s launched from %s, not the golden AMI", replacement.InstanceID, replacement.ImageID))
 	}
 
 	fmt.Fprintf(out, "Summary\n")
@@ -154,58 +154,6 @@ func firstInstance(ctx context.Context, cfg aws.Config, group string) (string, e
 		}
 	}
 	return "", fmt.Errorf("group %s has no instance in service", group)
-}
-
-type launched struct{ id, image string }
-
-// replaceOne terminates one instance of the group, lets simulated time pass
-// until the group has replaced it, and reports the replacement: an
-// instance in service that was not in the group before.
-func replaceOne(ctx context.Context, sb *sandbox.Sandbox, group string) (launched, error) {
-	asg := autoscaling.NewFromConfig(sb.AWS)
-	members := func() (map[string]bool, error) {
-		out, err := asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
-		if err != nil {
-			return nil, fmt.Errorf("describe group: %w", err)
-		}
-		m := map[string]bool{}
-		for _, g := range out.AutoScalingGroups {
-			for _, i := range g.Instances {
-				m[aws.ToString(i.InstanceId)] = string(i.LifecycleState) == "InService"
-			}
-		}
-		return m, nil
-	}
-	before, err := members()
-	if err != nil {
-		return launched{}, err
-	}
-	old, err := firstInstance(ctx, sb.AWS, group)
-	if err != nil {
-		return launched{}, err
-	}
-	e := ec2.NewFromConfig(sb.AWS)
-	if _, err := e.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{old}}); err != nil {
-		return launched{}, fmt.Errorf("terminate %s: %w", old, err)
-	}
-	for range 60 {
-		sb.Sim.Advance(30 * time.Second)
-		now, err := members()
-		if err != nil {
-			return launched{}, err
-		}
-		for id, inService := range now {
-			if _, known := before[id]; known || !inService {
-				continue
-			}
-			d, err := e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
-			if err != nil {
-				return launched{}, fmt.Errorf("describe %s: %w", id, err)
-			}
-			return launched{id: id, image: aws.ToString(d.Reservations[0].Instances[0].ImageId)}, nil
-		}
-	}
-	return launched{}, fmt.Errorf("the group did not replace %s within 30 simulated minutes", old)
 }
 
 // isTerminal reports whether w is a character device (a terminal).
