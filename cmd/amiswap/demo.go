@@ -15,8 +15,6 @@ import (
 	"github.com/amiswap/amiswap/runner"
 	"github.com/amiswap/amiswap/sandbox"
 	"github.com/amiswap/amiswap/workflow"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 )
 
 func init() {
@@ -46,10 +44,11 @@ func runDemo(ctx context.Context, args []string, env *Env) error {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	instanceID, err := firstInstance(ctx, sb.AWS, demoGroup)
+	inService, err := sb.WaitInService(ctx, demoGroup, int(before.Desired))
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	instanceID := inService[0]
 	fmt.Fprintf(out, "group %s: %d instances on %s (launch template %s, version %s), MaxSize %d\n",
 		demoGroup, before.Desired, before.ImageID, before.LaunchTemplateID, before.GroupVersion, before.Max)
 	fmt.Fprintf(out, "AWS Backup: backing up %s …\n", instanceID)
@@ -139,21 +138,6 @@ func runDemo(ctx context.Context, args []string, env *Env) error {
 		return &exitError{code: 1}
 	}
 	return nil
-}
-
-func firstInstance(ctx context.Context, cfg aws.Config, group string) (string, error) {
-	out, err := autoscaling.NewFromConfig(cfg).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
-	if err != nil {
-		return "", fmt.Errorf("describe group: %w", err)
-	}
-	for _, g := range out.AutoScalingGroups {
-		for _, i := range g.Instances {
-			if string(i.LifecycleState) == "InService" {
-				return aws.ToString(i.InstanceId), nil
-			}
-		}
-	}
-	return "", fmt.Errorf("group %s has no instance in service", group)
 }
 
 // isTerminal reports whether w is a character device (a terminal).
