@@ -17,7 +17,6 @@ import (
 	"github.com/amiswap/amiswap/runner"
 	"github.com/amiswap/amiswap/store"
 	"github.com/amiswap/amiswap/workflow"
-	"github.com/aws/aws-sdk-go-v2/config"
 )
 
 func init() {
@@ -30,6 +29,7 @@ type runInput struct {
 	JSON                                       bool
 	HistoryDir                                 string
 	Config                                     workflow.Config
+	AWS                                        awsFlags
 }
 
 var (
@@ -55,6 +55,7 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 	fs.StringVar(&in.Config.TopicArn, "topic-arn", in.Config.TopicArn, "SNS topic for notifications (env AMISWAP_TOPIC_ARN; empty: none)")
 	fs.StringVar(&in.Config.BuilderSubnetID, "builder-subnet", in.Config.BuilderSubnetID, "launch the builder in this subnet (default: the group's first)")
 	fs.StringVar(&in.Config.BuilderInstanceProfile, "builder-instance-profile", in.Config.BuilderInstanceProfile, "builder instance profile name or ARN (default: the launch template's)")
+	in.AWS.register(fs)
 	sgs := fs.String("builder-security-groups", strings.Join(in.Config.BuilderSecurityGroupIDs, ","), "comma-separated builder security group ids (default: the launch template's)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -92,18 +93,14 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 		}
 	}
 
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	target, err := loadAWS(ctx, env, "run", in.AWS)
 	if err != nil {
-		return fmt.Errorf("run: load the AWS configuration: %w", err)
+		return err
 	}
-	if awsCfg.Region == "" {
-		return &usageError{"run: no AWS region: set AWS_REGION or a profile's region"}
-	}
+	awsCfg := target.Config
 	var clock asl.Clock = asl.SystemClock{}
-	endpoint := env.Getenv("AWS_ENDPOINT_URL")
-	if sc, _ := runner.DetectSimClock(ctx, endpoint, nil); sc != nil {
-		clock = sc
-		fmt.Fprintf(env.Stderr, "amiswap: %s is an amiswap simulator: waits follow its clock\n", endpoint)
+	if target.Sim != nil {
+		clock = target.Sim
 	}
 	st, err := store.Open(in.HistoryDir)
 	if err != nil {
