@@ -68,17 +68,30 @@ type Options struct {
 	Parameters map[string]string
 	// Poll is the interval between status checks (default 5s).
 	Poll time.Duration
-	// CallTimeout bounds each AWS call (default 30s).
+	// CallTimeout bounds each AWS call (default 30s; NoCallTimeout for
+	// none).
 	CallTimeout time.Duration
 }
+
+// NoCallTimeout as Options.CallTimeout leaves AWS calls unbounded but by
+// the caller's context.
+const NoCallTimeout time.Duration = -1
 
 func (o *Options) defaults() {
 	if o.Poll <= 0 {
 		o.Poll = 5 * time.Second
 	}
-	if o.CallTimeout <= 0 {
+	if o.CallTimeout == 0 {
 		o.CallTimeout = 30 * time.Second
 	}
+}
+
+// call returns the context of one AWS call: ctx bounded by CallTimeout.
+func (o *Options) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	if o.CallTimeout < 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, o.CallTimeout)
 }
 
 // Deploy uploads the Lambda package and the template to the artifact
@@ -123,7 +136,7 @@ func Deploy(ctx context.Context, c Clients, o Options, progress io.Writer) (map[
 	params := changeSetParameters(o.Parameters, zipKey, o.ArtifactBucket, kind == cfntypes.ChangeSetTypeUpdate, stack)
 	name := fmt.Sprintf("amiswap-%d", time.Now().Unix())
 	fmt.Fprintf(progress, "creating change set %s (%s) for stack %s\n", name, kind, o.StackName)
-	cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+	cctx, cancel := o.call(ctx)
 	cs, err := c.CloudFormation.CreateChangeSet(cctx, &cloudformation.CreateChangeSetInput{
 		StackName:     aws.String(o.StackName),
 		ChangeSetName: aws.String(name),
@@ -150,7 +163,7 @@ func Deploy(ctx context.Context, c Clients, o Options, progress io.Writer) (map[
 	if err != nil {
 		return nil, err
 	}
-	cctx, cancel = context.WithTimeout(ctx, o.CallTimeout)
+	cctx, cancel = o.call(ctx)
 	_, err = c.CloudFormation.ExecuteChangeSet(cctx, &cloudformation.ExecuteChangeSetInput{ChangeSetName: cs.Id, StackName: aws.String(o.StackName)})
 	cancel()
 	if err != nil {
@@ -181,7 +194,7 @@ func Delete(ctx context.Context, c Clients, o Options, progress io.Writer) error
 	if err != nil {
 		return err
 	}
-	cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+	cctx, cancel := o.call(ctx)
 	_, err = c.CloudFormation.DeleteStack(cctx, &cloudformation.DeleteStackInput{StackName: stack.StackId})
 	cancel()
 	if err != nil {
@@ -203,7 +216,7 @@ func Delete(ctx context.Context, c Clients, o Options, progress io.Writer) error
 // upload puts an object unless one is already there under its
 // content-addressed key.
 func upload(ctx context.Context, c Clients, o Options, key string, data []byte, contentType string, progress io.Writer) error {
-	cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+	cctx, cancel := o.call(ctx)
 	defer cancel()
 	if _, err := c.S3.HeadObject(cctx, &s3.HeadObjectInput{Bucket: aws.String(o.ArtifactBucket), Key: aws.String(key)}); err == nil {
 		fmt.Fprintf(progress, "s3://%s/%s is already uploaded\n", o.ArtifactBucket, key)
@@ -222,7 +235,7 @@ func upload(ctx context.Context, c Clients, o Options, key string, data []byte, 
 
 // describeStack returns the stack, or nil when it does not exist.
 func describeStack(ctx context.Context, c Clients, o Options) (*cfntypes.Stack, error) {
-	cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+	cctx, cancel := o.call(ctx)
 	defer cancel()
 	out, err := c.CloudFormation.DescribeStacks(cctx, &cloudformation.DescribeStacksInput{StackName: aws.String(o.StackName)})
 	var ae smithy.APIError
@@ -270,7 +283,7 @@ func changeSetParameters(given map[string]string, zipKey, bucket string, update 
 // (and deletes the change set) when there is nothing to change.
 func waitChangeSet(ctx context.Context, c Clients, o Options, id string, progress io.Writer) (bool, error) {
 	for {
-		cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+		cctx, cancel := o.call(ctx)
 		out, err := c.CloudFormation.DescribeChangeSet(cctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(id), StackName: aws.String(o.StackName)})
 		cancel()
 		if err != nil {
@@ -283,7 +296,7 @@ func waitChangeSet(ctx context.Context, c Clients, o Options, id string, progres
 		case cfntypes.ChangeSetStatusFailed:
 			reason := aws.ToString(out.StatusReason)
 			if strings.Contains(reason, "didn't contain changes") || strings.Contains(reason, "No updates are to be performed") {
-				cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+				cctx, cancel := o.call(ctx)
 				c.CloudFormation.DeleteChangeSet(cctx, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(id), StackName: aws.String(o.StackName)})
 				cancel()
 				return false, nil
@@ -315,7 +328,7 @@ func stackEvents(ctx context.Context, c Clients, o Options) ([]cfntypes.StackEve
 	var all []cfntypes.StackEvent
 	var token *string
 	for page := 0; page < 50; page++ {
-		cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+		cctx, cancel := o.call(ctx)
 		out, err := c.CloudFormation.DescribeStackEvents(cctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String(o.StackName), NextToken: token})
 		cancel()
 		if err != nil {
@@ -335,7 +348,7 @@ func stackEvents(ctx context.Context, c Clients, o Options) ([]cfntypes.StackEve
 func follow(ctx context.Context, c Clients, o Options, seen map[string]bool, progress io.Writer) (cfntypes.StackStatus, error) {
 	for {
 		var status cfntypes.StackStatus
-		cctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+		cctx, cancel := o.call(ctx)
 		out, err := c.CloudFormation.DescribeStacks(cctx, &cloudformation.DescribeStacksInput{StackName: aws.String(o.StackName)})
 		cancel()
 		var ae smithy.APIError

@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -30,35 +29,52 @@ import (
 	"github.com/amiswap/amiswap/workflow"
 )
 
-// rieVersion is the emulator the test builds.
+// rieVersion is the emulator the test builds. The build is cached in the
+// user's cache directory under this version, so only the first run on a
+// machine builds it; change the version to rebuild.
 const rieVersion = "v0.0.0-20261030222936-bef5c4ba774d"
 
-// buildRIE builds aws-lambda-rie into the user cache (once), or skips.
-func buildRIE(t *testing.T) string {
-	t.Helper()
+// rieCachePath is where the emulator of version is cached:
+// os.UserCacheDir()/amiswap/aws-lambda-rie/VERSION/aws-lambda-rie.
+func rieCachePath(version string) (string, error) {
 	cache, err := os.UserCacheDir()
 	if err != nil {
-		cache = os.TempDir()
+		return "", err
 	}
-	var failures []string
-	for _, v := range []string{rieVersion, "latest"} {
-		dir := filepath.Join(cache, "amiswap-test", "aws-lambda-rie-"+v)
-		bin := filepath.Join(dir, "aws-lambda-rie")
-		if v != "latest" {
-			if _, err := os.Stat(bin); err == nil {
-				return bin
-			}
-		}
-		cmd := exec.Command("go", "install", "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@"+v)
-		cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
-		out, err := cmd.CombinedOutput()
-		if err == nil {
-			return bin
-		}
-		failures = append(failures, fmt.Sprintf("@%s: %v: %s", v, err, bytes.TrimSpace(out)))
+	return filepath.Join(cache, "amiswap", "aws-lambda-rie", version, "aws-lambda-rie"), nil
+}
+
+// buildRIE returns the cached emulator, building it from the Go module
+// proxy on the first run, or skips the test when it cannot be built.
+func buildRIE(t *testing.T) string {
+	t.Helper()
+	bin, err := rieCachePath(rieVersion)
+	if err != nil {
+		t.Skipf("no user cache directory for the Lambda Runtime Interface Emulator: %v", err)
 	}
-	t.Skipf("cannot build the Lambda Runtime Interface Emulator: %s", strings.Join(failures, "; "))
-	return ""
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	// Build into a private directory next to the cache entry and rename
+	// it into place, so that concurrent test runs never see half a binary.
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		t.Skipf("cannot create the emulator cache: %v", err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(bin), "build-")
+	if err != nil {
+		t.Skipf("cannot create the emulator cache: %v", err)
+	}
+	defer os.RemoveAll(tmp)
+	t.Logf("building the Lambda Runtime Interface Emulator %s into %s (once per machine)", rieVersion, bin)
+	cmd := exec.Command("go", "install", "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@"+rieVersion)
+	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("cannot build the Lambda Runtime Interface Emulator @%s: %v: %s", rieVersion, err, bytes.TrimSpace(out))
+	}
+	if err := os.Rename(filepath.Join(tmp, "aws-lambda-rie"), bin); err != nil {
+		t.Fatalf("cache the emulator: %v", err)
+	}
+	return bin
 }
 
 // buildBootstrap builds this command as Lambda's bootstrap for the host.
@@ -290,5 +306,36 @@ func TestBootstrapUnderRuntimeInterfaceEmulator(t *testing.T) {
 		t.Logf("cold start under the emulator: init %.1f ms (process start to the first /next); first invocation round trip %s", ms, firstCall.Round(time.Millisecond))
 	} else {
 		t.Logf("first invocation round trip %s (the emulator reported no Init Duration)", firstCall.Round(time.Millisecond))
+	}
+}
+
+// TestRIEIsCachedByVersion: a cached emulator of rieVersion in the user's
+// cache directory is used as is; nothing is built (with no go on the PATH,
+// a build attempt would skip the subtest, which fails this test).
+func TestRIEIsCachedByVersion(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache) // os.UserCacheDir on Linux and the BSDs
+	t.Setenv("HOME", cache)           // on macOS: $HOME/Library/Caches
+	bin, err := rieCachePath(rieVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(bin, cache) || !strings.Contains(bin, filepath.Join("amiswap", "aws-lambda-rie", rieVersion)) {
+		t.Fatalf("cache path %s is not under the user cache %s keyed by version %s", bin, cache, rieVersion)
+	}
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", "")
+	var got string
+	ok := t.Run("cached", func(t *testing.T) { got = buildRIE(t) })
+	if !ok || got != bin {
+		t.Errorf("buildRIE returned %q (subtest passed: %v), want the cached %s without a build", got, ok, bin)
+	}
+	if other, _ := rieCachePath("v0.0.0-other"); other == bin {
+		t.Errorf("the cache is not keyed by version: %s", other)
 	}
 }
