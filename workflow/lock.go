@@ -40,8 +40,8 @@ type Locker struct {
 // ours (a retried Lock task must succeed).
 const lockCondition = "attribute_not_exists(#pk) OR #exp < :now OR #owner = :me"
 
-// lockKey is the item key of a group's lock.
-func lockKey(group string) string { return "group#" + group }
+// LockKey is the item key of a group's lock in the lock table.
+func LockKey(group string) string { return "group#" + group }
 
 // Lock takes the lock of the target's group for this execution, or returns
 // *amiswap.LockHeldError naming the execution that holds it.
@@ -61,7 +61,7 @@ func (l *Locker) Lock(ctx context.Context, p Payload) (*LockResult, error) {
 	if ttl <= 0 {
 		ttl = DefaultLockTTL
 	}
-	res := &LockResult{Table: l.table, Key: lockKey(t.Group), Owner: p.Context.ExecutionID, ExpiresAt: now.Add(ttl).UTC().Truncate(time.Second)}
+	res := &LockResult{Table: l.table, Key: LockKey(t.Group), Owner: p.Context.ExecutionID, ExpiresAt: now.Add(ttl).UTC().Truncate(time.Second)}
 	if l.table == "" {
 		// Locking disabled (single-user local runs): nothing to take, and
 		// an empty Table tells unlock so.

@@ -1,0 +1,22 @@
+package amiswap
+
+import "testing"
+
+func TestSettingSources(t *testing.T) {
+	got := SettingSources(map[string]string{TagKeep: "5", TagRefresh: "sideways", TagEnabled: "true"})
+	if len(got) != len(SettingTags()) {
+		t.Fatalf("%d settings, want one per setting tag (%d)", len(got), len(SettingTags()))
+	}
+	if s := got[TagKeep]; s.Value != "5" || s.Source != "tag" || s.Error != "" {
+		t.Errorf("keep: %+v", s)
+	}
+	if s := got[TagRefresh]; s.Source != "tag" || s.Error == "" {
+		t.Errorf("a malformed refresh tag must carry its error: %+v", s)
+	}
+	if s := got[TagMinHealthy]; s.Value != "90" || s.Source != "default" {
+		t.Errorf("min healthy: %+v", s)
+	}
+	if s := got[TagOS]; s.Value != "" || s.Source != "default" || s.Default == "" {
+		t.Errorf("os: %+v", s)
+	}
+}
