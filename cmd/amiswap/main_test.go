@@ -45,6 +45,7 @@ func ExampleRun_help() {
 	//   history     list local executions, or show one's history
 	//   run         run one swap locally against AWS (or the simulator via AWS_ENDPOINT_URL)
 	//   sim         serve the AWS simulator (EC2, Auto Scaling, SSM, Backup, SNS, STS, DynamoDB)
+	//   status      show each opted-in group's AMI, its lineage, kept AMIs, last swap, lock and settings
 	//   template    print the CloudFormation template
 	//
 	// Run 'amiswap <command> -h' for a command's flags.
