@@ -109,6 +109,13 @@ type fakeBuilderEC2 struct {
 	deregFn     func(*ec2.DeregisterImageInput) error
 	deleteSnap  []string
 	deleteFn    func(*ec2.DeleteSnapshotInput) error
+	snapsIn     []*ec2.DescribeSnapshotsInput
+	snapsFn     func(*ec2.DescribeSnapshotsInput) (*ec2.DescribeSnapshotsOutput, error)
+}
+
+func (f *fakeBuilderEC2) DescribeSnapshots(_ context.Context, in *ec2.DescribeSnapshotsInput, _ ...func(*ec2.Options)) (*ec2.DescribeSnapshotsOutput, error) {
+	f.calls, f.snapsIn = append(f.calls, "DescribeSnapshots"), append(f.snapsIn, in)
+	return answer(f.snapsFn, in)
 }
 
 func (f *fakeBuilderEC2) RunInstances(_ context.Context, in *ec2.RunInstancesInput, _ ...func(*ec2.Options)) (*ec2.RunInstancesOutput, error) {

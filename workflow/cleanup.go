@@ -20,11 +20,10 @@ import (
 
 // cleanupEC2 is what cleanup asks EC2.
 type cleanupEC2 interface {
-	imageDescriber
+	snapshotSweeper
 	TerminateInstances(ctx context.Context, in *ec2.TerminateInstancesInput, optFns ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error)
 	versionLister
-	DeregisterImage(ctx context.Context, in *ec2.DeregisterImageInput, optFns ...func(*ec2.Options)) (*ec2.DeregisterImageOutput, error)
-	DeleteSnapshot(ctx context.Context, in *ec2.DeleteSnapshotInput, optFns ...func(*ec2.Options)) (*ec2.DeleteSnapshotOutput, error)
+	goldenRemover
 }
 
 // recoveryPointDeleter is what cleanup asks AWS Backup.
@@ -102,67 +101,61 @@ func (h *Cleanup) deleteRecoveryPoint(ctx context.Context, src amiswap.Source, r
 
 // retain keeps the newest Keep golden AMIs of the group, the new one and
 // every AMI that a launch template version in use references, and
-// deregisters the rest, deleting their snapshots.
+// deregisters the rest. Their snapshots are then found again by their
+// lineage tags, not from the images: every golden snapshot of the group
+// whose image is gone is deleted, so that a crash or a retry after
+// DeregisterImage (which takes the image's snapshot list with it) leaks
+// nothing: the next attempt still finds the snapshots.
 func (h *Cleanup) retain(ctx context.Context, p Payload, t *amiswap.Target, res *CleanupResult) error {
-	inUse, ok, err := h.imagesInUse(ctx, p, t)
-	if err != nil || !ok {
-		// Without the template, nothing is provably unused: keep all.
+	filters := goldenFilters(amiswap.TagGroup, t.Group)
+	golden, err := listGoldenImages(ctx, h.EC2, filters)
+	if err != nil {
 		return err
 	}
+	inUse, ok, err := h.imagesInUse(ctx, p, t)
+	if err != nil {
+		return err
+	}
+	if ok {
+		if golden, err = h.deregisterOld(ctx, p, t, golden, inUse, res); err != nil {
+			return err
+		}
+	}
+	// Without the template nothing is provably unused and no image is
+	// deregistered; snapshots whose image is already gone still go.
+	deleted, err := sweepGoldenSnapshots(ctx, h.EC2, filters, golden)
+	res.DeletedSnapshots = append(res.DeletedSnapshots, deleted...)
+	return err
+}
+
+// deregisterOld deregisters the golden AMIs that retention does not keep
+// and returns the ones left.
+func (h *Cleanup) deregisterOld(ctx context.Context, p Payload, t *amiswap.Target, golden []ec2types.Image, inUse map[string]bool, res *CleanupResult) ([]ec2types.Image, error) {
 	if img := p.State.Image; img != nil && img.ImageID != "" {
 		inUse[img.ImageID] = true
-	}
-
-	var golden []ec2types.Image
-	in := &ec2.DescribeImagesInput{
-		Owners: []string{"self"},
-		Filters: []ec2types.Filter{
-			tagFilter(amiswap.TagGroup, t.Group),
-			tagFilter(amiswap.TagRole, amiswap.RoleGolden),
-		},
-	}
-	for {
-		out, err := h.EC2.DescribeImages(ctx, in)
-		if err != nil {
-			return classify("ec2:DescribeImages", err)
-		}
-		golden = append(golden, out.Images...)
-		if aws.ToString(out.NextToken) == "" {
-			break
-		}
-		in.NextToken = out.NextToken
 	}
 	// Newest first; CreationDate is ISO 8601 in UTC, so strings sort.
 	sort.SliceStable(golden, func(i, j int) bool {
 		return aws.ToString(golden[i].CreationDate) > aws.ToString(golden[j].CreationDate)
 	})
 	keep := max(t.Settings.Keep, 1)
+	var left []ec2types.Image
 	for i, img := range golden {
 		id := aws.ToString(img.ImageId)
 		if i < keep || inUse[id] || img.State == ec2types.ImageStatePending {
+			left = append(left, img)
 			continue
 		}
-		if _, err := h.EC2.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(id)}); err != nil {
-			if code := apiCode(err); code != "InvalidAMIID.NotFound" && code != "InvalidAMIID.Unavailable" {
-				return classify("ec2:DeregisterImage", err)
-			}
+		gone, deleted, err := removeGolden(ctx, h.EC2, img)
+		if gone {
+			res.DeregisteredImages = append(res.DeregisteredImages, id)
 		}
-		res.DeregisteredImages = append(res.DeregisteredImages, id)
-		for _, snap := range imageSnapshots(img) {
-			if _, err := h.EC2.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(snap)}); err != nil {
-				switch apiCode(err) {
-				case "InvalidSnapshot.NotFound":
-				case "InvalidSnapshot.InUse":
-					// Another registered image shares it: it stays.
-					continue
-				default:
-					return classify("ec2:DeleteSnapshot", err)
-				}
-			}
-			res.DeletedSnapshots = append(res.DeletedSnapshots, snap)
+		res.DeletedSnapshots = append(res.DeletedSnapshots, deleted...)
+		if err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return left, nil
 }
 
 // imagesInUse returns the AMIs that the group's launch template versions

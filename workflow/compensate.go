@@ -4,8 +4,10 @@ package workflow
 // the state says was done, one independent and idempotent step at a time.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/amiswap/amiswap"
@@ -27,12 +29,11 @@ type compensateASG interface {
 type compensateEC2 interface {
 	versionLister
 	instanceDescriber
-	imageDescriber
+	snapshotSweeper
 	ModifyLaunchTemplate(ctx context.Context, in *ec2.ModifyLaunchTemplateInput, opts ...func(*ec2.Options)) (*ec2.ModifyLaunchTemplateOutput, error)
 	DeleteLaunchTemplateVersions(ctx context.Context, in *ec2.DeleteLaunchTemplateVersionsInput, opts ...func(*ec2.Options)) (*ec2.DeleteLaunchTemplateVersionsOutput, error)
 	TerminateInstances(ctx context.Context, in *ec2.TerminateInstancesInput, opts ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error)
-	DeregisterImage(ctx context.Context, in *ec2.DeregisterImageInput, opts ...func(*ec2.Options)) (*ec2.DeregisterImageOutput, error)
-	DeleteSnapshot(ctx context.Context, in *ec2.DeleteSnapshotInput, opts ...func(*ec2.Options)) (*ec2.DeleteSnapshotOutput, error)
+	goldenRemover
 }
 
 // Compensator serves the compensate op.
@@ -64,13 +65,45 @@ func (c *compensation) problem(format string, args ...any) {
 // launch template version that uses it could not be removed. When
 // something could not be undone, the error is an
 // *amiswap.CompensationError listing what.
+//
+// It reconciles with AWS rather than trusting the state alone: the
+// execution's builders and golden AMIs are listed by their
+// amiswap:execution tag, its launch template version by its description,
+// the golden snapshots by their tags (so that a crash between
+// DeregisterImage and DeleteSnapshot leaks nothing), and MaxSize comes
+// from the group's amiswap:original-max-size tag. So it runs again safely,
+// and it runs from the execution's input alone (no target, no results):
+// the group is then the one the tagged resources or the backed-up instance
+// name.
 func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationResult, error) {
 	c := &compensation{res: &CompensationResult{Actions: []string{}, Problems: []string{}}}
 	st := p.State
+	exec := p.Context.ExecutionID
+	if st.Target != nil && st.Target.Skip {
+		return c.res, nil // resolve decided to change nothing
+	}
+
+	builders := h.findBuilders(ctx, c, p)
+	var images []ec2types.Image
+	if !st.RolledOut {
+		images = h.findImages(ctx, c, p)
+	}
 	t := st.Target
+	if (t == nil || t.Group == "") && exec != "" {
+		t = h.findTarget(ctx, c, p, builders, images)
+		st.Target = t
+		p.State.Target = t
+	}
 	group := ""
 	if t != nil {
 		group = t.Group
+	}
+	imageID := ""
+	if st.Image != nil && st.Image.ImageID != "" {
+		imageID = st.Image.ImageID
+	} else if len(images) > 0 {
+		imageID = aws.ToString(images[0].ImageId)
+		p.State.Image = &ImageResult{ImageID: imageID}
 	}
 
 	// While an instance refresh is still going (cancelling, rolling back),
@@ -82,13 +115,13 @@ func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationR
 	}
 
 	imageFree := true // no launch template version left that uses the golden AMI
-	if !st.RolledOut && st.Image != nil && st.Image.ImageID != "" {
+	if !st.RolledOut && imageID != "" {
 		swap := st.Swap
 		if swap == nil && t != nil {
 			// The update may have got part way before its task failed.
 			var err error
 			if swap, err = h.discoverSwap(ctx, p); err != nil {
-				c.problem("look for a launch template version of %s: %v", st.Image.ImageID, err)
+				c.problem("look for a launch template version of %s: %v", imageID, err)
 				imageFree = false
 			}
 		}
@@ -101,29 +134,29 @@ func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationR
 
 	if group != "" && (st.Thaw == nil || !st.Thaw.Restored) {
 		frozen := st.Freeze != nil && st.Freeze.Frozen
-		if frozen || (t != nil && t.Settings.FreezeMaxSize) {
-			fallback := int32(0)
-			if frozen {
-				fallback = st.Freeze.OriginalMaxSize
-			}
-			restored, size, err := restoreMaxSize(ctx, h.asg, group, fallback, frozen)
-			switch {
-			case err != nil:
-				c.problem("restore MaxSize of %s: %v", group, err)
-			case restored:
-				c.did("restored MaxSize of %s to %d", group, size)
-			}
+		fallback := int32(0)
+		if frozen {
+			fallback = st.Freeze.OriginalMaxSize
+		}
+		// The tag is the record: it is there from before the first
+		// change until the last, whatever the state says.
+		restored, size, err := restoreMaxSize(ctx, h.asg, group, fallback, frozen)
+		switch {
+		case err != nil:
+			c.problem("restore MaxSize of %s: %v", group, err)
+		case restored:
+			c.did("restored MaxSize of %s to %d", group, size)
 		}
 	}
 
-	h.terminateBuilder(ctx, c, p)
+	h.terminateBuilders(ctx, c, builders)
 
-	if !st.RolledOut && st.Image != nil && st.Image.ImageID != "" {
+	if !st.RolledOut {
 		switch {
 		case imageFree:
-			h.removeImage(ctx, c, st.Image.ImageID)
+			h.removeImages(ctx, c, exec, images)
 		case busy == "":
-			c.problem("kept golden AMI %s: a launch template version may still use it", st.Image.ImageID)
+			c.problem("kept golden AMI %s: a launch template version may still use it", imageID)
 		}
 	}
 
@@ -136,6 +169,88 @@ func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationR
 		return c.res, &amiswap.CompensationError{Problems: c.res.Problems}
 	}
 	return c.res, nil
+}
+
+// findImages returns the golden AMIs to remove: the one the state names and
+// every golden AMI tagged with this execution (a CreateImage whose answer
+// was lost, or a state that lost its record).
+func (h *Compensator) findImages(ctx context.Context, c *compensation, p Payload) []ec2types.Image {
+	var images []ec2types.Image
+	if exec := p.Context.ExecutionID; exec != "" {
+		found, err := listGoldenImages(ctx, h.ec2, goldenFilters(amiswap.TagExecution, exec))
+		if err != nil {
+			c.problem("look for this execution's golden AMIs: %v", err)
+		}
+		images = found
+	}
+	if img := p.State.Image; img != nil && img.ImageID != "" && !slices.ContainsFunc(images, func(i ec2types.Image) bool { return aws.ToString(i.ImageId) == img.ImageID }) {
+		found, err := describeImage(ctx, h.ec2, img.ImageID)
+		switch {
+		case err != nil:
+			c.problem("describe golden AMI %s: %v", img.ImageID, err)
+		case found != nil && found.State != ec2types.ImageStateDeregistered:
+			images = append([]ec2types.Image{*found}, images...)
+		}
+	}
+	return images
+}
+
+// findTarget works out the group and its launch template from AWS when the
+// state has no target (compensation from the execution's input alone): the
+// group named by this execution's builder or golden AMI, or else the
+// group of the backed-up instance. It returns nil when there is none.
+func (h *Compensator) findTarget(ctx context.Context, c *compensation, p Payload, builders []ec2types.Instance, images []ec2types.Image) *amiswap.Target {
+	t := &amiswap.Target{Settings: amiswap.DefaultSettings()}
+	for _, b := range builders {
+		t.Group = cmp.Or(t.Group, tagValue(b.Tags, amiswap.TagGroup))
+	}
+	for _, img := range images {
+		t.Group = cmp.Or(t.Group, tagValue(img.Tags, amiswap.TagGroup))
+		t.Source.BackupJobID = cmp.Or(t.Source.BackupJobID, tagValue(img.Tags, amiswap.TagBackupJob))
+	}
+	t.Source.BackupJobID = cmp.Or(p.State.BackupJobID, t.Source.BackupJobID)
+	if t.Group == "" {
+		id := p.State.InstanceID
+		if id == "" {
+			if i := strings.LastIndex(p.State.ResourceArn, "instance/"); i >= 0 {
+				id = p.State.ResourceArn[i+len("instance/"):]
+			}
+		}
+		if id == "" || checkID("instanceId", id, instanceIDRe) != nil {
+			return nil
+		}
+		inst, _, err := describeInstance(ctx, h.ec2, id)
+		if err != nil {
+			c.problem("look for the group of instance %s: %v", id, err)
+			return nil
+		}
+		if inst == nil {
+			return nil
+		}
+		t.Group = tagValue(inst.Tags, "aws:autoscaling:groupName")
+		if t.Group == "" {
+			return nil
+		}
+	}
+	g, err := describeGroup(ctx, h.asg, t.Group)
+	if err != nil {
+		c.problem("read group %s: %v", t.Group, err)
+		return t
+	}
+	tags := map[string]string{}
+	for _, tg := range g.Tags {
+		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+	}
+	if s, err := amiswap.ParseSettings(tags); err == nil {
+		t.Settings = s
+	}
+	if spec := groupTemplate(g); spec != nil {
+		t.LaunchTemplate = amiswap.LaunchTemplateRef{
+			ID: aws.ToString(spec.LaunchTemplateId), Name: aws.ToString(spec.LaunchTemplateName),
+			Version: aws.ToString(spec.Version), Mixed: g.MixedInstancesPolicy != nil,
+		}
+	}
+	return t
 }
 
 // pinnedTo is the version number update-launch-template pinned a group on
@@ -181,15 +296,16 @@ func (h *Compensator) cancelRefresh(ctx context.Context, c *compensation, group,
 
 // discoverSwap finds the launch template version this execution created
 // when the state has no record of it (update-launch-template failed or
-// died after creating it), and what it may have changed.
+// died after creating it), and what it may have changed. The version's
+// description names the version it was made from, for a state that has no
+// target either.
 func (h *Compensator) discoverSwap(ctx context.Context, p Payload) (*SwapResult, error) {
 	t := p.State.Target
 	lt := t.LaunchTemplate
 	if lt.ID == "" && lt.Name == "" {
 		return nil, nil
 	}
-	desc := swapDescription(p.Context.ExecutionID, t.Source.BackupJobID)
-	found, err := findSwapVersion(ctx, h.ec2, lt, p.State.Image.ImageID, desc)
+	found, err := findSwapVersion(ctx, h.ec2, lt, p.State.Image.ImageID, swapDescriptionPrefix(p.Context.ExecutionID))
 	if err != nil {
 		return nil, err
 	}
@@ -206,8 +322,14 @@ func (h *Compensator) discoverSwap(ctx context.Context, p Payload) (*SwapResult,
 		return nil, nil
 	}
 	sw.LaunchTemplateID, sw.NewVersion = versionRef(found, lt)
+	source := cmp.Or(lt.SourceVersion, describedSourceVersion(aws.ToString(found.VersionDescription)))
+	if lt.SourceVersion == "" && alias == sw.NewVersion && source != "" {
+		// From the input alone: the group names the new version, so it
+		// was pinned, to the version the new one was made from.
+		alias, sw.PreviousGroupVersion = source, source
+	}
 	if alias == "$Default" && aws.ToBool(found.DefaultVersion) {
-		sw.DefaultVersionChanged, sw.PreviousDefaultVersion = true, lt.SourceVersion
+		sw.DefaultVersionChanged, sw.PreviousDefaultVersion = true, source
 	}
 	if !isAlias(alias) {
 		sw.GroupVersion, sw.GroupUpdated = sw.NewVersion, !rolling
@@ -287,30 +409,36 @@ func (h *Compensator) revertSwap(ctx context.Context, c *compensation, group str
 	return true
 }
 
-// terminateBuilder terminates the builder: the one the state names, or
-// when there is none, any this execution's launch left behind (found by
-// its tags).
-func (h *Compensator) terminateBuilder(ctx context.Context, c *compensation, p Payload) {
-	var ids []string
-	if b := p.State.Builder; b != nil && b.InstanceID != "" {
-		ids = []string{b.InstanceID}
-	} else if p.Context.ExecutionID != "" && p.State.Target != nil && !p.State.Target.Skip {
+// findBuilders returns the builders to terminate: the one the state names
+// and every builder tagged with this execution that is not terminated yet
+// (a launch whose answer was lost, or a state that lost its record).
+func (h *Compensator) findBuilders(ctx context.Context, c *compensation, p Payload) []ec2types.Instance {
+	var found []ec2types.Instance
+	if exec := p.Context.ExecutionID; exec != "" {
 		out, err := h.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
-			tagFilter(amiswap.TagExecution, p.Context.ExecutionID),
+			tagFilter(amiswap.TagExecution, exec),
 			tagFilter(amiswap.TagRole, amiswap.RoleBuilder),
 			{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped"}},
 		}})
 		if err != nil {
 			c.problem("look for this execution's builder: %v", classify("ec2:DescribeInstances", err))
-			return
-		}
-		for _, r := range out.Reservations {
-			for _, in := range r.Instances {
-				ids = append(ids, aws.ToString(in.InstanceId))
+		} else {
+			for _, r := range out.Reservations {
+				found = append(found, r.Instances...)
 			}
 		}
 	}
-	for _, id := range ids {
+	if b := p.State.Builder; b != nil && b.InstanceID != "" &&
+		!slices.ContainsFunc(found, func(i ec2types.Instance) bool { return aws.ToString(i.InstanceId) == b.InstanceID }) {
+		found = append([]ec2types.Instance{{InstanceId: aws.String(b.InstanceID)}}, found...)
+	}
+	return found
+}
+
+// terminateBuilders terminates the builders findBuilders found.
+func (h *Compensator) terminateBuilders(ctx context.Context, c *compensation, builders []ec2types.Instance) {
+	for _, b := range builders {
+		id := aws.ToString(b.InstanceId)
 		_, err := h.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
 		switch {
 		case err == nil:
@@ -323,33 +451,36 @@ func (h *Compensator) terminateBuilder(ctx context.Context, c *compensation, p P
 	}
 }
 
-// removeImage deregisters the golden AMI and deletes its snapshots.
-func (h *Compensator) removeImage(ctx context.Context, c *compensation, id string) {
-	img, err := describeImage(ctx, h.ec2, id)
-	if err != nil {
-		c.problem("describe golden AMI %s: %v", id, err)
-		return
-	}
-	if img == nil {
-		return
-	}
-	_, err = h.ec2.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(id)})
-	switch {
-	case err == nil:
-		c.did("deregistered golden AMI %s", id)
-	case apiCode(err) == "InvalidAMIID.NotFound" || apiCode(err) == "InvalidAMIID.Unavailable":
-	default:
-		c.problem("deregister golden AMI %s: %v", id, classify("ec2:DeregisterImage", err))
-		return // its snapshots are still in use
-	}
-	for _, s := range imageSnapshots(*img) {
-		_, err := h.ec2.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(s)})
-		switch {
-		case err == nil:
-			c.did("deleted snapshot %s", s)
-		case apiCode(err) == "InvalidSnapshot.NotFound":
-		default:
-			c.problem("delete snapshot %s of %s: %v", s, id, classify("ec2:DeleteSnapshot", err))
+// removeImages deregisters the golden AMIs and deletes the snapshots they
+// list, then every golden snapshot of the execution whose image is gone,
+// found by its tags: a retry after a crash between DeregisterImage and
+// DeleteSnapshot (the image's snapshot list goes with it) still finds the
+// snapshots. A snapshot that cannot be deleted is a problem.
+func (h *Compensator) removeImages(ctx context.Context, c *compensation, exec string, images []ec2types.Image) {
+	var left []ec2types.Image
+	for _, img := range images {
+		id := aws.ToString(img.ImageId)
+		gone, deleted, err := removeGolden(ctx, h.ec2, img)
+		if gone {
+			c.did("deregistered golden AMI %s", id)
+		} else {
+			left = append(left, img) // its snapshots are still in use
 		}
+		for _, s := range deleted {
+			c.did("deleted snapshot %s", s)
+		}
+		if err != nil {
+			c.problem("remove golden AMI %s: %v", id, err)
+		}
+	}
+	if exec == "" {
+		return // nothing to find leftovers by
+	}
+	deleted, err := sweepGoldenSnapshots(ctx, h.ec2, goldenFilters(amiswap.TagExecution, exec), left)
+	for _, s := range deleted {
+		c.did("deleted snapshot %s", s)
+	}
+	if err != nil {
+		c.problem("delete the golden snapshots of execution %s: %v", executionName(exec), err)
 	}
 }

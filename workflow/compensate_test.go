@@ -35,6 +35,9 @@ type compWorld struct {
 	searchIn    *ec2.DescribeInstancesInput
 	snapshots   []string
 	deregIn     string
+	// What the searches by tag find: images, snapshots.
+	taggedImages []ec2types.Image
+	taggedSnaps  []ec2types.Snapshot
 }
 
 func (w *compWorld) err(op string) error {
@@ -96,7 +99,14 @@ func (w *compWorld) compensator() *Compensator {
 			w.terminateIn = append(w.terminateIn, in.InstanceIds...)
 			return &ec2.TerminateInstancesOutput{}, w.err("TerminateInstances")
 		},
+		describeSnapshots: func(in *ec2.DescribeSnapshotsInput) (*ec2.DescribeSnapshotsOutput, error) {
+			return &ec2.DescribeSnapshotsOutput{Snapshots: w.taggedSnaps}, nil
+		},
 		describeImages: func(in *ec2.DescribeImagesInput) (*ec2.DescribeImagesOutput, error) {
+			if len(in.Filters) > 0 {
+				// The search by this execution's tags.
+				return &ec2.DescribeImagesOutput{Images: w.taggedImages}, nil
+			}
 			if err := w.err("DescribeImages"); err != nil {
 				return nil, err
 			}
@@ -155,7 +165,10 @@ func frozenGroup(version string) asgtypes.AutoScalingGroup {
 
 func TestCompensate(t *testing.T) {
 	restoreMax := []string{"DescribeAutoScalingGroups", "UpdateAutoScalingGroup", "DeleteTags"}
-	removeImage := []string{"DescribeImages", "DeregisterImage", "DeleteSnapshot", "DeleteSnapshot"}
+	// find: the builders and golden AMIs by tag, then the state's AMI.
+	find := []string{"DescribeInstances", "DescribeImages", "DescribeImages"}
+	sweep := []string{"DescribeSnapshots"}
+	removeImage := []string{"DeregisterImage", "DeleteSnapshot", "DeleteSnapshot", "DescribeSnapshots"}
 	join := func(parts ...[]string) []string {
 		var out []string
 		for _, p := range parts {
@@ -184,47 +197,47 @@ func TestCompensate(t *testing.T) {
 		{
 			name: "refresh cancelled: the group waits for a retry", state: func() State { return failedState("$Default") }, group: frozenGroup("4"),
 			refresh: asgtypes.InstanceRefreshStatusInProgress,
-			calls:   join([]string{"DescribeInstanceRefreshes", "CancelInstanceRefresh", "ModifyLaunchTemplate"}, restoreMax, []string{"TerminateInstances"}),
+			calls:   join(find, []string{"DescribeInstanceRefreshes", "CancelInstanceRefresh", "ModifyLaunchTemplate"}, restoreMax, []string{"TerminateInstances"}),
 			actions: 4, modifyTo: []string{"4"}, terminated: []string{cmpBuilder}, transient: "is Cancelling",
 		},
 		{
 			name: "refresh rolling back: the group waits for a retry", state: func() State { return failedState("4") }, group: frozenGroup("4"),
 			refresh: asgtypes.InstanceRefreshStatusRollbackInProgress,
-			calls:   join([]string{"DescribeInstanceRefreshes"}, restoreMax, []string{"TerminateInstances"}),
+			calls:   join(find, []string{"DescribeInstanceRefreshes"}, restoreMax, []string{"TerminateInstances"}),
 			actions: 2, terminated: []string{cmpBuilder}, transient: "is RollbackInProgress",
 		},
 		{
 			name: "refresh state unknown: retry", state: func() State { return failedState("4") }, group: frozenGroup("4"),
 			fail:     map[string]string{"DescribeInstanceRefreshes": "AccessDenied"},
-			calls:    join([]string{"DescribeInstanceRefreshes"}, restoreMax, []string{"TerminateInstances"}),
+			calls:    join(find, []string{"DescribeInstanceRefreshes"}, restoreMax, []string{"TerminateInstances"}),
 			problems: []string{"describe instance refresh r-1"},
 			actions:  2, terminated: []string{cmpBuilder}, transient: "in an unknown state",
 		},
 		{
 			name: "everything, group on $Default", state: func() State { return failedState("$Default") }, group: frozenGroup("4"),
 			refresh: asgtypes.InstanceRefreshStatusRollbackSuccessful,
-			calls: join([]string{"DescribeInstanceRefreshes", "ModifyLaunchTemplate", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup", "DeleteLaunchTemplateVersions"},
+			calls: join(find, []string{"DescribeInstanceRefreshes", "ModifyLaunchTemplate", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup", "DeleteLaunchTemplateVersions"},
 				restoreMax, []string{"TerminateInstances"}, removeImage),
 			actions: 8, modifyTo: []string{"4"}, groupTo: "$Default", terminated: []string{cmpBuilder}, imageRemoved: true,
 		},
 		{
 			name: "pinned group moved by a refresh that then failed", state: func() State { return failedState("4") }, group: frozenGroup("5"),
 			refresh: asgtypes.InstanceRefreshStatusSuccessful,
-			calls: join([]string{"DescribeInstanceRefreshes", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup", "DeleteLaunchTemplateVersions"},
+			calls: join(find, []string{"DescribeInstanceRefreshes", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup", "DeleteLaunchTemplateVersions"},
 				restoreMax, []string{"TerminateInstances"}, removeImage),
 			actions: 7, groupTo: "4", terminated: []string{cmpBuilder}, imageRemoved: true,
 		},
 		{
 			name: "pinned group changed by someone else", state: func() State { return failedState("4") }, group: frozenGroup("6"),
 			refresh: asgtypes.InstanceRefreshStatusFailed,
-			calls: join([]string{"DescribeInstanceRefreshes", "DescribeAutoScalingGroups", "DeleteLaunchTemplateVersions"},
+			calls: join(find, []string{"DescribeInstanceRefreshes", "DescribeAutoScalingGroups", "DeleteLaunchTemplateVersions"},
 				restoreMax, []string{"TerminateInstances"}, removeImage),
 			actions: 6, terminated: []string{cmpBuilder}, imageRemoved: true,
 		},
 		{
 			name: "the revert fails: keep going, keep the AMI", state: func() State { return failedState("$Default") }, group: frozenGroup("4"),
 			refresh: asgtypes.InstanceRefreshStatusRollbackSuccessful, fail: map[string]string{"ModifyLaunchTemplate": "UnauthorizedOperation"},
-			calls:    join([]string{"DescribeInstanceRefreshes", "ModifyLaunchTemplate", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup"}, restoreMax, []string{"TerminateInstances"}),
+			calls:    join(find, []string{"DescribeInstanceRefreshes", "ModifyLaunchTemplate", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup"}, restoreMax, []string{"TerminateInstances"}),
 			problems: []string{"set the default version of " + grpLT + " back to 4", "kept launch template version 5", "kept golden AMI " + grpGolden},
 			actions:  3, modifyTo: []string{"4"}, groupTo: "$Default", terminated: []string{cmpBuilder},
 		},
@@ -234,7 +247,7 @@ func TestCompensate(t *testing.T) {
 			deleteResult: &ec2.DeleteLaunchTemplateVersionsOutput{UnsuccessfullyDeletedLaunchTemplateVersions: []ec2types.DeleteLaunchTemplateVersionsResponseErrorItem{{
 				VersionNumber: aws.Int64(5), ResponseError: &ec2types.ResponseError{Code: ec2types.LaunchTemplateErrorCodeUnexpectedError, Message: aws.String("boom")},
 			}}},
-			calls:    join([]string{"DescribeInstanceRefreshes", "DescribeAutoScalingGroups", "DeleteLaunchTemplateVersions"}, restoreMax, []string{"TerminateInstances"}),
+			calls:    join(find, []string{"DescribeInstanceRefreshes", "DescribeAutoScalingGroups", "DeleteLaunchTemplateVersions"}, restoreMax, []string{"TerminateInstances"}),
 			problems: []string{"delete launch template version 5 of " + grpLT + ": unexpectedError: boom", "kept golden AMI"},
 			actions:  2, terminated: []string{cmpBuilder},
 		},
@@ -246,13 +259,13 @@ func TestCompensate(t *testing.T) {
 			}}},
 			fail: map[string]string{"TerminateInstances": "InvalidInstanceID.NotFound", "DescribeImages": "InvalidAMIID.NotFound"},
 			// MaxSize is 10 and untagged: restored from the state without a call to change it.
-			calls:   []string{"DescribeInstanceRefreshes", "DescribeAutoScalingGroups", "DeleteLaunchTemplateVersions", "DescribeAutoScalingGroups", "TerminateInstances", "DescribeImages"},
+			calls:   join(find, []string{"DescribeInstanceRefreshes", "DescribeAutoScalingGroups", "DeleteLaunchTemplateVersions", "DescribeAutoScalingGroups", "TerminateInstances"}, sweep),
 			actions: 1, terminated: []string{cmpBuilder},
 		},
 		{
 			name: "terminating the builder fails, the rest goes on", state: func() State { return failedState("$Latest") }, group: frozenGroup("$Latest"),
 			refresh: asgtypes.InstanceRefreshStatusPending, fail: map[string]string{"TerminateInstances": "UnauthorizedOperation", "CancelInstanceRefresh": "ActiveInstanceRefreshNotFound"},
-			calls:    join([]string{"DescribeInstanceRefreshes", "CancelInstanceRefresh", "DescribeAutoScalingGroups", "DeleteLaunchTemplateVersions"}, restoreMax, []string{"TerminateInstances"}, removeImage),
+			calls:    join(find, []string{"DescribeInstanceRefreshes", "CancelInstanceRefresh", "DescribeAutoScalingGroups", "DeleteLaunchTemplateVersions"}, restoreMax, []string{"TerminateInstances"}, removeImage),
 			problems: []string{"terminate builder " + cmpBuilder},
 			actions:  5, terminated: []string{cmpBuilder}, imageRemoved: true,
 		},
@@ -263,7 +276,7 @@ func TestCompensate(t *testing.T) {
 				st.RolledOut = true
 				return st
 			},
-			calls:   join(restoreMax, []string{"TerminateInstances"}),
+			calls:   join([]string{"DescribeInstances"}, restoreMax, []string{"TerminateInstances"}),
 			actions: 2, terminated: []string{cmpBuilder},
 		},
 		{
@@ -273,7 +286,7 @@ func TestCompensate(t *testing.T) {
 				st.Thaw, st.Refresh, st.Swap, st.Image = &ThawResult{Restored: true, MaxSize: 10}, nil, nil, nil
 				return st
 			},
-			calls: []string{"TerminateInstances"}, actions: 1, terminated: []string{cmpBuilder},
+			calls: join(find[:2], []string{"TerminateInstances"}, sweep), actions: 1, terminated: []string{cmpBuilder},
 		},
 		{
 			name: "update died after changing the default: found by its description", group: frozenGroup("$Default"),
@@ -286,7 +299,7 @@ func TestCompensate(t *testing.T) {
 				{LaunchTemplateId: aws.String(grpLT), VersionNumber: aws.Int64(3), VersionDescription: aws.String("amiswap run-0 from x")},
 				{LaunchTemplateId: aws.String(grpLT), VersionNumber: aws.Int64(5), VersionDescription: aws.String("amiswap run-1 from " + grpJob), DefaultVersion: aws.Bool(true)},
 			},
-			calls:   join([]string{"DescribeLaunchTemplateVersions", "ModifyLaunchTemplate", "DescribeAutoScalingGroups", "DeleteLaunchTemplateVersions"}, restoreMax, []string{"TerminateInstances"}, removeImage),
+			calls:   join(find, []string{"DescribeLaunchTemplateVersions", "ModifyLaunchTemplate", "DescribeAutoScalingGroups", "DeleteLaunchTemplateVersions"}, restoreMax, []string{"TerminateInstances"}, removeImage),
 			actions: 7, modifyTo: []string{"4"}, terminated: []string{cmpBuilder}, imageRemoved: true,
 		},
 		{
@@ -296,7 +309,7 @@ func TestCompensate(t *testing.T) {
 				st.Swap, st.Refresh = nil, nil
 				return st
 			},
-			calls:   join([]string{"DescribeLaunchTemplateVersions", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup"}, restoreMax, []string{"TerminateInstances"}, removeImage),
+			calls:   join(find, []string{"DescribeLaunchTemplateVersions", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup"}, restoreMax, []string{"TerminateInstances"}, removeImage),
 			actions: 6, groupTo: "$Latest", terminated: []string{cmpBuilder}, imageRemoved: true,
 		},
 		{
@@ -307,11 +320,12 @@ func TestCompensate(t *testing.T) {
 				st.Freeze, st.Builder, st.Image, st.Swap, st.Refresh = nil, nil, nil, nil, nil
 				return st
 			},
-			calls:   join(restoreMax, []string{"DescribeInstances", "TerminateInstances"}),
+			calls:   join(find[:2], restoreMax, []string{"TerminateInstances"}, sweep),
 			actions: 2, terminated: []string{"i-0e0e0e0e0e0e0e0e0"},
 		},
 		{
-			name: "failed in resolve: nothing to do", state: func() State { return State{Error: &ErrorInfo{Error: "AWSError"}} },
+			name: "failed in resolve: nothing found to undo", state: func() State { return State{Error: &ErrorInfo{Error: "AWSError"}} },
+			calls: join(find[:2], sweep),
 		},
 	}
 	for _, tc := range cases {

@@ -289,13 +289,36 @@ func (o *GroupOps) Thaw(ctx context.Context, p Payload) (*ThawResult, error) {
 // ---- update-launch-template ------------------------------------------------
 
 // swapDescription is the description of the launch template version an
-// execution creates; it is how a retried task finds its own version.
-func swapDescription(executionID, backupJob string) string {
-	d := "amiswap " + executionName(executionID) + " from " + backupJob
+// execution creates: "amiswap <execution name> from <backup job>; source
+// version <n>". Its start (swapDescriptionPrefix) is how a retried task, or
+// a compensation that has nothing but the execution's input, finds the
+// execution's own version; its end (describedSourceVersion) is the version
+// it was made from, which was the default when the group follows $Default.
+func swapDescription(executionID, backupJob, sourceVersion string) string {
+	d := swapDescriptionPrefix(executionID) + backupJob + sourceVersionMark + sourceVersion
 	if len(d) > 255 {
 		d = d[:255]
 	}
 	return d
+}
+
+// sourceVersionMark separates the source version in a swap description.
+const sourceVersionMark = "; source version "
+
+// swapDescriptionPrefix is the start of the descriptions of the launch
+// template versions an execution creates.
+func swapDescriptionPrefix(executionID string) string {
+	return "amiswap " + executionName(executionID) + " from "
+}
+
+// describedSourceVersion is the source version a swap description records,
+// or "" when it records none.
+func describedSourceVersion(desc string) string {
+	_, v, ok := strings.Cut(desc, sourceVersionMark)
+	if !ok || v == "" || strings.Trim(v, "0123456789") != "" {
+		return ""
+	}
+	return v
 }
 
 // templateIdent names a launch template for EC2: by id when known.
@@ -380,8 +403,8 @@ func (o *GroupOps) UpdateLaunchTemplate(ctx context.Context, p Payload) (*SwapRe
 		}
 	}
 
-	desc := swapDescription(p.Context.ExecutionID, t.Source.BackupJobID)
-	ltID, newVersion, err := o.ensureVersion(ctx, lt, image, desc, clientToken("update-launch-template", p.Context.ExecutionID))
+	desc := swapDescription(p.Context.ExecutionID, t.Source.BackupJobID, lt.SourceVersion)
+	ltID, newVersion, err := o.ensureVersion(ctx, lt, image, desc, swapDescriptionPrefix(p.Context.ExecutionID), clientToken("update-launch-template", p.Context.ExecutionID))
 	if err != nil {
 		return nil, err
 	}
@@ -437,8 +460,8 @@ func (o *GroupOps) UpdateLaunchTemplate(ctx context.Context, p Payload) (*SwapRe
 // ensureVersion returns the launch template version with description desc
 // and the golden image, creating it from the source version when there is
 // none yet. It returns the template's id and the version number.
-func (o *GroupOps) ensureVersion(ctx context.Context, lt amiswap.LaunchTemplateRef, image, desc, token string) (string, string, error) {
-	found, err := findSwapVersion(ctx, o.ec2, lt, image, desc)
+func (o *GroupOps) ensureVersion(ctx context.Context, lt amiswap.LaunchTemplateRef, image, desc, prefix, token string) (string, string, error) {
+	found, err := findSwapVersion(ctx, o.ec2, lt, image, prefix)
 	if err != nil {
 		return "", "", err
 	}
@@ -470,10 +493,11 @@ type versionLister interface {
 	DescribeLaunchTemplateVersions(ctx context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, opts ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error)
 }
 
-// findSwapVersion returns the version of lt that uses image and carries the
-// description desc (see swapDescription): the one an execution created.
+// findSwapVersion returns the version of lt that uses image and whose
+// description starts with prefix (see swapDescriptionPrefix): the one an
+// execution created.
 // It returns nil when there is none.
-func findSwapVersion(ctx context.Context, c versionLister, lt amiswap.LaunchTemplateRef, image, desc string) (*ec2types.LaunchTemplateVersion, error) {
+func findSwapVersion(ctx context.Context, c versionLister, lt amiswap.LaunchTemplateRef, image, prefix string) (*ec2types.LaunchTemplateVersion, error) {
 	id, name := templateIdent(lt)
 	in := &ec2.DescribeLaunchTemplateVersionsInput{
 		LaunchTemplateId: id, LaunchTemplateName: name,
@@ -485,7 +509,7 @@ func findSwapVersion(ctx context.Context, c versionLister, lt amiswap.LaunchTemp
 			return nil, classify("ec2:DescribeLaunchTemplateVersions", err)
 		}
 		for i := range out.LaunchTemplateVersions {
-			if aws.ToString(out.LaunchTemplateVersions[i].VersionDescription) == desc {
+			if strings.HasPrefix(aws.ToString(out.LaunchTemplateVersions[i].VersionDescription), prefix) {
 				return &out.LaunchTemplateVersions[i], nil
 			}
 		}

@@ -86,6 +86,12 @@ type grpEC2 struct {
 	describeImages    func(*ec2.DescribeImagesInput) (*ec2.DescribeImagesOutput, error)
 	deregister        func(*ec2.DeregisterImageInput) (*ec2.DeregisterImageOutput, error)
 	deleteSnapshot    func(*ec2.DeleteSnapshotInput) (*ec2.DeleteSnapshotOutput, error)
+	describeSnapshots func(*ec2.DescribeSnapshotsInput) (*ec2.DescribeSnapshotsOutput, error)
+}
+
+func (f *grpEC2) DescribeSnapshots(_ context.Context, in *ec2.DescribeSnapshotsInput, _ ...func(*ec2.Options)) (*ec2.DescribeSnapshotsOutput, error) {
+	f.record("DescribeSnapshots", f.describeSnapshots != nil)
+	return answer(f.describeSnapshots, in)
 }
 
 func (f *grpEC2) DescribeLaunchTemplates(_ context.Context, in *ec2.DescribeLaunchTemplatesInput, _ ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplatesOutput, error) {

@@ -449,7 +449,7 @@ func TestUpdateLaunchTemplate(t *testing.T) {
 					LaunchTemplateId:   aws.String(grpLT),
 					SourceVersion:      aws.String("4"),
 					LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(grpGolden)},
-					VersionDescription: aws.String("amiswap run-1 from " + grpJob),
+					VersionDescription: aws.String("amiswap run-1 from " + grpJob + "; source version 4"),
 					ClientToken:        aws.String(clientToken("update-launch-template", grpExec)),
 				}
 				if w.createIn == nil || !reflect.DeepEqual(*w.createIn, want) {

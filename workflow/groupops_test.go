@@ -27,7 +27,7 @@ func TestGroupOpsJSON(t *testing.T) {
 		{"unlock", `{"lock":{"table":"","key":"group#web","owner":"x"}}`, map[string]any{"released": false}},
 		{"freeze", `{"target":{"group":"web","settings":{"freezeMaxSize":false}}}`, map[string]any{"frozen": false, "originalMaxSize": 0.0, "frozenMaxSize": 0.0}},
 		{"thaw", `{"target":{"group":"web"},"freeze":{"frozen":false}}`, map[string]any{"restored": false, "maxSize": 0.0}},
-		{"compensate", `{"error":{"Error":"AWSError","Cause":"x"}}`, map[string]any{"actions": []any{}, "problems": []any{}}},
+		{"compensate", `{"target":{"skip":true},"error":{"Error":"AWSError","Cause":"x"}}`, map[string]any{"actions": []any{}, "problems": []any{}}},
 		{"resolve", `{"backupJobId":"x","resourceType":"RDS"}`, nil},
 	}
 	for _, tc := range cases {
