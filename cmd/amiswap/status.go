@@ -12,11 +12,9 @@ import (
 	"time"
 
 	"github.com/amiswap/amiswap"
-	"github.com/amiswap/amiswap/runner"
 	"github.com/amiswap/amiswap/status"
 	"github.com/amiswap/amiswap/store"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -30,8 +28,9 @@ func init() {
 
 // statusInput are the flags of `amiswap status`.
 type statusInput struct {
-	Group, StackName, LockTable, HistoryDir, Region, Profile string
-	JSON                                                     bool
+	Group, StackName, LockTable, HistoryDir string
+	JSON                                    bool
+	AWS                                     awsFlags
 }
 
 func runStatus(ctx context.Context, args []string, env *Env) error {
@@ -42,21 +41,21 @@ func runStatus(ctx context.Context, args []string, env *Env) error {
 	fs.StringVar(&in.StackName, "stack-name", "amiswap", "the deployed stack: its executions give the last swap and its table the locks")
 	fs.StringVar(&in.LockTable, "lock-table", env.Getenv("AMISWAP_LOCK_TABLE"), "DynamoDB lock table (default: the stack's)")
 	fs.StringVar(&in.HistoryDir, "history-dir", defaultHistoryDir(env), "local execution histories (the last swap when there is no stack)")
-	fs.StringVar(&in.Region, "region", "", "AWS region (default: the standard AWS configuration's)")
-	fs.StringVar(&in.Profile, "profile", "", "AWS shared config profile")
+	in.AWS.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if in.Group != "" && !groupNameOK(in.Group) {
 		return &usageError{fmt.Sprintf("status: --group %q is not an Auto Scaling group name (1-255 characters, no colon)", in.Group)}
 	}
-	cfg, err := loadStatusConfig(ctx, in)
+	target, err := loadAWS(ctx, env, "status", in.AWS)
 	if err != nil {
 		return err
 	}
+	cfg := target.Config
 	now := time.Now()
-	if sc, _ := runner.DetectSimClock(ctx, env.Getenv("AWS_ENDPOINT_URL"), nil); sc != nil {
-		now = sc.Now()
+	if target.Sim != nil {
+		now = target.Sim.Now()
 	}
 	opts := status.Options{ASG: autoscaling.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg), Group: in.Group, Now: now, LockTable: in.LockTable}
 	stack, err := findStack(ctx, cloudformation.NewFromConfig(cfg), in.StackName)
@@ -106,24 +105,6 @@ func runStatus(ctx context.Context, args []string, env *Env) error {
 // characters, no colon (a colon makes it an ARN).
 func groupNameOK(s string) bool {
 	return len(s) >= 1 && len(s) <= 255 && !strings.Contains(s, ":")
-}
-
-func loadStatusConfig(ctx context.Context, in statusInput) (aws.Config, error) {
-	var opts []func(*config.LoadOptions) error
-	if in.Region != "" {
-		opts = append(opts, config.WithRegion(in.Region))
-	}
-	if in.Profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(in.Profile))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return cfg, fmt.Errorf("status: load the AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		return cfg, &usageError{"status: no AWS region: pass --region or set AWS_REGION"}
-	}
-	return cfg, nil
 }
 
 // deployedStack is what status and rollback read of the deployed stack.

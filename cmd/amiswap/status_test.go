@@ -27,7 +27,7 @@ func cliSandbox(t *testing.T) (*sandbox.Sandbox, map[string]string) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAAMISWAPLOCAL")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	t.Setenv("AWS_PROFILE", "")
-	env := map[string]string{"AWS_ENDPOINT_URL": sb.URL, "AMISWAP_HISTORY_DIR": t.TempDir(), "AMISWAP_LOCK_TABLE": sandbox.LockTable,
+	env := map[string]string{"AWS_ENDPOINT_URL": sb.URL, "AWS_REGION": sb.Sim.Region(), "AWS_ACCESS_KEY_ID": "AKIAAMISWAPLOCAL", "AWS_SECRET_ACCESS_KEY": "test", "AMISWAP_HISTORY_DIR": t.TempDir(), "AMISWAP_LOCK_TABLE": sandbox.LockTable,
 		"AMISWAP_TOPIC_ARN": sb.Config.TopicArn}
 	return sb, env
 }
