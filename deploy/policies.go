@@ -127,7 +127,7 @@ var Policies = map[string][]Statement{
 		allow("RemoveOldGoldenImages", []string{"ec2:DeregisterImage"}, []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*")}, onGolden),
 		allow("RemoveOldGoldenSnapshots", []string{"ec2:DeleteSnapshot"}, []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*")}, onGolden),
 		allow("DeleteRecoveryPoints", []string{"backup:DeleteRecoveryPoint"}, []any{arn("backup", "recovery-point:*"), sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*")}, nil),
-		allow("ReadImagesAndTemplates", []string{"ec2:DescribeImages", "ec2:DescribeLaunchTemplateVersions"}, anyResource, nil),
+		allow("ReadImagesAndTemplates", []string{"ec2:DescribeImages", "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeSnapshots"}, anyResource, nil),
 	},
 	"Notify": {
 		allow("PublishToTopic", []string{"sns:Publish"}, []any{map[string]any{"Ref": "Topic"}}, nil),
@@ -139,7 +139,7 @@ var Policies = map[string][]Statement{
 		allow("TerminateBuilder", []string{"ec2:TerminateInstances"}, []any{arn("ec2", "instance/*")}, onBuilder),
 		allow("RemoveGoldenImage", []string{"ec2:DeregisterImage"}, []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*")}, onGolden),
 		allow("RemoveGoldenSnapshots", []string{"ec2:DeleteSnapshot"}, []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*")}, onGolden),
-		allow("ReadState", []string{"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeInstanceRefreshes", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplateVersions"}, anyResource, nil),
+		allow("ReadState", []string{"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeInstanceRefreshes", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeSnapshots"}, anyResource, nil),
 		{Sid: "UseLaunchTemplates", Effect: "Allow", Action: []string{"ec2:RunInstances"}, Resource: anyResource,
 			Implied: "Auto Scaling validates the caller's right to launch from the group's launch template when UpdateAutoScalingGroup sets its version back"},
 		passRole("UpdateAutoScalingGroup with a launch template that has an instance profile"),
