@@ -6,6 +6,7 @@ package awssim
 
 import (
 	"fmt"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -366,12 +367,30 @@ func (g *asGroup) launchSpec() asgSpec {
 	return g.spec
 }
 
-// passedProfile returns, as a resource for the authorizer, the instance
-// profile that a spec's launch template version names: a call that sets a
-// launch template must be allowed to pass its role (iam:PassRole), as in
-// AWS. Nothing when the spec names no profile or cannot be resolved (the
-// call's own validation reports that).
-func (s *Sim) passedProfile(sp *asgSpec) []Resource {
+// launchTemplateChecks makes the checks Auto Scaling makes of the caller
+// when a call gives a group a launch template (CreateAutoScalingGroup and
+// UpdateAutoScalingGroup with LaunchTemplate or MixedInstancesPolicy) or
+// starts an instance refresh ("Amazon EC2 Auto Scaling API permissions",
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-api-permissions.html,
+// and "Control Amazon EC2 launch template usage in Auto Scaling groups",
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-launch-template-permissions.html):
+// ec2:RunInstances on what the template version launches, ec2:CreateTags
+// (ec2:CreateAction RunInstances) when it has tag specifications, and
+// iam:PassRole of the role inside its instance profile (see
+// authorizeAs). A denial is Auto Scaling's AccessDenied "You are not
+// authorized to use launch template:" (the troubleshooting page
+// "Troubleshoot Amazon EC2 Auto Scaling: Launch templates",
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/ts-as-launch-template.html,
+// names the error; reports of it from AWS, such as
+// https://github.com/aws-samples/ec2-auto-scaling-instance-refresh-sample/issues/7,
+// show the message ending at the colon, without the template or the
+// permission): the simulator logs which check failed. Nothing is checked
+// when sp names no launch template or it cannot be resolved (the call's
+// own validation reports that). subnet is the group's first subnet.
+func (s *Sim) launchTemplateChecks(r *request, sp *asgSpec, subnet string) error {
+	if s.authz == nil || sp == nil {
+		return nil
+	}
 	ref := sp.ref()
 	if ref == nil {
 		return nil
@@ -380,8 +399,12 @@ func (s *Sim) passedProfile(sp *asgSpec) []Resource {
 	if err != nil {
 		return nil
 	}
-	if arn := s.ltInstanceSpec(lt, v).InstanceProfileArn; arn != "" {
-		return []Resource{{ARN: arn}}
+	is := s.ltInstanceSpec(lt, v)
+	is.SubnetID = subnet
+	im, _ := s.imageByID(is.ImageID, false)
+	if err := s.authorizeAs(r, "ec2", "RunInstances", s.runInstancesResources(&is, im)...); err != nil {
+		s.log.Info("awssim: auto scaling refused the launch template", "action", r.action, "launchTemplate", lt.Name, "accessKeyId", r.accessKeyID, "reason", asAPIError(err).Message)
+		return &apiError{Status: http.StatusForbidden, Code: "AccessDenied", Message: "You are not authorized to use launch template:"}
 	}
 	return nil
 }
@@ -744,6 +767,9 @@ func (s *Sim) asgCreateGroup(r *request, p params, w *xmlWriter) error {
 	if err := s.authorize(r, g.resource()); err != nil {
 		return err
 	}
+	if err := s.launchTemplateChecks(r, &g.spec, firstOf(subnets)); err != nil {
+		return err
+	}
 	s.asgAddGroup(g)
 	return nil
 }
@@ -1013,12 +1039,17 @@ func (s *Sim) asgUpdateGroup(r *request, p params, w *xmlWriter) error {
 			return err
 		}
 	}
-	res := []Resource{g.resource()}
-	if specOK {
-		res = append(res, s.passedProfile(&spec)...)
-	}
-	if err := s.authorize(r, res...); err != nil {
+	if err := s.authorize(r, g.resource()); err != nil {
 		return err
+	}
+	if specOK {
+		sn := g.Subnets
+		if subnets != nil {
+			sn = subnets
+		}
+		if err := s.launchTemplateChecks(r, &spec, firstOf(sn)); err != nil {
+			return err
+		}
 	}
 	g.Min, g.Max, g.Desired = minSize, maxSize, desired
 	if specOK {
@@ -1085,7 +1116,21 @@ func (s *Sim) asgTagTargets(r *request, p params) ([]asgTag, []*asGroup, error) 
 		if i > 0 && contains(names[:i], g.Name) {
 			continue
 		}
-		if err := s.authorize(r, g.resource()); err != nil {
+		// The request's tags for this group, as condition keys.
+		add, keys := map[string]string{}, []string(nil)
+		for j, t := range tagList {
+			if groups[j] != g {
+				continue
+			}
+			if r.action == "DeleteTags" {
+				keys = append(keys, t.Key)
+			} else {
+				add[t.Key] = t.Value
+			}
+		}
+		res := g.resource()
+		res.Context = tagContext(add, keys)
+		if err := s.authorize(r, res); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -1217,4 +1262,12 @@ func asgStateView(s *Sim) any {
 		out = append(out, x)
 	}
 	return map[string]any{"groups": out}
+}
+
+// firstOf returns the first of list, or "".
+func firstOf(list []string) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return list[0]
 }

@@ -497,30 +497,7 @@ func (s *Sim) ec2RunInstances(r *request, p params, w *xmlWriter) error {
 	if err != nil {
 		return err
 	}
-	// As in IAM for EC2: the new instance and volumes (with the tags
-	// requested, for aws:RequestTag), the image, the subnet, the network
-	// interface and the security groups.
-	res = append(res,
-		Resource{ARN: s.instanceARN("*"), Tags: sp.Tags},
-		Resource{ARN: s.arn("ec2", "volume/*"), Tags: sp.VolumeTags},
-		Resource{ARN: s.arn("ec2", "network-interface/*")},
-		Resource{ARN: s.imageARN(im.ID), Tags: im.Tags},
-	)
-	subnetID := sp.SubnetID
-	if subnetID == "" && len(s.ec2.subnets) > 0 {
-		subnetID = s.ec2.subnets[0].ID
-	}
-	res = append(res, Resource{ARN: s.arn("ec2", "subnet/"+subnetID)})
-	groups := sp.SecurityGroupIDs
-	if sn := s.subnetByID(subnetID); len(groups) == 0 && sn != nil {
-		groups = []string{s.defaultSecurityGroup(sn.VpcID).ID}
-	}
-	for _, id := range groups {
-		res = append(res, Resource{ARN: s.arn("ec2", "security-group/"+id)})
-	}
-	if sp.InstanceProfileArn != "" {
-		res = append(res, Resource{ARN: sp.InstanceProfileArn}) // iam:PassRole of its role
-	}
+	res = append(res, s.runInstancesResources(&sp, im)...)
 	if err := s.authorize(r, res...); err != nil {
 		return err
 	}
@@ -1065,8 +1042,9 @@ func (s *Sim) tagTargetByID(id string) (tagTarget, error) {
 	return tagTarget{}, errorf("InvalidID", "The ID '%s' is not valid", id)
 }
 
-// tagTargets resolves and authorizes every ResourceId.N of a tag call.
-func (s *Sim) tagTargets(r *request, p params) ([]tagTarget, error) {
+// tagTargets resolves and authorizes every ResourceId.N of a tag call;
+// ctx is the request's tags as condition keys (see tagContext).
+func (s *Sim) tagTargets(r *request, p params, ctx map[string][]string) ([]tagTarget, error) {
 	ids := p.list("ResourceId")
 	if len(ids) == 0 {
 		return nil, errorf("MissingParameter", "The request must contain the parameter ResourceId")
@@ -1079,12 +1057,31 @@ func (s *Sim) tagTargets(r *request, p params) ([]tagTarget, error) {
 			return nil, err
 		}
 		out = append(out, t)
-		res = append(res, Resource{ARN: t.arn, Tags: *t.tags})
+		res = append(res, Resource{ARN: t.arn, Tags: *t.tags, Context: ctx})
 	}
 	if err := s.authorize(r, res...); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// tagContext is what a tag call puts in the request context: each tag
+// as aws:RequestTag/KEY and the keys as aws:TagKeys (tags to add), or
+// only the keys (tags to remove). "Control access to AWS resources using
+// tags" (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html#access_tags_control-requests):
+// aws:RequestTag and aws:TagKeys are the tags passed in the request.
+func tagContext(add map[string]string, removeKeys []string) map[string][]string {
+	ctx := map[string][]string{}
+	keys := append([]string(nil), removeKeys...)
+	for k, v := range add {
+		ctx["aws:RequestTag/"+k] = []string{v}
+		keys = append(keys, k)
+	}
+	if len(keys) > 0 {
+		sort.Strings(keys)
+		ctx["aws:TagKeys"] = keys
+	}
+	return ctx
 }
 
 func (s *Sim) ec2CreateTags(r *request, p params, w *xmlWriter) error {
@@ -1095,7 +1092,7 @@ func (s *Sim) ec2CreateTags(r *request, p params, w *xmlWriter) error {
 	if len(add) == 0 {
 		return errorf("MissingParameter", "The request must contain the parameter Tag")
 	}
-	targets, err := s.tagTargets(r, p)
+	targets, err := s.tagTargets(r, p, tagContext(add, nil))
 	if err != nil {
 		return err
 	}
@@ -1133,7 +1130,11 @@ func (s *Sim) ec2DeleteTags(r *request, p params, w *xmlWriter) error {
 		}
 		dels = append(dels, del{k, it.str("Value"), it.has("Value")})
 	}
-	targets, err := s.tagTargets(r, p)
+	keys := make([]string, 0, len(dels))
+	for _, d := range dels {
+		keys = append(keys, d.key)
+	}
+	targets, err := s.tagTargets(r, p, tagContext(nil, keys))
 	if err != nil {
 		return err
 	}
@@ -1228,4 +1229,43 @@ func (s *Sim) ec2DescribeTags(r *request, p params, w *xmlWriter) error {
 		w.elem("value", e.value)
 		w.close("item")
 	})
+}
+
+// runInstancesResources lists what RunInstances of sp authorizes, as in
+// IAM for EC2 ("Example policies to control access to the Amazon EC2 API:
+// Launch instances (RunInstances)",
+// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ExamplePolicies_EC2.html#iam-example-runinstances):
+// the new instance and volumes (with the tags requested, for
+// aws:RequestTag), the network interface, the image (im, when known), the
+// subnet, the security groups, and the instance profile (whose role the
+// caller passes). Callers hold s.mu.
+func (s *Sim) runInstancesResources(sp *instanceSpec, im *image) []Resource {
+	var res []Resource
+	res = append(res,
+		Resource{ARN: s.instanceARN("*"), Tags: sp.Tags},
+		Resource{ARN: s.arn("ec2", "volume/*"), Tags: sp.VolumeTags},
+		Resource{ARN: s.arn("ec2", "network-interface/*")},
+	)
+	if im != nil {
+		res = append(res, Resource{ARN: s.imageARN(im.ID), Tags: im.Tags})
+	}
+	subnetID := sp.SubnetID
+	if subnetID == "" && len(s.ec2.subnets) > 0 {
+		subnetID = s.ec2.subnets[0].ID
+	}
+	res = append(res, Resource{ARN: s.arn("ec2", "subnet/"+subnetID)})
+	groups := sp.SecurityGroupIDs
+	if sn := s.subnetByID(subnetID); len(groups) == 0 && sn != nil {
+		groups = []string{s.defaultSecurityGroup(sn.VpcID).ID}
+	}
+	for _, id := range groups {
+		res = append(res, Resource{ARN: s.arn("ec2", "security-group/"+id)})
+	}
+	if sp.InstanceProfileArn != "" {
+		res = append(res, Resource{ARN: sp.InstanceProfileArn}) // iam:PassRole of its role
+	}
+	if sp.LaunchTemplateID != "" {
+		res = append(res, Resource{ARN: s.arn("ec2", "launch-template/"+sp.LaunchTemplateID)})
+	}
+	return res
 }

@@ -1155,8 +1155,24 @@ func TestEC2Authorization(t *testing.T) {
 	}
 	ts.Advance(2 * time.Second)
 	ec2Must[*ec2.CreateTagsOutput](t)(c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{*out.ImageId}, Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}))
-	if r := az.res["CreateTags"]; len(r) != 1 || !strings.HasSuffix(r[0].ARN, "::image/"+*out.ImageId) {
-		t.Errorf("CreateTags resources = %+v", r)
+	// The tags of RunInstances and CreateImage were checked as
+	// ec2:CreateTags with ec2:CreateAction; the CreateTags call itself
+	// with the request's tags as aws:RequestTag and aws:TagKeys.
+	var explicit []Resource
+	actions := map[string]bool{}
+	for _, r := range az.res["CreateTags"] {
+		if a := r.Context["ec2:CreateAction"]; len(a) == 1 {
+			actions[a[0]] = true
+			continue
+		}
+		explicit = append(explicit, r)
+	}
+	if !actions["RunInstances"] || !actions["CreateImage"] {
+		t.Errorf("implied ec2:CreateTags checks for %v, want RunInstances and CreateImage", actions)
+	}
+	if len(explicit) != 1 || !strings.HasSuffix(explicit[0].ARN, "::image/"+*out.ImageId) ||
+		strings.Join(explicit[0].Context["aws:RequestTag/k"], ",") != "v" || strings.Join(explicit[0].Context["aws:TagKeys"], ",") != "k" {
+		t.Errorf("CreateTags resources = %+v", explicit)
 	}
 }
 

@@ -106,15 +106,60 @@ func (s *Sim) admit(r *request) error {
 
 // authorize checks a call against the installed authorizer with the
 // resources it touches. Callers hold s.mu.
+//
+// The checks AWS makes on behalf of the call are made too: iam:PassRole
+// (iam:PassedToService ec2.amazonaws.com) of the role inside each
+// instance profile among res (see passRoleChecks), and, for an EC2 call
+// that creates resources with tags, ec2:CreateTags with ec2:CreateAction
+// set to the call ("Grant permission to tag Amazon EC2 resources during
+// creation", https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html).
 func (s *Sim) authorize(r *request, res ...Resource) error {
+	return s.authorizeAs(r, r.service, r.action, res...)
+}
+
+// authorizeAs checks the caller of r for another action than r's own, as
+// AWS does when a service checks the caller's right to what it will do on
+// the caller's behalf (Auto Scaling checks ec2:RunInstances on a launch
+// template); a denial is r's service's access error. Callers hold s.mu.
+func (s *Sim) authorizeAs(r *request, service, action string, res ...Resource) error {
 	if s.authz == nil {
 		return nil
 	}
-	if err := s.authz.Authorize(r.accessKeyID, r.service, r.action, res); err != nil {
-		return s.accessDenied(r, err)
+	var own []Resource
+	var passed []Resource
+	for _, x := range res {
+		if strings.Contains(x.ARN, ":instance-profile/") && strings.HasPrefix(x.ARN, "arn:") {
+			passed = append(passed, s.passRoleChecks(x.ARN)...)
+			continue
+		}
+		own = append(own, x)
+	}
+	if len(own) > 0 || len(passed) == 0 {
+		if err := s.authz.Authorize(r.accessKeyID, service, action, own); err != nil {
+			return s.accessDenied(r, err)
+		}
+	}
+	if service == "ec2" && (action == "RunInstances" || strings.HasPrefix(action, "Create")) && action != "CreateTags" {
+		for _, x := range own {
+			if !creating(x.ARN) || len(x.Tags) == 0 {
+				continue
+			}
+			t := Resource{ARN: x.ARN, Tags: x.Tags, Context: map[string][]string{"ec2:CreateAction": {action}}}
+			if err := s.authz.Authorize(r.accessKeyID, "ec2", "CreateTags", []Resource{t}); err != nil {
+				return s.accessDenied(r, err)
+			}
+		}
+	}
+	if len(passed) > 0 {
+		if err := s.authz.Authorize(r.accessKeyID, "iam", "PassRole", passed); err != nil {
+			return s.accessDenied(r, err)
+		}
 	}
 	return nil
 }
+
+// creating reports whether an ARN names a resource the call creates.
+func creating(arn string) bool { return strings.HasSuffix(arn, "/*") || strings.HasSuffix(arn, ":*") }
 
 func (s *Sim) accessDenied(r *request, err error) error {
 	code := "AccessDenied"

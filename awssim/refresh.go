@@ -397,11 +397,14 @@ func (s *Sim) asgStartInstanceRefresh(r *request, p params, w *xmlWriter) error 
 	if g.activeRefresh() != nil {
 		return errorf("InstanceRefreshInProgress", "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.")
 	}
-	res := []Resource{g.resource()}
-	if desired != nil {
-		res = append(res, s.passedProfile(desired)...)
+	if err := s.authorize(r, g.resource()); err != nil {
+		return err
 	}
-	if err := s.authorize(r, res...); err != nil {
+	use := desired
+	if use == nil {
+		use = &g.spec
+	}
+	if err := s.launchTemplateChecks(r, use, firstOf(g.Subnets)); err != nil {
 		return err
 	}
 	ref := &asgRefresh{

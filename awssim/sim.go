@@ -110,6 +110,7 @@ type Sim struct {
 	backup backupStore
 	sns    snsStore
 	ddb    ddbStore
+	iam    iamStore
 }
 
 // Authorizer decides whether a caller may perform an action. The IAM
@@ -121,10 +122,16 @@ type Authorizer interface {
 	Authorize(accessKeyID, service, action string, res []Resource) error
 }
 
-// Resource is what an authorizer sees of a resource a call touches.
+// Resource is what an authorizer sees of a resource a call touches: its
+// ARN, its tags (the request's tags when the call creates it: an ARN
+// ending in "/*" or ":*"), and the condition keys the request supplies
+// for it beyond its tags, such as iam:PassedToService, ec2:CreateAction or
+// kms:ViaService (keys as AWS spells them; the authorizer drops those AWS
+// does not supply for the action).
 type Resource struct {
-	ARN  string
-	Tags map[string]string
+	ARN     string
+	Tags    map[string]string
+	Context map[string][]string
 }
 
 // SetAuthorizer installs (or, with nil, removes) an authorizer.

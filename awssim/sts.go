@@ -43,13 +43,18 @@ func stsGetCallerIdentity(s *Sim, r *request, p params, w *xmlWriter) error {
 
 // pseudoUserID derives a stable IAM-user-style unique id ("AIDA…", 21
 // characters) from an access key id.
-func pseudoUserID(akid string) string {
+func pseudoUserID(akid string) string { return UniqueID("AIDA", akid) }
+
+// UniqueID derives a stable IAM unique id from seed: prefix (AIDA for a
+// user, AROA for a role, AIPA for an instance profile) and 17 characters
+// of IAM's alphabet.
+func UniqueID(prefix, seed string) string {
 	h := fnv.New64a()
-	h.Write([]byte(akid))
+	h.Write([]byte(seed))
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 	x := h.Sum64()
 	var b strings.Builder
-	b.WriteString("AIDA")
+	b.WriteString(prefix)
 	for range 17 {
 		b.WriteByte(alphabet[x%32])
 		x = x/32 ^ x*31

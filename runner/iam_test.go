@@ -12,6 +12,7 @@ import (
 	"github.com/amiswap/amiswap"
 	"github.com/amiswap/amiswap/asl"
 	"github.com/amiswap/amiswap/awssim"
+	"github.com/amiswap/amiswap/awssim/iam"
 	"github.com/amiswap/amiswap/deploy"
 	"github.com/amiswap/amiswap/runner"
 	"github.com/amiswap/amiswap/sandbox"
@@ -40,7 +41,7 @@ var iamParams = map[string]string{
 }
 
 // iamSandbox is a sandbox with IAM enforcement from the template.
-func iamSandbox(t *testing.T, scenario string) (*sandbox.Sandbox, *awssim.IAM) {
+func iamSandbox(t *testing.T, scenario string) (*sandbox.Sandbox, *iam.Engine) {
 	t.Helper()
 	sb, err := sandbox.New(context.Background(), awssim.Options{Scenario: scenario})
 	if err != nil {
@@ -52,7 +53,7 @@ func iamSandbox(t *testing.T, scenario string) (*sandbox.Sandbox, *awssim.IAM) {
 	if sb.Config.LockTable != stackName+"-locks" || !strings.HasSuffix(sb.Config.TopicArn, ":"+stackName+"-notifications") {
 		t.Fatalf("the sandbox's lock table %s and topic %s are not the stack's", sb.Config.LockTable, sb.Config.TopicArn)
 	}
-	m, err := sb.Sim.EnableIAM(deploy.Template(), iamParams)
+	m, err := iam.Enable(sb.Sim, deploy.Template(), iamParams)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func roleOptions(t *testing.T, sb *sandbox.Sandbox) runner.Options {
 	t.Helper()
 	opts := runner.Options{AWS: sb.AWS, Config: sb.Config, Clock: sb.Sim, FunctionAWS: map[string]aws.Config{}}
 	for _, f := range workflow.Functions {
-		cfg, err := sandbox.Config(context.Background(), sb.URL, sb.Sim.Region(), awssim.KeyFor(f.Name))
+		cfg, err := sandbox.Config(context.Background(), sb.URL, sb.Sim.Region(), iam.KeyFor(f.Name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +146,7 @@ var iamScenarios = []scenario{
 		req := backupRequest(t, sb, ids[0])
 		// The refresh starts; checking on it then fails for good, so
 		// compensation must cancel it and revert everything.
-		sb.Sim.AddFault(awssim.Fault{Service: "autoscaling", Action: "DescribeInstanceRefreshes", Code: "ValidationError", AccessKeyID: awssim.KeyFor("UpdateAsg")})
+		sb.Sim.AddFault(awssim.Fault{Service: "autoscaling", Action: "DescribeInstanceRefreshes", Code: "ValidationError", AccessKeyID: iam.KeyFor("UpdateAsg")})
 		x, res, err := runner.Run(ctx, opts, "", req)
 		if err != nil {
 			return err
@@ -169,7 +170,7 @@ var iamScenarios = []scenario{
 			return err
 		}
 		req := backupRequest(t, sb, ids[0])
-		sb.Sim.AddFault(awssim.Fault{Service: "ec2", Action: "RunInstances", Code: "InvalidParameterCombination", AccessKeyID: awssim.KeyFor("Builder")})
+		sb.Sim.AddFault(awssim.Fault{Service: "ec2", Action: "RunInstances", Code: "InvalidParameterCombination", AccessKeyID: iam.KeyFor("Builder")})
 		return compensated(runner.Run(ctx, opts, "", req))
 	}},
 	{"default version refused, compensated", true, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
@@ -179,7 +180,7 @@ var iamScenarios = []scenario{
 			return err
 		}
 		req := backupRequest(t, sb, ids[0])
-		sb.Sim.AddFault(awssim.Fault{Service: "ec2", Action: "ModifyLaunchTemplate", Code: "InvalidParameterValue", AccessKeyID: awssim.KeyFor("UpdateAsg")})
+		sb.Sim.AddFault(awssim.Fault{Service: "ec2", Action: "ModifyLaunchTemplate", Code: "InvalidParameterValue", AccessKeyID: iam.KeyFor("UpdateAsg")})
 		return compensated(runner.Run(ctx, opts, "", req))
 	}},
 	{"pinned group with a profile, refresh fails, compensated", false, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
@@ -203,7 +204,7 @@ var iamScenarios = []scenario{
 		req := backupRequest(t, sb, ids[0])
 		// The group is pinned to the new version; then Thaw fails, so
 		// compensation must put the group back on version 1.
-		sb.Sim.AddFault(awssim.Fault{Service: "autoscaling", Action: "DeleteTags", Code: "ValidationError", AccessKeyID: awssim.KeyFor("UpdateAsg")})
+		sb.Sim.AddFault(awssim.Fault{Service: "autoscaling", Action: "DeleteTags", Code: "ValidationError", AccessKeyID: iam.KeyFor("UpdateAsg")})
 		return compensated(runner.Run(ctx, opts, "", req))
 	}},
 	{"group locked by another execution", true, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
@@ -293,7 +294,7 @@ func tagsOn(group string, tags map[string]string) []asgtypes.Tag {
 
 // runScenarios runs every scenario in a fresh IAM sandbox whose
 // authorizer is authz (nil: the template's own) and returns the failures.
-func runScenarios(t *testing.T, authz func(*awssim.IAM) *awssim.IAM) map[string]error {
+func runScenarios(t *testing.T, authz func(*iam.Engine) *iam.Engine) map[string]error {
 	failed := map[string]error{}
 	for _, sc := range iamScenarios {
 		scenarioName := "empty"
@@ -335,7 +336,7 @@ func TestEveryAllowedActionIsUsed(t *testing.T) {
 				continue // CloudWatch Logs is written by the Lambda runtime, not by amiswap's code
 			}
 			t.Run(f+"/"+action, func(t *testing.T) {
-				failed := runScenarios(t, func(m *awssim.IAM) *awssim.IAM { return m.WithoutAction(f, action) })
+				failed := runScenarios(t, func(m *iam.Engine) *iam.Engine { return m.WithoutAction(f, action) })
 				if len(failed) == 0 {
 					t.Errorf("every scenario still succeeds without %s for %s: the permission is not needed (or no scenario covers it)", action, f)
 					return

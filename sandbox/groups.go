@@ -12,6 +12,7 @@ import (
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 )
 
 // GroupSpec describes an Auto Scaling group to create for a scenario.
@@ -33,6 +34,13 @@ type GroupSpec struct {
 	Tags map[string]string
 	// InstanceProfile names the instance profile of the launch template.
 	InstanceProfile string
+	// InstanceProfileRole, when set, creates InstanceProfile and this role
+	// inside it through the IAM API first (a profile's role need not
+	// share its name).
+	InstanceProfileRole string
+	// LaunchTemplateTags become the launch template's TagSpecifications
+	// for the instances and volumes it launches.
+	LaunchTemplateTags map[string]string
 }
 
 // CreateGroup creates a launch template and a group through the APIs and
@@ -61,6 +69,21 @@ func (sb *Sandbox) CreateGroup(ctx context.Context, g GroupSpec) ([]string, erro
 	for _, s := range subnets.Subnets {
 		zone = append(zone, aws.ToString(s.SubnetId))
 	}
+	if g.InstanceProfileRole != "" {
+		if err := sb.CreateInstanceProfile(ctx, g.InstanceProfile, g.InstanceProfileRole); err != nil {
+			return nil, err
+		}
+	}
+	var tagSpecs []ec2types.LaunchTemplateTagSpecificationRequest
+	if len(g.LaunchTemplateTags) > 0 {
+		var tags []ec2types.Tag
+		for k, v := range g.LaunchTemplateTags {
+			tags = append(tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+		tagSpecs = []ec2types.LaunchTemplateTagSpecificationRequest{
+			{ResourceType: ec2types.ResourceTypeInstance, Tags: tags}, {ResourceType: ec2types.ResourceTypeVolume, Tags: tags},
+		}
+	}
 	lt, err := e.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
 		LaunchTemplateName: aws.String(g.Name + "-lt"),
 		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{
@@ -70,6 +93,7 @@ func (sb *Sandbox) CreateGroup(ctx context.Context, g GroupSpec) ([]string, erro
 				HttpTokens: ec2types.LaunchTemplateHttpTokensStateRequired,
 			},
 			IamInstanceProfile: profile(g.InstanceProfile),
+			TagSpecifications:  tagSpecs,
 		},
 	})
 	if err != nil {
@@ -106,6 +130,23 @@ func (sb *Sandbox) CreateGroup(ctx context.Context, g GroupSpec) ([]string, erro
 		return nil, nil
 	}
 	return sb.WaitInService(ctx, g.Name, int(g.Desired))
+}
+
+// CreateInstanceProfile creates a role for EC2 and an instance profile
+// holding it through the IAM API.
+func (sb *Sandbox) CreateInstanceProfile(ctx context.Context, profileName, roleName string) error {
+	c := iam.NewFromConfig(sb.AWS)
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(roleName), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+		return fmt.Errorf("create role %s: %w", roleName, err)
+	}
+	if _, err := c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String(profileName)}); err != nil {
+		return fmt.Errorf("create instance profile %s: %w", profileName, err)
+	}
+	if _, err := c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String(profileName), RoleName: aws.String(roleName)}); err != nil {
+		return fmt.Errorf("add role %s to instance profile %s: %w", roleName, profileName, err)
+	}
+	return nil
 }
 
 func profile(name string) *ec2types.LaunchTemplateIamInstanceProfileSpecificationRequest {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/amiswap/amiswap"
 	"github.com/amiswap/amiswap/awssim"
+	"github.com/amiswap/amiswap/awssim/iam"
 	"github.com/amiswap/amiswap/deploy"
 	"github.com/amiswap/amiswap/sandbox"
 	"github.com/amiswap/amiswap/workflow"
@@ -219,14 +220,14 @@ func TestBootstrapUnderRuntimeInterfaceEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sb.Sim.EnableIAM(deploy.Template(), nil); err != nil {
+	if _, err := iam.Enable(sb.Sim, deploy.Template(), nil); err != nil {
 		t.Fatal(err)
 	}
 	env := func(function string) []string {
 		return []string{
 			"AMISWAP_FUNCTION=" + function, "AMISWAP_LOG_LEVEL=debug", "AMISWAP_LOCK_TABLE=" + sb.Config.LockTable, "AMISWAP_TOPIC_ARN=" + sb.Config.TopicArn,
 			"AWS_REGION=" + sb.Sim.Region(), "AWS_ENDPOINT_URL=" + sb.URL,
-			"AWS_ACCESS_KEY_ID=" + awssim.KeyFor(function), "AWS_SECRET_ACCESS_KEY=emulated", "AWS_SESSION_TOKEN=",
+			"AWS_ACCESS_KEY_ID=" + iam.KeyFor(function), "AWS_SECRET_ACCESS_KEY=emulated", "AWS_SESSION_TOKEN=",
 			"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 		}
 	}

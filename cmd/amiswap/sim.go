@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/amiswap/amiswap/awssim"
+	"github.com/amiswap/amiswap/awssim/iam"
 )
 
 func init() {
@@ -94,12 +95,12 @@ func runSim(ctx context.Context, args []string, env *Env) error {
 		for k, v := range in.IAMParams {
 			params[k] = v
 		}
-		m, err := sim.EnableIAM(tmpl, params)
+		m, err := iam.Enable(sim, tmpl, params)
 		if err != nil {
 			return fmt.Errorf("sim: --iam-template: %w", err)
 		}
 		for _, f := range m.Functions() {
-			fmt.Fprintf(env.Stderr, "iam: function %s calls with access key %s\n", f, awssim.KeyFor(f))
+			fmt.Fprintf(env.Stderr, "iam: function %s calls with access key %s\n", f, iam.KeyFor(f))
 		}
 	}
 	ln, err := net.Listen("tcp", in.Addr)

@@ -1,33 +1,8 @@
-package awssim
+package iam
 
-// This file emulates IAM for the simulator: each Lambda function of a
-// CloudFormation template (deploy/template.json) gets an access key whose
-// calls are evaluated against its role's policy, as AWS evaluates an
-// identity-based policy: an explicit Deny wins, then an Allow whose action,
-// resource and conditions match, else an implicit deny. Access keys the
-// template does not define (the CLI's own credentials) are allowed
-// everything.
-//
-// Keys are "AKIA" + the function name in capitals: the Resolve function's
-// key is AKIARESOLVE, UpdateAsg's AKIAUPDATEASG (see KeyFor).
-//
-// What the emulation sees of a request: the action, and the resources the
-// service handler passes to s.authorize with their tags. A resource whose
-// ARN ends in "/*" (or ":*") is one the call creates: its tags are the
-// request's tags (aws:RequestTag/…, aws:TagKeys); any other resource's
-// tags are aws:ResourceTag/… (and the service's own alias, such as
-// autoscaling:ResourceTag/… or ssm:resourceTag/…). Before a handler runs,
-// the action alone is checked (does any Allow name it, no unconditional
-// Deny forbid it); handlers that know the resources check them fully.
-//
-// Checks AWS makes on behalf of a call are made too: ec2:CreateTags with
-// ec2:CreateAction for the tags of resources RunInstances and CreateImage
-// create; iam:PassRole (iam:PassedToService ec2.amazonaws.com) of the role
-// of an instance profile a call names (a resource ARN
-// "arn:aws:iam::ACCOUNT:instance-profile/NAME", whose role the simulator
-// takes to have the same NAME); and ec2:RunInstances when Auto Scaling
-// validates a launch template on UpdateAutoScalingGroup and
-// StartInstanceRefresh.
+// This file reads the roles of a CloudFormation template: the intrinsic
+// functions it resolves, and the physical names and ARNs CloudFormation
+// gives the resources the policies name.
 
 import (
 	"encoding/json"
@@ -37,386 +12,9 @@ import (
 	"strings"
 )
 
-// IAM is the IAM emulation built from a template by IAMFromTemplate. It
-// implements Authorizer and CallerIdentifier; install it with
-// (*Sim).SetAuthorizer or (*Sim).EnableIAM.
-type IAM struct {
-	account, region string
-	roles           map[string]*iamRole // by access key id
-}
-
-type iamRole struct {
-	function string
-	name     string // the role's name
-	stmts    []iamStatement
-}
-
-type iamStatement struct {
-	sid       string
-	deny      bool
-	actions   []string
-	resources []string
-	conds     []iamCondition
-}
-
-type iamCondition struct {
-	op        string // StringEquals, StringLike, …
-	qualifier string // "", ForAllValues, ForAnyValue
-	ifExists  bool
-	key       string
-	values    []string
-}
-
-// KeyFor returns the access key id of a function's role.
-func KeyFor(function string) string { return "AKIA" + strings.ToUpper(function) }
-
-// Functions returns the functions the template defines, sorted.
-func (m *IAM) Functions() []string {
-	var out []string
-	for _, r := range m.roles {
-		out = append(out, r.function)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// Actions returns the actions that a function's role allows, sorted.
-func (m *IAM) Actions(function string) []string {
-	r := m.roles[KeyFor(function)]
-	if r == nil {
-		return nil
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range r.stmts {
-		for _, a := range s.actions {
-			if !s.deny && !seen[a] {
-				seen[a] = true
-				out = append(out, a)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// WithoutAction returns a copy of m in which the function's role no longer
-// allows action (statements left without actions disappear). It is how a
-// test proves that every allowed action is needed.
-func (m *IAM) WithoutAction(function, action string) *IAM {
-	c := &IAM{account: m.account, region: m.region, roles: map[string]*iamRole{}}
-	for k, r := range m.roles {
-		if r.function != function {
-			c.roles[k] = r
-			continue
-		}
-		nr := &iamRole{function: r.function, name: r.name}
-		for _, s := range r.stmts {
-			if !s.deny {
-				var keep []string
-				for _, a := range s.actions {
-					if !strings.EqualFold(a, action) {
-						keep = append(keep, a)
-					}
-				}
-				if len(keep) == 0 {
-					continue
-				}
-				s.actions = keep
-			}
-			nr.stmts = append(nr.stmts, s)
-		}
-		c.roles[k] = nr
-	}
-	return c
-}
-
-// EnableIAM builds the IAM emulation from template (resolved in this
-// simulator's account and region) and installs it.
-func (s *Sim) EnableIAM(template []byte, params map[string]string) (*IAM, error) {
-	p := map[string]string{"AWS::Region": s.opts.Region, "AWS::AccountId": s.opts.AccountID}
-	for k, v := range params {
-		p[k] = v
-	}
-	m, err := IAMFromTemplate(template, p)
-	if err != nil {
-		return nil, err
-	}
-	s.SetAuthorizer(m)
-	return m, nil
-}
-
-// CallerIdentity reports a function's key as its assumed role.
-func (m *IAM) CallerIdentity(accessKeyID string) (arn, userID string, ok bool) {
-	r := m.roles[accessKeyID]
-	if r == nil {
-		return "", "", false
-	}
-	return "arn:aws:sts::" + m.account + ":assumed-role/" + r.name + "/" + r.function,
-		"AROA" + strings.ToUpper(pseudoUserID(r.name)[4:]) + ":" + r.function, true
-}
-
-// Authorize evaluates a call by accessKeyID; see the file comment.
-func (m *IAM) Authorize(accessKeyID, service, action string, res []Resource) error {
-	r := m.roles[accessKeyID]
-	if r == nil {
-		return nil
-	}
-	full := iamService(service) + ":" + action
-	if full == "sts:GetCallerIdentity" {
-		return nil // needs no permission
-	}
-	if res == nil {
-		if err := r.allowedAction(m, full); err != nil {
-			return err
-		}
-		if full == "autoscaling:UpdateAutoScalingGroup" || full == "autoscaling:StartInstanceRefresh" {
-			return r.allowedAction(m, "ec2:RunInstances")
-		}
-		return nil
-	}
-	for _, x := range res {
-		if name, ok := strings.CutPrefix(x.ARN, "arn:aws:iam::"+m.account+":instance-profile/"); ok {
-			role := "arn:aws:iam::" + m.account + ":role/" + name
-			if err := r.allowed(m, "iam:PassRole", role, map[string][]string{"iam:passedtoservice": {"ec2.amazonaws.com"}}); err != nil {
-				return err
-			}
-			continue
-		}
-		ctx := requestContext(service, x)
-		if err := r.allowed(m, full, x.ARN, ctx); err != nil {
-			return err
-		}
-		if (full == "ec2:RunInstances" || full == "ec2:CreateImage") && creating(x.ARN) && len(x.Tags) > 0 {
-			ctx["ec2:createaction"] = []string{action}
-			if err := r.allowed(m, "ec2:CreateTags", x.ARN, ctx); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// iamService maps a SigV4 signing name to its IAM action prefix.
-func iamService(signing string) string {
-	switch signing {
-	case "monitoring":
-		return "cloudwatch"
-	case "email":
-		return "ses"
-	}
-	return signing
-}
-
-func creating(arn string) bool { return strings.HasSuffix(arn, "/*") || strings.HasSuffix(arn, ":*") }
-
-// requestContext returns the condition keys (lower case) of a resource.
-func requestContext(service string, x Resource) map[string][]string {
-	ctx := map[string][]string{}
-	if creating(x.ARN) {
-		keys := make([]string, 0, len(x.Tags))
-		for k, v := range x.Tags {
-			ctx["aws:requesttag/"+strings.ToLower(k)] = []string{v}
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		if len(keys) > 0 {
-			ctx["aws:tagkeys"] = keys
-		}
-		return ctx
-	}
-	for k, v := range x.Tags {
-		lk := strings.ToLower(k)
-		ctx["aws:resourcetag/"+lk] = []string{v}
-		ctx[service+":resourcetag/"+lk] = []string{v}
-	}
-	return ctx
-}
-
-// denied is the message AWS gives for an implicit or explicit deny.
-func (r *iamRole) denied(m *IAM, action, resource string, explicit bool) error {
-	who := "arn:aws:sts::" + m.account + ":assumed-role/" + r.name + "/" + r.function
-	on := ""
-	if resource != "" {
-		on = " on resource: " + resource
-	}
-	if explicit {
-		return fmt.Errorf("User: %s is not authorized to perform: %s%s with an explicit deny in an identity-based policy", who, action, on)
-	}
-	return fmt.Errorf("User: %s is not authorized to perform: %s%s because no identity-based policy allows the %s action", who, action, on, action)
-}
-
-// allowedAction is the check made before the handler knows the
-// resources: some Allow names the action, and no Deny that applies to
-// every resource without conditions forbids it.
-func (r *iamRole) allowedAction(m *IAM, action string) error {
-	allowed := false
-	for _, s := range r.stmts {
-		if !s.matchesAction(action) {
-			continue
-		}
-		if s.deny && len(s.conds) == 0 && containsStr(s.resources, "*") {
-			return r.denied(m, action, "", true)
-		}
-		allowed = allowed || !s.deny
-	}
-	if !allowed {
-		return r.denied(m, action, "", false)
-	}
-	return nil
-}
-
-// allowed is the full evaluation of action on one resource.
-func (r *iamRole) allowed(m *IAM, action, resource string, ctx map[string][]string) error {
-	allowed := false
-	for _, s := range r.stmts {
-		if !s.matchesAction(action) || !s.matchesResource(resource) || !s.matchesConditions(ctx) {
-			continue
-		}
-		if s.deny {
-			return r.denied(m, action, resource, true)
-		}
-		allowed = true
-	}
-	if !allowed {
-		return r.denied(m, action, resource, false)
-	}
-	return nil
-}
-
-func (s iamStatement) matchesAction(action string) bool {
-	for _, a := range s.actions {
-		if wildcardMatch(strings.ToLower(a), strings.ToLower(action)) {
-			return true
-		}
-	}
-	return false
-}
-
-func (s iamStatement) matchesResource(resource string) bool {
-	for _, p := range s.resources {
-		if wildcardMatch(p, resource) {
-			return true
-		}
-	}
-	return false
-}
-
-func (s iamStatement) matchesConditions(ctx map[string][]string) bool {
-	for _, c := range s.conds {
-		if !c.matches(ctx) {
-			return false
-		}
-	}
-	return true
-}
-
-func (c iamCondition) matches(ctx map[string][]string) bool {
-	got, present := ctx[strings.ToLower(c.key)]
-	if c.op == "Null" {
-		want := len(c.values) > 0 && strings.EqualFold(c.values[0], "true")
-		return want == !present
-	}
-	negated := strings.Contains(c.op, "Not")
-	switch c.qualifier {
-	case "ForAllValues":
-		for _, g := range got {
-			if !c.matchOne(g) {
-				return false
-			}
-		}
-		return true
-	case "ForAnyValue":
-		for _, g := range got {
-			if c.matchOne(g) {
-				return true
-			}
-		}
-		return false
-	}
-	if !present {
-		return c.ifExists || negated
-	}
-	for _, g := range got {
-		if c.matchOne(g) {
-			return true
-		}
-	}
-	return false
-}
-
-// matchOne applies the operator to one context value against the
-// condition's values (any of them).
-func (c iamCondition) matchOne(got string) bool {
-	op := strings.Replace(c.op, "Not", "", 1)
-	match := false
-	for _, v := range c.values {
-		switch op {
-		case "StringEquals", "ArnEquals":
-			match = got == v
-		case "StringEqualsIgnoreCase":
-			match = strings.EqualFold(got, v)
-		case "StringLike", "ArnLike":
-			match = wildcardMatch(v, got)
-		case "Bool":
-			match = strings.EqualFold(got, v)
-		}
-		if match {
-			break
-		}
-	}
-	if c.op != op {
-		return !match
-	}
-	return match
-}
-
-// wildcardMatch matches IAM patterns: * is any run of characters, ? any
-// one character.
-func wildcardMatch(pattern, s string) bool {
-	for len(pattern) > 0 {
-		switch pattern[0] {
-		case '*':
-			for len(pattern) > 0 && pattern[0] == '*' {
-				pattern = pattern[1:]
-			}
-			if pattern == "" {
-				return true
-			}
-			for i := 0; i <= len(s); i++ {
-				if wildcardMatch(pattern, s[i:]) {
-					return true
-				}
-			}
-			return false
-		case '?':
-			if s == "" {
-				return false
-			}
-		default:
-			if s == "" || s[0] != pattern[0] {
-				return false
-			}
-		}
-		pattern, s = pattern[1:], s[1:]
-	}
-	return s == ""
-}
-
-func containsStr(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 var errNoValue = errors.New("AWS::NoValue")
 
-// ---- the template ---------------------------------------------------------
-
-// IAMFromTemplate builds the IAM emulation from a CloudFormation template:
+// FromTemplate builds the IAM emulation from a CloudFormation template:
 // every AWS::Lambda::Function with an AMISWAP_FUNCTION variable gets the
 // access key KeyFor(function) and its role's inline policies. params sets
 // the template's parameters (defaults apply to the rest; a
@@ -426,7 +24,7 @@ var errNoValue = errors.New("AWS::NoValue")
 // functions Ref, Fn::Sub, Fn::GetAtt (Arn), Fn::Join, Fn::If, Fn::Equals,
 // Fn::Not, Fn::And, Fn::Or and Condition are resolved; resources get the
 // physical names their Name properties give, or STACK-LogicalId.
-func IAMFromTemplate(template []byte, params map[string]string) (*IAM, error) {
+func FromTemplate(template []byte, params map[string]string) (*Engine, error) {
 	var t struct {
 		Parameters map[string]struct {
 			Type    string
@@ -479,7 +77,7 @@ func IAMFromTemplate(template []byte, params map[string]string) (*IAM, error) {
 		cf.resTypes[id] = r.Type
 		cf.resProps[id] = r.Properties
 	}
-	m := &IAM{account: cf.pseudo["AWS::AccountId"], region: cf.pseudo["AWS::Region"], roles: map[string]*iamRole{}}
+	m := &Engine{account: cf.pseudo["AWS::AccountId"], region: cf.pseudo["AWS::Region"], partition: cf.pseudo["AWS::Partition"], roles: map[string]*role{}}
 	ids := make([]string, 0, len(t.Resources))
 	for id := range t.Resources {
 		ids = append(ids, id)
@@ -552,7 +150,7 @@ type cfnResolver struct {
 }
 
 // role reads an AWS::IAM::Role's inline policies.
-func (cf *cfnResolver) role(id string) (*iamRole, error) {
+func (cf *cfnResolver) role(id string) (*role, error) {
 	if cf.resTypes[id] != "AWS::IAM::Role" {
 		return nil, fmt.Errorf("iam: %s is a %s, not an AWS::IAM::Role", id, cf.resTypes[id])
 	}
@@ -560,9 +158,13 @@ func (cf *cfnResolver) role(id string) (*iamRole, error) {
 	if err != nil {
 		return nil, err
 	}
-	role := &iamRole{name: name}
+	rl := &role{name: name, arn: "arn:" + cf.pseudo["AWS::Partition"] + ":iam::" + cf.pseudo["AWS::AccountId"] + ":role/" + name}
 	policies, _ := cf.resProps[id]["Policies"].([]any)
 	for _, p := range policies {
+		policyName, err := cf.str(dig(p, "PolicyName"))
+		if err != nil {
+			return nil, fmt.Errorf("iam: role %s PolicyName: %w", id, err)
+		}
 		doc := dig(p, "PolicyDocument")
 		stmts, err := cf.eval(dig(doc, "Statement"))
 		if err != nil {
@@ -577,10 +179,11 @@ func (cf *cfnResolver) role(id string) (*iamRole, error) {
 			if err != nil {
 				return nil, fmt.Errorf("iam: role %s statement %d: %w", id, i, err)
 			}
-			role.stmts = append(role.stmts, st)
+			st.policy = policyName
+			rl.stmts = append(rl.stmts, st)
 		}
 	}
-	return role, nil
+	return rl, nil
 }
 
 func strList(v any) ([]string, error) {
@@ -601,17 +204,17 @@ func strList(v any) ([]string, error) {
 	return nil, fmt.Errorf("%v is not a string or a list of strings", v)
 }
 
-func parseStatement(v any) (iamStatement, error) {
+func parseStatement(v any) (statement, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
-		return iamStatement{}, fmt.Errorf("not an object")
+		return statement{}, fmt.Errorf("not an object")
 	}
 	for _, k := range []string{"NotAction", "NotResource", "Principal", "NotPrincipal"} {
 		if _, ok := m[k]; ok {
-			return iamStatement{}, fmt.Errorf("%s is not supported by the simulator's IAM", k)
+			return statement{}, fmt.Errorf("%s is not supported by the simulator's IAM", k)
 		}
 	}
-	var st iamStatement
+	var st statement
 	st.sid, _ = m["Sid"].(string)
 	switch m["Effect"] {
 	case "Allow":
@@ -634,7 +237,7 @@ func parseStatement(v any) (iamStatement, error) {
 	}
 	sort.Strings(ops)
 	for _, op := range ops {
-		c := iamCondition{op: op}
+		c := condition{op: op}
 		if q, rest, ok := strings.Cut(op, ":"); ok {
 			if q != "ForAllValues" && q != "ForAnyValue" {
 				return st, fmt.Errorf("condition qualifier %s", q)

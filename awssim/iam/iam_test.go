@@ -1,4 +1,4 @@
-package awssim_test
+package iam_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/amiswap/amiswap/awssim"
+	"github.com/amiswap/amiswap/awssim/iam"
 	"github.com/amiswap/amiswap/deploy"
 	"github.com/amiswap/amiswap/workflow"
 )
@@ -67,6 +68,7 @@ const acct = "123456789012"
 func TestIAMPolicyEvaluation(t *testing.T) {
 	inst := "arn:aws:ec2:us-east-1:" + acct + ":instance/i-0abc"
 	builder := map[string]string{"amiswap:role": "builder"}
+	toEC2 := map[string][]string{"iam:PassedToService": {"ec2.amazonaws.com"}}
 	tmpl := policyTemplate(t,
 		stmt("Allow", []any{"ec2:Describe*"}, "*", nil),
 		stmt("Allow", "ec2:TerminateInstances", map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"},
@@ -83,13 +85,13 @@ func TestIAMPolicyEvaluation(t *testing.T) {
 		stmt("Allow", "ec2:StopInstances", "*", map[string]any{"ForAnyValue:StringEquals": map[string]any{"aws:TagKeys": "amiswap:role"}}),
 		stmt("Allow", "ec2:RebootInstances", "*", map[string]any{"StringEqualsIfExists": map[string]any{"aws:ResourceTag/team": "a"}}),
 	)
-	m, err := awssim.IAMFromTemplate(tmpl, map[string]string{"Roles": "arn:aws:iam::" + acct + ":role/builder"})
+	m, err := iam.FromTemplate(tmpl, map[string]string{"Roles": "arn:aws:iam::" + acct + ":role/builder"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := awssim.KeyFor("Test")
+	key := iam.KeyFor("Test")
 	if key != "AKIATEST" {
-		t.Fatalf("awssim.KeyFor(Test) = %s", key)
+		t.Fatalf("iam.KeyFor(Test) = %s", key)
 	}
 	cases := []struct {
 		name, service, action string
@@ -114,8 +116,9 @@ func TestIAMPolicyEvaluation(t *testing.T) {
 		{"other topic", "sns", "Publish", []awssim.Resource{{ARN: "arn:aws:sns:us-east-1:" + acct + ":other"}}, false},
 		{"service tag alias and Ref of a parameter", "autoscaling", "UpdateAutoScalingGroup", []awssim.Resource{{ARN: "arn:aws:autoscaling:us-east-1:" + acct + ":autoScalingGroup:x:autoScalingGroupName/web", Tags: map[string]string{"env": "prod"}}}, true},
 		{"service tag alias, other value", "autoscaling", "UpdateAutoScalingGroup", []awssim.Resource{{ARN: "arn:aws:autoscaling:us-east-1:" + acct + ":autoScalingGroup:x:autoScalingGroupName/web", Tags: map[string]string{"env": "dev"}}}, false},
-		{"pass the listed role", "ec2", "RunInstances", []awssim.Resource{{ARN: "arn:aws:iam::" + acct + ":instance-profile/builder"}}, true},
-		{"pass another role", "ec2", "RunInstances", []awssim.Resource{{ARN: "arn:aws:iam::" + acct + ":instance-profile/admin"}}, false},
+		{"pass the listed role", "iam", "PassRole", []awssim.Resource{{ARN: "arn:aws:iam::" + acct + ":role/builder", Context: toEC2}}, true},
+		{"pass the listed role to another service", "iam", "PassRole", []awssim.Resource{{ARN: "arn:aws:iam::" + acct + ":role/builder", Context: map[string][]string{"iam:PassedToService": {"lambda.amazonaws.com"}}}}, false},
+		{"pass another role", "iam", "PassRole", []awssim.Resource{{ARN: "arn:aws:iam::" + acct + ":role/admin", Context: toEC2}}, false},
 		{"ForAnyValue without the key", "ec2", "StopInstances", []awssim.Resource{{ARN: inst, Tags: builder}}, false},
 		{"IfExists with the key absent", "ec2", "RebootInstances", []awssim.Resource{{ARN: inst}}, true},
 		{"IfExists with another value", "ec2", "RebootInstances", []awssim.Resource{{ARN: inst, Tags: map[string]string{"team": "b"}}}, false},
@@ -138,38 +141,8 @@ func TestIAMPolicyEvaluation(t *testing.T) {
 	}
 }
 
-func TestIAMImpliedChecks(t *testing.T) {
-	created := []awssim.Resource{{ARN: "arn:aws:ec2:us-east-1:" + acct + ":instance/*", Tags: map[string]string{"amiswap:role": "builder"}}}
-	withTags := policyTemplate(t,
-		stmt("Allow", "ec2:RunInstances", "*", nil),
-		stmt("Allow", "ec2:CreateTags", "*", map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": "RunInstances"}}),
-	)
-	m, err := awssim.IAMFromTemplate(withTags, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Authorize("AKIATEST", "ec2", "RunInstances", created); err != nil {
-		t.Errorf("RunInstances with tags and CreateTags allowed: %v", err)
-	}
-	if err := m.WithoutAction("Test", "ec2:CreateTags").Authorize("AKIATEST", "ec2", "RunInstances", created); err == nil || !strings.Contains(err.Error(), "ec2:CreateTags") {
-		t.Errorf("RunInstances with tags but no CreateTags: %v", err)
-	}
-	if err := m.WithoutAction("Test", "ec2:CreateTags").Authorize("AKIATEST", "ec2", "RunInstances", []awssim.Resource{{ARN: created[0].ARN}}); err != nil {
-		t.Errorf("RunInstances without tags needs no CreateTags: %v", err)
-	}
-
-	asg := policyTemplate(t, stmt("Allow", "autoscaling:UpdateAutoScalingGroup", "*", nil))
-	m, err = awssim.IAMFromTemplate(asg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Authorize("AKIATEST", "autoscaling", "UpdateAutoScalingGroup", nil); err == nil || !strings.Contains(err.Error(), "ec2:RunInstances") {
-		t.Errorf("UpdateAutoScalingGroup without ec2:RunInstances: %v", err)
-	}
-}
-
 func TestIAMWithoutAction(t *testing.T) {
-	m, err := awssim.IAMFromTemplate(policyTemplate(t, stmt("Allow", []any{"ec2:DescribeInstances", "ec2:DescribeImages"}, "*", nil)), nil)
+	m, err := iam.FromTemplate(policyTemplate(t, stmt("Allow", []any{"ec2:DescribeInstances", "ec2:DescribeImages"}, "*", nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,11 +167,11 @@ func TestIAMFromTemplateRefusesWhatItCannotEvaluate(t *testing.T) {
 		"unknown operator": stmt("Allow", "ec2:RunInstances", "*", map[string]any{"NumericLessThan": map[string]any{"ec2:VolumeSize": "10"}}),
 		"unknown function": stmt("Allow", "ec2:RunInstances", map[string]any{"Fn::FindInMap": []any{"a", "b", "c"}}, nil),
 	} {
-		if _, err := awssim.IAMFromTemplate(policyTemplate(t, s), nil); err == nil {
+		if _, err := iam.FromTemplate(policyTemplate(t, s), nil); err == nil {
 			t.Errorf("%s accepted", name)
 		}
 	}
-	if _, err := awssim.IAMFromTemplate(policyTemplate(t), map[string]string{"Nope": "x"}); err == nil {
+	if _, err := iam.FromTemplate(policyTemplate(t), map[string]string{"Nope": "x"}); err == nil {
 		t.Error("unknown parameter accepted")
 	}
 }
@@ -206,7 +179,7 @@ func TestIAMFromTemplateRefusesWhatItCannotEvaluate(t *testing.T) {
 // TestIAMFromDeployTemplate reads the real template: one key per
 // function, each with the actions of its policy in package deploy.
 func TestIAMFromDeployTemplate(t *testing.T) {
-	m, err := awssim.IAMFromTemplate(deploy.Template(), map[string]string{"BuilderRoleArns": "arn:aws:iam::" + acct + ":role/amiswap-builder"})
+	m, err := iam.FromTemplate(deploy.Template(), map[string]string{"BuilderRoleArns": "arn:aws:iam::" + acct + ":role/amiswap-builder"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +200,7 @@ func TestIAMFromDeployTemplate(t *testing.T) {
 			}
 		}
 	}
-	arn, _, ok := m.CallerIdentity(awssim.KeyFor("Resolve"))
+	arn, _, ok := m.CallerIdentity(iam.KeyFor("Resolve"))
 	if !ok || arn != "arn:aws:sts::"+acct+":assumed-role/amiswap-ResolveRole/Resolve" {
 		t.Errorf("caller identity %s %v", arn, ok)
 	}
@@ -242,17 +215,14 @@ type iamSwap struct {
 	instances   []string
 	req         amiswap.Request
 	perFunction map[string]aws.Config
-	iam         *awssim.IAM
+	iam         *iam.Engine
 }
 
 func newIAMSwap(t *testing.T) *iamSwap {
 	t.Helper()
 	ctx := context.Background()
-	sb, err := sandbox.New(ctx, awssim.Options{Throttle: awssim.Throttle{Disabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sb.Close)
+	sb := newSandbox(t)
+	var err error
 	w := &iamSwap{sb: sb, perFunction: map[string]aws.Config{}}
 	w.instances, err = sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "web", Platform: "windows", Tags: map[string]string{
 		amiswap.TagEnabled: "true", amiswap.TagRefresh: "rolling", amiswap.TagFreezeMaxSize: "true",
@@ -273,11 +243,11 @@ func newIAMSwap(t *testing.T) *iamSwap {
 	// Builders get an instance profile, whose role the Builder function
 	// may pass (the simulator takes a profile's role to share its name).
 	sb.Config.BuilderInstanceProfile = "amiswap-builder"
-	if w.iam, err = sb.Sim.EnableIAM(deploy.Template(), map[string]string{"BuilderRoleArns": "arn:aws:iam::" + acct + ":role/amiswap-builder"}); err != nil {
+	if w.iam, err = iam.Enable(sb.Sim, deploy.Template(), map[string]string{"BuilderRoleArns": "arn:aws:iam::" + acct + ":role/amiswap-builder"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range workflow.Functions {
-		cfg, err := sandbox.Config(ctx, sb.URL, sb.Sim.Region(), awssim.KeyFor(f.Name))
+		cfg, err := sandbox.Config(ctx, sb.URL, sb.Sim.Region(), iam.KeyFor(f.Name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -318,7 +288,7 @@ func TestWorkflowUnderEachFunctionsRole(t *testing.T) {
 		t.Fatalf("swap %s: %s %s\npath %v", res.Status, res.Error, res.Cause, x.Path())
 	}
 	for _, f := range workflow.Functions {
-		if len(used[awssim.KeyFor(f.Name)]) == 0 && f.Name != "Compensate" {
+		if len(used[iam.KeyFor(f.Name)]) == 0 && f.Name != "Compensate" {
 			t.Errorf("function %s made no call under its own key", f.Name)
 		}
 	}
@@ -370,7 +340,7 @@ func TestCompensationUnderItsRole(t *testing.T) {
 	if res.Status != asl.StatusFailed || res.Error != "RefreshFailedError" {
 		t.Fatalf("swap %s %s (%s), want FAILED RefreshFailedError\npath %v", res.Status, res.Error, res.Cause, x.Path())
 	}
-	comp := used[awssim.KeyFor("Compensate")]
+	comp := used[iam.KeyFor("Compensate")]
 	for _, a := range []string{"ec2:ModifyLaunchTemplate", "ec2:DeleteLaunchTemplateVersions", "ec2:TerminateInstances", "autoscaling:UpdateAutoScalingGroup"} {
 		if !comp[a] {
 			t.Errorf("Compensate did not call %s (called %v)", a, comp)
@@ -406,4 +376,15 @@ func requireDenied(t *testing.T, what string, err error, codes ...string) {
 		}
 	}
 	t.Errorf("%s: error code %s (%s), want %v", what, ae.ErrorCode(), ae.ErrorMessage(), codes)
+}
+
+// newSandbox starts a sandbox without throttling, closed with the test.
+func newSandbox(t *testing.T) *sandbox.Sandbox {
+	t.Helper()
+	sb, err := sandbox.New(context.Background(), awssim.Options{Throttle: awssim.Throttle{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	return sb
 }
