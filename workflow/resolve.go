@@ -204,43 +204,13 @@ func (r *Resolver) Resolve(ctx context.Context, p Payload) (*amiswap.Target, err
 	if aws.ToString(g.LaunchConfigurationName) != "" {
 		return skip("the Auto Scaling group %s uses a launch configuration, which amiswap does not support; move it to a launch template", groupName)
 	}
-	spec := groupTemplate(g)
-	if spec == nil {
+	lt, data, err := templateVersion(ctx, r.ec2, g)
+	if errors.Is(err, errNoTemplate) {
 		return skip("the Auto Scaling group %s has no launch template", groupName)
 	}
-	lt := amiswap.LaunchTemplateRef{
-		ID: aws.ToString(spec.LaunchTemplateId), Name: aws.ToString(spec.LaunchTemplateName),
-		Version: aws.ToString(spec.Version),
-		Mixed:   spec != g.LaunchTemplate, // the mixed instances policy's specification
-	}
-	if lt.Version == "" {
-		lt.Version = "$Default" // what Auto Scaling uses when the group names none
-	}
-
-	// The launch template version the group launches from.
-	id, name := templateIdent(lt)
-	vout, err := r.ec2.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{
-		LaunchTemplateId: id, LaunchTemplateName: name, Versions: []string{lt.Version},
-	})
 	if err != nil {
-		return nil, classify("ec2:DescribeLaunchTemplateVersions", err)
+		return nil, err
 	}
-	if len(vout.LaunchTemplateVersions) == 0 {
-		return nil, &amiswap.AWSError{Op: "ec2:DescribeLaunchTemplateVersions", Err: fmt.Errorf("version %s of launch template %s not found", lt.Version, lt.ID+lt.Name)}
-	}
-	ver := vout.LaunchTemplateVersions[0]
-	if v := aws.ToString(ver.LaunchTemplateId); v != "" {
-		lt.ID = v
-	}
-	if v := aws.ToString(ver.LaunchTemplateName); v != "" {
-		lt.Name = v
-	}
-	lt.SourceVersion = strconv.FormatInt(aws.ToInt64(ver.VersionNumber), 10)
-	data := ver.LaunchTemplateData
-	if data == nil {
-		data = &ec2types.ResponseLaunchTemplateData{}
-	}
-	lt.ImageID = aws.ToString(data.ImageId)
 	t.LaunchTemplate = lt
 	if strings.HasPrefix(lt.ImageID, "resolve:ssm:") {
 		return skip("version %s of launch template %s takes its image from the SSM parameter %s; amiswap cannot pin a parameter-based image (put an AMI id in the launch template)",
@@ -434,4 +404,51 @@ func builderOverrides(spec amiswap.BuilderSpec, c Config) amiswap.BuilderSpec {
 		}
 	}
 	return spec
+}
+
+// errNoTemplate says a group launches from no launch template.
+var errNoTemplate = errors.New("the group has no launch template")
+
+// templateVersion resolves the launch template version a group launches
+// from: its id, name, the version as the group names it ($Default when it
+// names none, as Auto Scaling reads it), the number that stands for, and
+// that version's data and AMI. A group on no launch template is
+// errNoTemplate.
+func templateVersion(ctx context.Context, c versionLister, g *asgtypes.AutoScalingGroup) (amiswap.LaunchTemplateRef, *ec2types.ResponseLaunchTemplateData, error) {
+	spec := groupTemplate(g)
+	if spec == nil {
+		return amiswap.LaunchTemplateRef{}, nil, errNoTemplate
+	}
+	lt := amiswap.LaunchTemplateRef{
+		ID: aws.ToString(spec.LaunchTemplateId), Name: aws.ToString(spec.LaunchTemplateName),
+		Version: aws.ToString(spec.Version),
+		Mixed:   spec != g.LaunchTemplate, // the mixed instances policy's specification
+	}
+	if lt.Version == "" {
+		lt.Version = "$Default" // what Auto Scaling uses when the group names none
+	}
+	id, name := templateIdent(lt)
+	vout, err := c.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{
+		LaunchTemplateId: id, LaunchTemplateName: name, Versions: []string{lt.Version},
+	})
+	if err != nil {
+		return lt, nil, classify("ec2:DescribeLaunchTemplateVersions", err)
+	}
+	if len(vout.LaunchTemplateVersions) == 0 {
+		return lt, nil, &amiswap.AWSError{Op: "ec2:DescribeLaunchTemplateVersions", Err: fmt.Errorf("version %s of launch template %s not found", lt.Version, lt.ID+lt.Name)}
+	}
+	ver := vout.LaunchTemplateVersions[0]
+	if v := aws.ToString(ver.LaunchTemplateId); v != "" {
+		lt.ID = v
+	}
+	if v := aws.ToString(ver.LaunchTemplateName); v != "" {
+		lt.Name = v
+	}
+	lt.SourceVersion = strconv.FormatInt(aws.ToInt64(ver.VersionNumber), 10)
+	data := ver.LaunchTemplateData
+	if data == nil {
+		data = &ec2types.ResponseLaunchTemplateData{}
+	}
+	lt.ImageID = aws.ToString(data.ImageId)
+	return lt, data, nil
 }
