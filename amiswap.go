@@ -50,6 +50,16 @@ type Request struct {
 	EventTime        string `json:"eventTime,omitempty"`
 }
 
+// RollbackRequest starts a rollback: put Group back on an earlier golden
+// AMI. ToImageID picks the AMI (default: the newest registered golden AMI
+// of the group older than the one it launches now); Refresh rolls the
+// instances with an instance refresh whatever the group's setting says.
+type RollbackRequest struct {
+	Group     string `json:"group,omitempty"`
+	ToImageID string `json:"toImageId,omitempty"`
+	Refresh   bool   `json:"refreshInstances,omitempty"`
+}
+
 // Target is what Resolve found: the group to swap, its launch template,
 // the backup AMI to build from, and the settings that apply. When Skip is
 // true, SkipReason says why and the rest may be partly empty.

@@ -113,11 +113,23 @@ func (e *CompensationError) Error() string {
 	return fmt.Sprintf("compensation incomplete: %v", e.Problems)
 }
 
+// NothingToRollBackError: a rollback found no golden AMI to go back to (or
+// the one asked for is not a registered golden AMI of the group). Nothing
+// has been changed.
+type NothingToRollBackError struct {
+	Group, Reason string
+}
+
+func (e *NothingToRollBackError) Error() string {
+	return fmt.Sprintf("nothing to roll group %s back to: %s", e.Group, e.Reason)
+}
+
 // ErrorTypes lists one value of each error type, for tests and docs.
 var ErrorTypes = []error{
 	&InvalidInputError{}, &LockHeldError{}, &TransientError{}, &AWSError{},
 	&BuilderFailedError{}, &GeneralizeFailedError{}, &ImageFailedError{},
 	&RefreshFailedError{}, &StepTimeoutError{}, &CompensationError{},
+	&NothingToRollBackError{},
 }
 
 // ErrorName is the name a Lambda runtime reports for err, the way

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,8 +13,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
-// StateMachineName names local executions ($$.StateMachine.Name).
-const StateMachineName = "amiswap"
+// StateMachineName names local swap executions ($$.StateMachine.Name);
+// RollbackStateMachineName local rollback executions.
+const (
+	StateMachineName         = "amiswap"
+	RollbackStateMachineName = "amiswap-rollback"
+)
+
+// localDefinition returns the local definition of the named state machine.
+func localDefinition(stateMachine string) ([]byte, error) {
+	switch stateMachine {
+	case "", StateMachineName:
+		return workflow.LocalDefinition(), nil
+	case RollbackStateMachineName:
+		return workflow.LocalRollbackDefinition(), nil
+	}
+	return nil, fmt.Errorf("no state machine %q (want %s or %s)", stateMachine, StateMachineName, RollbackStateMachineName)
+}
 
 // Options configure a local run.
 type Options struct {
@@ -31,11 +47,19 @@ type Options struct {
 	// Observer sees each history event live (progress output).
 	Observer func(x *asl.Execution, ev asl.Event)
 	Log      *slog.Logger
+	// StateMachine picks the definition: StateMachineName (the default)
+	// or RollbackStateMachineName. Resume with the one a stored history
+	// names.
+	StateMachine string
 }
 
 // Executor returns the executor and parsed local definition for opts.
 func Executor(opts Options) (*asl.Executor, *asl.Definition, error) {
-	def, err := asl.Parse(workflow.LocalDefinition())
+	raw, err := localDefinition(opts.StateMachine)
+	if err != nil {
+		return nil, nil, err
+	}
+	def, err := asl.Parse(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse the embedded definition: %w", err)
 	}
@@ -57,8 +81,23 @@ func Executor(opts Options) (*asl.Executor, *asl.Definition, error) {
 	}
 	return &asl.Executor{
 		Invoker: inv, Clock: clock, Journal: opts.Journal, Observer: opts.Observer,
-		StateMachine: StateMachineName,
+		StateMachine: cmp.Or(opts.StateMachine, StateMachineName),
 	}, def, nil
+}
+
+// Rollback executes one rollback for req and waits for its end, as Run
+// does a swap.
+func Rollback(ctx context.Context, opts Options, name string, req amiswap.RollbackRequest) (*asl.Execution, asl.Result, error) {
+	opts.StateMachine = RollbackStateMachineName
+	ex, def, err := Executor(opts)
+	if err != nil {
+		return nil, asl.Result{}, err
+	}
+	input, err := json.Marshal(req)
+	if err != nil {
+		return nil, asl.Result{}, fmt.Errorf("encode request: %w", err)
+	}
+	return ex.Run(ctx, def, name, input)
 }
 
 // Run executes one swap for req and waits for its end. The error is for

@@ -85,7 +85,9 @@ func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationR
 
 	builders := h.findBuilders(ctx, c, p)
 	var images []ec2types.Image
-	if !st.RolledOut {
+	if !st.RolledOut && st.Rollback == nil {
+		// A rollback goes back to an AMI it did not make: it never
+		// removes one.
 		images = h.findImages(ctx, c, p)
 	}
 	t := st.Target
@@ -99,7 +101,10 @@ func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationR
 		group = t.Group
 	}
 	imageID := ""
-	if st.Image != nil && st.Image.ImageID != "" {
+	if st.Rollback != nil && st.Rollback.ImageID != "" {
+		imageID = st.Rollback.ImageID
+		p.State.Image = &ImageResult{ImageID: imageID}
+	} else if st.Image != nil && st.Image.ImageID != "" {
 		imageID = st.Image.ImageID
 	} else if len(images) > 0 {
 		imageID = aws.ToString(images[0].ImageId)
@@ -151,7 +156,7 @@ func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationR
 
 	h.terminateBuilders(ctx, c, builders)
 
-	if !st.RolledOut {
+	if !st.RolledOut && st.Rollback == nil {
 		switch {
 		case imageFree:
 			h.removeImages(ctx, c, exec, images)

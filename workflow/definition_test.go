@@ -19,13 +19,21 @@ type aslState struct {
 	Catch          []struct{ ErrorEquals []string }
 }
 
+// loadStates returns the states of both definitions (the swap's and the
+// rollback's), keyed "file/state".
 func loadStates(t *testing.T) map[string]aslState {
 	t.Helper()
-	var def struct{ States map[string]aslState }
-	if err := json.Unmarshal(Definition(), &def); err != nil {
-		t.Fatalf("definition is not JSON: %v", err)
+	all := map[string]aslState{}
+	for file, raw := range map[string][]byte{"definition.asl.json": Definition(), "rollback.asl.json": RollbackDefinition()} {
+		var def struct{ States map[string]aslState }
+		if err := json.Unmarshal(raw, &def); err != nil {
+			t.Fatalf("%s is not JSON: %v", file, err)
+		}
+		for name, st := range def.States {
+			all[file+"/"+name] = st
+		}
 	}
-	return def.States
+	return all
 }
 
 // TestErrorNamesInDefinition keeps the definition's Retry/Catch and the Go
@@ -133,7 +141,7 @@ func TestResultSelectorsMatchResultTypes(t *testing.T) {
 		"create-image": ImageResult{}, "check-image": PollResult{}, "update-launch-template": SwapResult{},
 		"thaw": ThawResult{}, "start-refresh": RefreshResult{}, "check-refresh": PollResult{},
 		"cleanup": CleanupResult{}, "notify": NotifyResult{}, "unlock": map[string]bool{"released": false},
-		"compensate": CompensationResult{},
+		"compensate": CompensationResult{}, "resolve-rollback": RollbackResult{}, "rollback-launch-template": SwapResult{},
 	}
 	for name, st := range loadStates(t) {
 		if st.Type != "Task" {

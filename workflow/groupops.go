@@ -16,10 +16,12 @@ func registerGroupOps(r *Registry, c Clients, conf Config) {
 	comp := &Compensator{asg: c.ASG, ec2: c.EC2}
 
 	r.Handle("resolve", typedHandler(res.Resolve))
+	r.Handle("resolve-rollback", typedHandler((&RollbackResolver{asg: c.ASG, ec2: c.EC2}).Resolve))
 	r.Handle("lock", typedHandler(lk.Lock))
 	r.Handle("unlock", typedHandler(lk.Unlock))
 	r.Handle("freeze", typedHandler(g.Freeze))
 	r.Handle("update-launch-template", typedHandler(g.UpdateLaunchTemplate))
+	r.Handle("rollback-launch-template", typedHandler(g.RollbackLaunchTemplate))
 	r.Handle("thaw", typedHandler(g.Thaw))
 	r.Handle("start-refresh", typedHandler(g.StartRefresh))
 	r.Handle("check-refresh", typedHandler(g.CheckRefresh))

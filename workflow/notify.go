@@ -38,7 +38,9 @@ type Notify struct {
 
 // SwapReport is the JSON block of a notification: the facts of one swap.
 type SwapReport struct {
-	Outcome               string              `json:"outcome"` // "swapped" or "failed"
+	Outcome string `json:"outcome"` // "swapped", "rolled back" or "failed"
+	// Kind is "swap", or "rollback" for the rollback state machine.
+	Kind                  string              `json:"kind"`
 	Execution             string              `json:"execution"`
 	Group                 string              `json:"group"`
 	OldImage              string              `json:"oldImage"`
@@ -92,6 +94,11 @@ func NewSwapReport(p Payload) SwapReport {
 		Error:                 s.Error,
 		Compensation:          s.Compensation,
 		CompensationError:     s.CompensationError,
+	}
+	r.Kind = "swap"
+	if s.Rollback != nil {
+		r.Kind, r.Outcome, r.NewImage = "rollback", "rolled back", s.Rollback.ImageID
+		r.RecoveryPointDisposal = "not touched by a rollback"
 	}
 	if s.Error != nil {
 		r.Outcome = "failed"
@@ -160,11 +167,14 @@ func NotificationSubject(r SwapReport) string {
 		}
 		// Keep the error name whole: shorten the group instead.
 		tail := " FAILED (" + name + ")"
-		head := "amiswap: swap of "
+		head := "amiswap: " + r.kind() + " of "
 		room := maxSubject - len(head) - len(asciiSubject(tail))
 		return asciiSubject(head + clip(asciiSubject(r.Group), max(room, 8)) + tail)
 	}
 	tail := " swapped to " + r.NewImage
+	if r.Kind == "rollback" {
+		tail = " rolled back to " + r.NewImage
+	}
 	room := maxSubject - len("amiswap: ") - len(tail)
 	return asciiSubject("amiswap: " + clip(asciiSubject(r.Group), max(room, 8)) + tail)
 }
@@ -232,8 +242,17 @@ func truncateUTF8(s string, n int) string {
 func renderMessage(r SwapReport) string {
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	if r.Outcome == "failed" {
+	switch {
+	case r.Outcome == "failed" && r.Kind == "rollback":
+		line("amiswap could not roll the Auto Scaling group %s back to golden AMI %s.", r.Group, orNone(r.NewImage))
+	case r.Outcome == "failed":
 		line("amiswap could not swap the Auto Scaling group %s to a new golden AMI.", r.Group)
+	case r.Kind == "rollback":
+		line("amiswap rolled the Auto Scaling group %s back to an earlier golden AMI.", r.Group)
+	default:
+		line("amiswap swapped the Auto Scaling group %s to a new golden AMI.", r.Group)
+	}
+	if r.Outcome == "failed" {
 		line("")
 		if r.Error != nil {
 			line("Error:           %s", r.Error.Error)
@@ -266,7 +285,6 @@ func renderMessage(r SwapReport) string {
 		}
 		line("")
 	} else {
-		line("amiswap swapped the Auto Scaling group %s to a new golden AMI.", r.Group)
 		line("")
 		line("AMI:             %s -> %s", orNone(r.OldImage), orNone(r.NewImage))
 		version := r.NewVersion
@@ -296,6 +314,14 @@ func renderMessage(r SwapReport) string {
 	b.Write(js)
 	b.WriteByte('\n')
 	return b.String()
+}
+
+// kind is what the report is of, for the subject: "swap" or "rollback".
+func (r SwapReport) kind() string {
+	if r.Kind == "rollback" {
+		return "rollback"
+	}
+	return "swap"
 }
 
 // orNone is s, or "(none)" when it is blank.

@@ -31,14 +31,14 @@ type Function struct {
 
 // Functions lists the deployment's Lambda functions and the ops each serves.
 var Functions = []Function{
-	{"Resolve", []string{"resolve"}},
+	{"Resolve", []string{"resolve", "resolve-rollback"}},
 	{"Lock", []string{"lock", "unlock"}},
 	{"Builder", []string{"launch-builder", "stop-builder"}},
 	{"CheckInstance", []string{"check-builder-ready", "check-builder-stopped"}},
 	{"Generalize", []string{"generalize", "check-generalized"}},
 	{"Image", []string{"create-image"}},
 	{"CheckImage", []string{"check-image"}},
-	{"UpdateAsg", []string{"freeze", "update-launch-template", "thaw", "start-refresh", "check-refresh"}},
+	{"UpdateAsg", []string{"freeze", "update-launch-template", "rollback-launch-template", "thaw", "start-refresh", "check-refresh"}},
 	{"Cleanup", []string{"cleanup"}},
 	{"Notify", []string{"notify"}},
 	{"Compensate", []string{"compensate"}},
@@ -61,8 +61,11 @@ func Placeholder(function string) string { return "${" + function + "FunctionArn
 
 // LocalDefinition returns the definition with each placeholder replaced by
 // a local function name ("amiswap-resolve", …), for the embedded executor.
-func LocalDefinition() []byte {
-	s := string(definition)
+func LocalDefinition() []byte { return localize(definition) }
+
+// localize replaces each function placeholder of def with its local name.
+func localize(def []byte) []byte {
+	s := string(def)
 	for _, f := range Functions {
 		s = strings.ReplaceAll(s, Placeholder(f.Name), LocalFunctionName(f.Name))
 	}
@@ -104,6 +107,8 @@ type Context struct {
 // level, then one key per step, written by that step's ResultPath.
 type State struct {
 	amiswap.Request
+	// RollbackRequest is the input of a rollback execution.
+	amiswap.RollbackRequest
 
 	Target       *amiswap.Target     `json:"target,omitempty"`
 	Lock         *LockResult         `json:"lock,omitempty"`
@@ -114,6 +119,7 @@ type State struct {
 	Stop         *StopResult         `json:"stop,omitempty"`
 	Image        *ImageResult        `json:"image,omitempty"`
 	Swap         *SwapResult         `json:"swap,omitempty"`
+	Rollback     *RollbackResult     `json:"rollback,omitempty"`
 	Thaw         *ThawResult         `json:"thaw,omitempty"`
 	Refresh      *RefreshResult      `json:"refresh,omitempty"`
 	RolledOut    bool                `json:"rolledOut,omitempty"`
