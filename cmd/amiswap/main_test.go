@@ -43,6 +43,7 @@ func ExampleRun_help() {
 	//   deploy      create or update the amiswap stack in AWS (or delete it)
 	//   graph       print the workflow as a Mermaid flowchart
 	//   history     list local executions, or show one's history
+	//   rollback    put a group back on its previous golden AMI (locked, compensated, recorded)
 	//   run         run one swap locally against AWS (or the simulator via AWS_ENDPOINT_URL)
 	//   sim         serve the AWS simulator (EC2, Auto Scaling, SSM, Backup, SNS, STS, DynamoDB)
 	//   status      show each opted-in group's AMI, its lineage, kept AMIs, last swap, lock and settings

@@ -34,6 +34,7 @@ type runInput struct {
 
 var (
 	instanceIDRe  = regexp.MustCompile(`^i-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	imageIDRe     = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	backupJobIDRe = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
 )
 

@@ -126,3 +126,70 @@ func TestStatusUsageErrors(t *testing.T) {
 		t.Errorf("bad group name: exit %d, %s", code, stderr)
 	}
 }
+
+// TestRollbackCommand: after two swaps, `amiswap rollback` puts the group
+// back on the first golden AMI (status shows it, and the last swap is the
+// rollback); rolling back again has nothing older and exits 2 without
+// recording an execution; usage mistakes exit 2 before any AWS call.
+func TestRollbackCommand(t *testing.T) {
+	sb, env := cliSandbox(t)
+	ctx := context.Background()
+	ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "web", Platform: "linux"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var golden []string
+	for range 2 {
+		job, _, err := sb.BackupEvent(ctx, ids[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, out, stderr := run(t, env, "run", "--backup-job-id", job); code != 0 {
+			t.Fatalf("run: exit %d\n%s\n%s", code, out, stderr)
+		}
+		golden = append(golden, statusJSON(t, env, "--group", "web").Groups[0].ImageID)
+	}
+
+	code, out, stderr := run(t, env, "rollback", "--group", "web")
+	if code != 0 || !strings.Contains(out, "rolled back: group web now on "+golden[0]) {
+		t.Fatalf("rollback: exit %d\n%s\n%s", code, out, stderr)
+	}
+	g := statusJSON(t, env, "--group", "web").Groups[0]
+	if g.ImageID != golden[0] || g.Golden == nil || len(g.KeptImages) != 2 {
+		t.Errorf("after the rollback status says %+v; want the first golden AMI %s and both kept", g, golden[0])
+	}
+	if g.LastSwap == nil || g.LastSwap.Kind != "rollback" || g.LastSwap.Outcome != "rolled back" {
+		t.Errorf("last swap %+v; want the rollback", g.LastSwap)
+	}
+
+	_, histBefore, _ := run(t, env, "history")
+	code, _, stderr = run(t, env, "rollback", "--group", "web")
+	if code != 2 || !strings.Contains(stderr, "nothing to roll group web back to") {
+		t.Errorf("nothing to roll back to: exit %d, %s", code, stderr)
+	}
+	if _, histAfter, _ := run(t, env, "history"); histAfter != histBefore {
+		t.Errorf("a refused rollback recorded an execution:\n%s\nbefore:\n%s", histAfter, histBefore)
+	}
+
+	code, out, _ = run(t, env, "rollback", "--group", "web", "--to", golden[1], "--json")
+	var st struct {
+		Rollback struct{ ImageID string } `json:"rollback"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.Rollback.ImageID != golden[1] {
+		t.Errorf("rollback --to --json: exit %d, %s", code, out)
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rollback"}, "give --group"},
+		{[]string{"rollback", "--group", "a:b"}, "not an Auto Scaling group name"},
+		{[]string{"rollback", "--group", "web", "--to", "ami-xyz"}, "is not an AMI id"},
+		{[]string{"rollback", "--group", "nope"}, "no Auto Scaling group nope"},
+	} {
+		if code, _, stderr := run(t, env, c.args...); code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, %s; want 2 mentioning %q", c.args, code, stderr, c.want)
+		}
+	}
+}
