@@ -600,6 +600,35 @@ func TestInstanceRefreshFailure(t *testing.T) {
 	}
 }
 
+// TestInstanceRefreshAutoRollbackRefusedForAliasGroup: "The rollback
+// option is not available if the Auto Scaling group is configured to use
+// the $Latest or $Default launch template version" (EC2 Auto Scaling user
+// guide, "Undo changes with a manual or auto rollback",
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-rollback.html),
+// even when the desired configuration names a version number; without
+// AutoRollback the same refresh starts.
+func TestInstanceRefreshAutoRollbackRefusedForAliasGroup(t *testing.T) {
+	for _, alias := range []string{"$Latest", "$Default"} {
+		t.Run(alias, func(t *testing.T) {
+			f := newASGFixture(t)
+			f.createGroup("web", alias, 1, 4, 2)
+			f.Advance(time.Minute)
+			v2 := f.newVersion()
+			in := &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String("web"),
+				DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(f.ltID), Version: aws.String(v2)}},
+				Preferences:          &astypes.RefreshPreferences{AutoRollback: aws.Bool(true)}}
+			_, err := f.as.StartInstanceRefresh(f.ctx, in)
+			if errCode(err) != "ValidationError" || !strings.Contains(err.Error(), alias) {
+				t.Fatalf("AutoRollback on a group using %s: %v, want a ValidationError naming it", alias, err)
+			}
+			in.Preferences.AutoRollback = aws.Bool(false)
+			if _, err := f.as.StartInstanceRefresh(f.ctx, in); err != nil {
+				t.Fatalf("the same refresh without AutoRollback: %v", err)
+			}
+		})
+	}
+}
+
 func TestInstanceRefreshRules(t *testing.T) {
 	f := newASGFixture(t)
 	f.createGroup("web", "1", 1, 4, 2)

@@ -43,11 +43,12 @@ type backupVault struct {
 }
 
 type recoveryPoint struct {
-	ARN    string
-	vault  *backupVault
-	job    *backupJob
-	image  *image
-	Status string // CREATING, COMPLETED
+	ARN           string
+	vault         *backupVault
+	job           *backupJob
+	image         *image
+	Status        string // CREATING, COMPLETED, DELETING, EXPIRED
+	StatusMessage string // why it is EXPIRED
 }
 
 // backupCreator is the plan that started a job (nil for on-demand jobs).
@@ -339,6 +340,14 @@ func (s *Sim) failBackupJob(j *backupJob, msg string) {
 // removeRecoveryPoint deregisters a recovery point's AMI, deletes its
 // snapshots and drops it from its vault.
 func (s *Sim) removeRecoveryPoint(p *recoveryPoint) {
+	s.removeRecoveryPointImage(p)
+	p.vault.points = without(p.vault.points, p)
+	p.Status = "DELETED"
+}
+
+// removeRecoveryPointImage deregisters a recovery point's AMI and deletes
+// its snapshots.
+func (s *Sim) removeRecoveryPointImage(p *recoveryPoint) {
 	if im := p.image; im.State != "deregistered" {
 		s.deregisterImage(im)
 	}
@@ -347,8 +356,6 @@ func (s *Sim) removeRecoveryPoint(p *recoveryPoint) {
 			s.deleteSnapshot(id) // cannot be in use: the image is deregistered
 		}
 	}
-	p.vault.points = without(p.vault.points, p)
-	p.Status = "DELETED"
 }
 
 // percentDone grows linearly while the job runs.
@@ -564,6 +571,9 @@ func (s *Sim) recoveryPointView(p *recoveryPoint) map[string]any {
 		"BackupSizeInBytes": j.SizeBytes, "IsEncrypted": false, "StorageClass": "WARM", "IsParent": false,
 		"VaultType": "BACKUP_VAULT", "EncryptionKeyType": "AWS_OWNED_KMS_KEY",
 	}
+	if p.StatusMessage != "" {
+		v["StatusMessage"] = p.StatusMessage
+	}
 	j.addOptional(v)
 	return v
 }
@@ -597,6 +607,24 @@ func backupListRecoveryPoints(s *Sim, r *request, vars map[string]string) (int, 
 	return http.StatusOK, listOutput("RecoveryPoints", all, offset, max, s.recoveryPointView), nil
 }
 
+// backupDeleteRecoveryPoint deletes a recovery point as AWS Backup does:
+// asynchronously. The call answers 200 with an empty body, the recovery
+// point goes DELETING and is gone Durations.RecoveryPointDelete later (AWS
+// gives no figure). When the caller's permissions are insufficient for
+// what the deletion does — for an EC2 recovery point, deregistering its
+// AMI and deleting its snapshots, which the simulator evaluates as
+// ec2:DeregisterImage and ec2:DeleteSnapshot of the caller on the image
+// and snapshots — or under the fault
+// {"service":"backup","action":"DeleteRecoveryPoint","outcome":"failed"},
+// the call still answers 200 and the recovery point is left EXPIRED:
+// "When an IAM role's permissions are insufficient to call this API, the
+// service sends back an HTTP 200 response with an empty HTTP body, but the
+// recovery point is not deleted. Instead, it enters an EXPIRED state"
+// (AWS Backup API reference, DeleteRecoveryPoint,
+// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DeleteRecoveryPoint.html).
+// An EXPIRED recovery point may be deleted again. One being deleted, or
+// still being created, is refused with InvalidResourceStateException
+// ("AWS Backup is already performing an action on this recovery point").
 func backupDeleteRecoveryPoint(s *Sim, r *request, vars map[string]string) (int, any, error) {
 	p, err := s.recoveryPoint(vars["backupVaultName"], vars["recoveryPointArn"])
 	if err != nil {
@@ -605,11 +633,51 @@ func backupDeleteRecoveryPoint(s *Sim, r *request, vars map[string]string) (int,
 	if err := s.authorize(r, Resource{ARN: p.ARN}); err != nil {
 		return 0, nil, err
 	}
-	if p.Status != "COMPLETED" {
+	switch p.Status {
+	case "CREATING":
 		return 0, nil, errorf("InvalidResourceStateException", "Recovery point %s cannot be deleted while its backup job %s is %s.", p.ARN, p.job.ID, p.job.State)
+	case "DELETING":
+		return 0, nil, errorf("InvalidResourceStateException", "AWS Backup is already performing an action on recovery point %s: it is being deleted.", p.ARN)
 	}
-	s.removeRecoveryPoint(p)
+	if s.takeOutcome("backup", "DeleteRecoveryPoint") {
+		p.Status, p.StatusMessage = "EXPIRED", "Insufficient privileges to delete the recovery point (injected by the amiswap simulator)."
+		return http.StatusOK, nil, nil
+	}
+	if err := s.backupMayDelete(r, p); err != nil {
+		p.Status, p.StatusMessage = "EXPIRED", "Insufficient privileges to delete the recovery point: "+err.Error()
+		return http.StatusOK, nil, nil
+	}
+	// AWS does not say in which order the AMI, its snapshots and the
+	// recovery point's record go; the simulator removes the AMI and
+	// snapshots at once and the record when the deletion ends.
+	p.Status, p.StatusMessage = "DELETING", ""
+	s.removeRecoveryPointImage(p)
+	s.after(s.dur.RecoveryPointDelete, func() {
+		if p.Status == "DELETING" {
+			s.removeRecoveryPoint(p)
+		}
+	})
 	return http.StatusOK, nil, nil
+}
+
+// backupMayDelete evaluates, with the caller's identity, what deleting an
+// EC2 recovery point does: deregister its AMI and delete its snapshots.
+func (s *Sim) backupMayDelete(r *request, p *recoveryPoint) error {
+	if s.authz == nil {
+		return nil
+	}
+	im := p.image
+	if err := s.authz.Authorize(r.accessKeyID, "ec2", "DeregisterImage", []Resource{{ARN: s.imageARN(im.ID), Tags: im.Tags}}); err != nil {
+		return err
+	}
+	for _, id := range im.SnapshotIDs {
+		if sn, ok := s.ec2.snapshots[id]; ok {
+			if err := s.authz.Authorize(r.accessKeyID, "ec2", "DeleteSnapshot", []Resource{{ARN: s.snapshotARN(id), Tags: sn.Tags}}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // backupStateView is the Backup part of GET /_sim/state.

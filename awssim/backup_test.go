@@ -178,13 +178,19 @@ func TestBackupJobLifecycleAndEvents(t *testing.T) {
 	}
 }
 
-func TestBackupDeleteRecoveryPoint(t *testing.T) {
+// backupOfNewInstance starts a simulator, an instance and a backup job of it.
+func backupOfNewInstance(t *testing.T) (*testSim, *backup.Client, *backup.StartBackupJobOutput) {
+	t.Helper()
 	ts := newTestSim(t, Options{})
 	c := backup.NewFromConfig(ts.Cfg)
-	ctx := context.Background()
 	in := ssmLaunch(t, ts, "")
 	ts.Advance(ts.dur.InstancePending)
-	start := startTestBackup(t, c, "Default", in, ts)
+	return ts, c, startTestBackup(t, c, "Default", in, ts)
+}
+
+func TestBackupDeleteRecoveryPoint(t *testing.T) {
+	ts, c, start := backupOfNewInstance(t)
+	ctx := context.Background()
 	rpArn := aws.ToString(start.RecoveryPointArn)
 	del := &backup.DeleteRecoveryPointInput{BackupVaultName: aws.String("Default"), RecoveryPointArn: start.RecoveryPointArn}
 	if _, err := c.DeleteRecoveryPoint(ctx, del); ssmErrCode(err) != "InvalidResourceStateException" {
@@ -211,6 +217,17 @@ func TestBackupDeleteRecoveryPoint(t *testing.T) {
 	if _, err := c.DeleteRecoveryPoint(ctx, del); err != nil {
 		t.Fatalf("DeleteRecoveryPoint: %v", err)
 	}
+	// Asynchronous: DELETING until the deletion is done, a second delete
+	// meanwhile refused (AWS Backup API reference, DeleteRecoveryPoint,
+	// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DeleteRecoveryPoint.html).
+	rp, err = c.DescribeRecoveryPoint(ctx, &backup.DescribeRecoveryPointInput{BackupVaultName: aws.String("Default"), RecoveryPointArn: start.RecoveryPointArn})
+	if err != nil || rp.Status != backuptypes.RecoveryPointStatusDeleting {
+		t.Fatalf("just after DeleteRecoveryPoint: %v %+v, want DELETING", err, rp)
+	}
+	if _, err := c.DeleteRecoveryPoint(ctx, del); ssmErrCode(err) != "InvalidResourceStateException" {
+		t.Errorf("delete while deleting: %v", err)
+	}
+	ts.Advance(ts.dur.RecoveryPointDelete)
 	if st := imageStateOf(t, ts, amiID); st != "absent" {
 		t.Errorf("AMI still listed (%s) after DeleteRecoveryPoint", st)
 	}
@@ -227,6 +244,39 @@ func TestBackupDeleteRecoveryPoint(t *testing.T) {
 	list, err = c.ListRecoveryPointsByBackupVault(ctx, &backup.ListRecoveryPointsByBackupVaultInput{BackupVaultName: aws.String("Default")})
 	if err != nil || len(list.RecoveryPoints) != 0 {
 		t.Errorf("vault after delete: %v %+v", err, list)
+	}
+}
+
+// TestBackupDeleteRecoveryPointExpired: a deletion AWS Backup cannot carry
+// out still answers 200, and the recovery point stays, EXPIRED, with a
+// status message (AWS Backup API reference, DeleteRecoveryPoint,
+// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DeleteRecoveryPoint.html).
+// It can be deleted again afterwards.
+func TestBackupDeleteRecoveryPointExpired(t *testing.T) {
+	ts, c, start := backupOfNewInstance(t)
+	ctx := context.Background()
+	ts.Advance(ts.dur.BackupJob)
+	amiID := strings.TrimPrefix(aws.ToString(start.RecoveryPointArn), "arn:aws:ec2:us-east-1::image/")
+	ts.AddFault(Fault{Service: "backup", Action: "DeleteRecoveryPoint", Outcome: "failed"})
+	del := &backup.DeleteRecoveryPointInput{BackupVaultName: aws.String("Default"), RecoveryPointArn: start.RecoveryPointArn}
+	if _, err := c.DeleteRecoveryPoint(ctx, del); err != nil {
+		t.Fatalf("DeleteRecoveryPoint under the fault: %v, want 200", err)
+	}
+	ts.Advance(time.Hour)
+	desc := &backup.DescribeRecoveryPointInput{BackupVaultName: aws.String("Default"), RecoveryPointArn: start.RecoveryPointArn}
+	rp, err := c.DescribeRecoveryPoint(ctx, desc)
+	if err != nil || rp.Status != backuptypes.RecoveryPointStatusExpired || aws.ToString(rp.StatusMessage) == "" {
+		t.Fatalf("after a failed deletion: %v %+v, want EXPIRED with a message", err, rp)
+	}
+	if st := imageStateOf(t, ts, amiID); st != "available" {
+		t.Errorf("the EXPIRED recovery point's AMI is %s, want available", st)
+	}
+	if _, err := c.DeleteRecoveryPoint(ctx, del); err != nil {
+		t.Fatal(err)
+	}
+	ts.Advance(ts.dur.RecoveryPointDelete)
+	if _, err := c.DescribeRecoveryPoint(ctx, desc); ssmErrCode(err) != "ResourceNotFoundException" {
+		t.Errorf("an EXPIRED recovery point deleted again: %v, want it gone", err)
 	}
 }
 

@@ -393,6 +393,15 @@ func (s *Sim) asgStartInstanceRefresh(r *request, p params, w *xmlWriter) error 
 		if v := desired.ref().Version; v == "$Latest" || v == "$Default" {
 			return errorf("ValidationError", "AutoRollback is not supported when the desired launch template version is %s; specify a version number.", v)
 		}
+		// "The rollback option is not available if the Auto Scaling group
+		// is configured to use the $Latest or $Default launch template
+		// version" (EC2 Auto Scaling user guide, "Undo changes with a
+		// manual or auto rollback",
+		// https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-rollback.html):
+		// the group's own version counts, whatever the desired one.
+		if ref := g.spec.ref(); ref != nil && (ref.Version == "$Latest" || ref.Version == "$Default") {
+			return errorf("ValidationError", "AutoRollback is not supported when the Auto Scaling group uses the launch template version %s; point the group at a version number first.", ref.Version)
+		}
 	}
 	if g.activeRefresh() != nil {
 		return errorf("InstanceRefreshInProgress", "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.")

@@ -63,6 +63,7 @@ type Durations struct {
 	Script               time.Duration // AWS-RunShellScript / AWS-RunPowerShellScript (default 20s)
 	BackupJob            time.Duration // CREATED → COMPLETED (default 15m)
 	RefreshWarmup        time.Duration // per instance-refresh batch (default 5m)
+	RecoveryPointDelete  time.Duration // DeleteRecoveryPoint: DELETING → gone (default 2m)
 }
 
 func (d Durations) withDefaults() Durations {
@@ -83,6 +84,7 @@ func (d Durations) withDefaults() Durations {
 	def(&d.Script, 20*time.Second)
 	def(&d.BackupJob, 15*time.Minute)
 	def(&d.RefreshWarmup, 5*time.Minute)
+	def(&d.RecoveryPointDelete, 2*time.Minute)
 	return d
 }
 

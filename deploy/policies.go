@@ -44,10 +44,13 @@ func allow(sid string, actions []string, resources any, cond map[string]map[stri
 
 // Tag conditions shared by several functions.
 var (
-	onBuilder       = map[string]map[string]any{"StringEquals": {"aws:ResourceTag/amiswap:role": "builder"}}
-	onGolden        = map[string]map[string]any{"StringEquals": {"aws:ResourceTag/amiswap:role": "golden-ami"}}
-	onEnabledGroup  = map[string]map[string]any{"StringEquals": {"aws:ResourceTag/amiswap:enabled": "true"}}
-	passToEC2       = map[string]map[string]any{"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+	onBuilder      = map[string]map[string]any{"StringEquals": {"aws:ResourceTag/amiswap:role": "builder"}}
+	onGolden       = map[string]map[string]any{"StringEquals": {"aws:ResourceTag/amiswap:role": "golden-ami"}}
+	onEnabledGroup = map[string]map[string]any{"StringEquals": {"aws:ResourceTag/amiswap:enabled": "true"}}
+	passToEC2      = map[string]map[string]any{"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+	// onBackupMade: AMIs and snapshots AWS Backup made, which it tags
+	// aws:backup:source-resource (tags under aws: only AWS can set).
+	onBackupMade    = map[string]map[string]any{"Null": {"aws:ResourceTag/aws:backup:source-resource": "false"}}
 	builderRoleArns = map[string]any{"Fn::If": []any{"CanPassRole", map[string]any{"Ref": "BuilderRoleArns"}, []any{sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/amiswap-no-role-to-pass")}}}
 )
 
@@ -126,7 +129,11 @@ var Policies = map[string][]Statement{
 		allow("TerminateBuilder", []string{"ec2:TerminateInstances"}, []any{arn("ec2", "instance/*")}, onBuilder),
 		allow("RemoveOldGoldenImages", []string{"ec2:DeregisterImage"}, []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*")}, onGolden),
 		allow("RemoveOldGoldenSnapshots", []string{"ec2:DeleteSnapshot"}, []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*")}, onGolden),
-		allow("DeleteRecoveryPoints", []string{"backup:DeleteRecoveryPoint"}, []any{arn("backup", "recovery-point:*"), sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*")}, nil),
+		allow("DeleteRecoveryPoints", []string{"backup:DeleteRecoveryPoint", "backup:DescribeRecoveryPoint"}, []any{arn("backup", "recovery-point:*"), sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*")}, nil),
+		{Sid: "DeleteBackupImages", Effect: "Allow", Action: []string{"ec2:DeregisterImage"}, Resource: []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*")}, Condition: onBackupMade,
+			Implied: "AWS Backup deregisters an EC2 recovery point's AMI with the caller's permissions on DeleteRecoveryPoint; without them the recovery point goes EXPIRED"},
+		{Sid: "DeleteBackupSnapshots", Effect: "Allow", Action: []string{"ec2:DeleteSnapshot"}, Resource: []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*")}, Condition: onBackupMade,
+			Implied: "AWS Backup deletes an EC2 recovery point's snapshots with the caller's permissions on DeleteRecoveryPoint; without them the recovery point goes EXPIRED"},
 		allow("ReadImagesAndTemplates", []string{"ec2:DescribeImages", "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeSnapshots"}, anyResource, nil),
 	},
 	"Notify": {

@@ -532,11 +532,25 @@ func TestFailuresAfterTheSwapStands(t *testing.T) {
 			}},
 		{"recovery point under a vault lock", awssim.Fault{Service: "backup", Action: "DeleteRecoveryPoint", Code: "InvalidRequestException", Message: "the vault is locked"}, asl.StatusSucceeded, "Swapped",
 			func(t *testing.T, r swapRun, msgs []string) {
-				if r.st.Cleanup == nil || r.st.Cleanup.RecoveryPointDeleted || !strings.Contains(r.st.Cleanup.RecoveryPointProblem, "locked") {
+				if c := r.st.Cleanup; c == nil || c.RecoveryPoint == nil || c.RecoveryPoint.Status != workflow.RecoveryPointKept || !strings.Contains(c.RecoveryPoint.Reason, "locked") {
 					t.Errorf("the recovery point problem is not recorded: %+v", r.st.Cleanup)
 				}
 				if len(msgs) != 1 || !strings.Contains(msgs[0], "locked") {
 					t.Errorf("the notification does not report the recovery point problem: %v", msgs)
+				}
+			}},
+		// DeleteRecoveryPoint answers 200 when the caller's permissions
+		// are insufficient, and the recovery point goes EXPIRED (AWS
+		// Backup API reference, DeleteRecoveryPoint,
+		// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DeleteRecoveryPoint.html):
+		// the output and the notification say EXPIRED, not deleted.
+		{"recovery point left EXPIRED", awssim.Fault{Service: "backup", Action: "DeleteRecoveryPoint", Outcome: "failed"}, asl.StatusSucceeded, "Swapped",
+			func(t *testing.T, r swapRun, msgs []string) {
+				if c := r.st.Cleanup; c == nil || c.RecoveryPoint == nil || c.RecoveryPoint.Status != workflow.RecoveryPointExpired || !strings.Contains(c.RecoveryPoint.Reason, "EXPIRED") {
+					t.Errorf("the EXPIRED recovery point is not reported as such: %+v", r.st.Cleanup)
+				}
+				if len(msgs) != 1 || !strings.Contains(msgs[0], "NOT deleted, EXPIRED") || !strings.Contains(msgs[0], `"status": "expired"`) {
+					t.Errorf("the notification does not report the EXPIRED recovery point: %v", msgs)
 				}
 			}},
 		{"notification refused", awssim.Fault{Service: "sns", Action: "Publish", Code: "AuthorizationError", Status: 403}, asl.StatusSucceeded, "Swapped",

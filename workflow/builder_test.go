@@ -9,6 +9,7 @@ import (
 	"github.com/amiswap/amiswap"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
+	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -228,6 +229,22 @@ func (f *fakeBuilderSSM) GetCommandInvocation(_ context.Context, in *ssm.GetComm
 type fakeBuilderBackup struct {
 	deletes []*backup.DeleteRecoveryPointInput
 	err     error
+	// status is what DescribeRecoveryPoint answers after a delete
+	// ("": ResourceNotFoundException, the recovery point is gone);
+	// descErr, when set, is its error.
+	status  backuptypes.RecoveryPointStatus
+	message string
+	descErr error
+}
+
+func (f *fakeBuilderBackup) DescribeRecoveryPoint(_ context.Context, in *backup.DescribeRecoveryPointInput, _ ...func(*backup.Options)) (*backup.DescribeRecoveryPointOutput, error) {
+	switch {
+	case f.descErr != nil:
+		return nil, f.descErr
+	case f.status == "":
+		return nil, apiErr("ResourceNotFoundException")
+	}
+	return &backup.DescribeRecoveryPointOutput{RecoveryPointArn: in.RecoveryPointArn, Status: f.status, StatusMessage: aws.String(f.message)}, nil
 }
 
 func (f *fakeBuilderBackup) DeleteRecoveryPoint(_ context.Context, in *backup.DeleteRecoveryPointInput, _ ...func(*backup.Options)) (*backup.DeleteRecoveryPointOutput, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/amiswap/amiswap"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
+	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
@@ -29,6 +30,7 @@ type cleanupEC2 interface {
 // recoveryPointDeleter is what cleanup asks AWS Backup.
 type recoveryPointDeleter interface {
 	DeleteRecoveryPoint(ctx context.Context, in *backup.DeleteRecoveryPointInput, optFns ...func(*backup.Options)) (*backup.DeleteRecoveryPointOutput, error)
+	DescribeRecoveryPoint(ctx context.Context, in *backup.DescribeRecoveryPointInput, optFns ...func(*backup.Options)) (*backup.DescribeRecoveryPointOutput, error)
 }
 
 // Cleanup removes what a finished swap no longer needs.
@@ -39,9 +41,11 @@ type Cleanup struct {
 
 // Clean terminates the builder (an already terminated one is fine),
 // deletes the recovery point when the group's settings say so, and
-// applies retention. A recovery point that cannot be deleted for a reason
-// that will not go away on a retry (a vault lock, access denied) is
-// reported in RecoveryPointProblem, not as an error: the swap is done.
+// applies retention. What became of the recovery point is reported in
+// RecoveryPoint — deleted, deleting, expired or kept, with why — and a
+// recovery point that could not be deleted for a reason that will not go
+// away on a retry (a vault lock, access denied, EXPIRED) is not an error:
+// the swap is done.
 func (h *Cleanup) Clean(ctx context.Context, p Payload) (*CleanupResult, error) {
 	t, err := needTarget(p)
 	if err != nil {
@@ -61,9 +65,11 @@ func (h *Cleanup) Clean(ctx context.Context, p Payload) (*CleanupResult, error) 
 	}
 
 	if t.Settings.DeleteRecoveryPoint {
-		if err := h.deleteRecoveryPoint(ctx, t.Source, res); err != nil {
+		if res.RecoveryPoint, err = h.deleteRecoveryPoint(ctx, t.Source); err != nil {
 			return nil, err
 		}
+	} else {
+		res.RecoveryPoint = &RecoveryPointOutcome{Status: RecoveryPointKept, Reason: amiswap.TagDeleteRecoveryPoint + "=false"}
 	}
 
 	if err := h.retain(ctx, p, t, res); err != nil {
@@ -73,30 +79,64 @@ func (h *Cleanup) Clean(ctx context.Context, p Payload) (*CleanupResult, error) 
 }
 
 // deleteRecoveryPoint disposes of the backup through AWS Backup, which
-// also deregisters its AMI and deletes its snapshots.
-func (h *Cleanup) deleteRecoveryPoint(ctx context.Context, src amiswap.Source, res *CleanupResult) error {
+// also deregisters its AMI and deletes its snapshots, and reports what
+// became of it. DeleteRecoveryPoint answers 200 and deletes
+// asynchronously; when the caller's permissions are insufficient it still
+// answers 200 and the recovery point goes EXPIRED (AWS Backup API
+// reference, DeleteRecoveryPoint,
+// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DeleteRecoveryPoint.html):
+// so a 200 proves nothing, and DescribeRecoveryPoint says what happened.
+func (h *Cleanup) deleteRecoveryPoint(ctx context.Context, src amiswap.Source) (*RecoveryPointOutcome, error) {
 	if src.RecoveryPointArn == "" || src.BackupVaultName == "" {
-		res.RecoveryPointProblem = "recovery point or backup vault unknown: nothing deleted"
-		return nil
+		return &RecoveryPointOutcome{Status: RecoveryPointKept, Reason: "recovery point or backup vault unknown: nothing deleted"}, nil
 	}
+	where := fmt.Sprintf("recovery point %s in vault %s", src.RecoveryPointArn, src.BackupVaultName)
 	_, err := h.Backup.DeleteRecoveryPoint(ctx, &backup.DeleteRecoveryPointInput{
 		BackupVaultName:  aws.String(src.BackupVaultName),
 		RecoveryPointArn: aws.String(src.RecoveryPointArn),
 	})
 	switch {
 	case err == nil:
-		res.RecoveryPointDeleted = true
 	case apiCode(err) == "ResourceNotFoundException":
 		// Deleted by an earlier attempt of this step, or by someone else.
-		res.RecoveryPointDeleted = true
+		return &RecoveryPointOutcome{Status: RecoveryPointDeleted, Reason: where + " no longer exists"}, nil
+	case apiCode(err) == "InvalidResourceStateException":
+		// Already being deleted (an earlier attempt of this step), or
+		// busy with another action: its status says which.
 	default:
 		cerr := classify("backup:DeleteRecoveryPoint", err)
 		if _, ok := errorsAs[*amiswap.TransientError](cerr); ok {
-			return cerr
+			return nil, cerr
 		}
-		res.RecoveryPointProblem = fmt.Sprintf("recovery point %s in vault %s was not deleted: %v", src.RecoveryPointArn, src.BackupVaultName, err)
+		return &RecoveryPointOutcome{Status: RecoveryPointKept, Reason: fmt.Sprintf("%s was not deleted: %v", where, err)}, nil
 	}
-	return nil
+	out, err := h.Backup.DescribeRecoveryPoint(ctx, &backup.DescribeRecoveryPointInput{
+		BackupVaultName:  aws.String(src.BackupVaultName),
+		RecoveryPointArn: aws.String(src.RecoveryPointArn),
+	})
+	switch {
+	case apiCode(err) == "ResourceNotFoundException":
+		return &RecoveryPointOutcome{Status: RecoveryPointDeleted, Reason: "AWS Backup deleted " + where}, nil
+	case err != nil:
+		cerr := classify("backup:DescribeRecoveryPoint", err)
+		if _, ok := errorsAs[*amiswap.TransientError](cerr); ok {
+			return nil, cerr
+		}
+		return &RecoveryPointOutcome{Status: RecoveryPointDeleting, Reason: fmt.Sprintf("AWS Backup accepted the deletion of %s; its status could not be read: %v", where, err)}, nil
+	}
+	switch out.Status {
+	case backuptypes.RecoveryPointStatusExpired:
+		reason := where + " is EXPIRED: AWS Backup could not delete it (the Cleanup role's permissions were not enough) and it keeps costing storage"
+		if m := aws.ToString(out.StatusMessage); m != "" {
+			reason += ": " + m
+		}
+		return &RecoveryPointOutcome{Status: RecoveryPointExpired, Reason: reason}, nil
+	case backuptypes.RecoveryPointStatusDeleting:
+		return &RecoveryPointOutcome{Status: RecoveryPointDeleting, Reason: "AWS Backup is deleting " + where}, nil
+	}
+	// Still COMPLETED (or another status): the deletion was accepted and
+	// has not shown yet.
+	return &RecoveryPointOutcome{Status: RecoveryPointDeleting, Reason: fmt.Sprintf("AWS Backup accepted the deletion of %s (status still %s)", where, out.Status)}, nil
 }
 
 // retain keeps the newest Keep golden AMIs of the group, the new one and

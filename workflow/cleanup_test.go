@@ -9,6 +9,7 @@ import (
 
 	"github.com/amiswap/amiswap"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
@@ -46,33 +47,48 @@ func TestCleanupTerminatesAndDisposesOfTheRecoveryPoint(t *testing.T) {
 	if len(b.deletes) != 1 || aws.ToString(b.deletes[0].BackupVaultName) != "vault" || aws.ToString(b.deletes[0].RecoveryPointArn) != btRP {
 		t.Errorf("DeleteRecoveryPoint = %+v", b.deletes)
 	}
-	if !res.RecoveryPointDeleted || res.RecoveryPointProblem != "" {
-		t.Errorf("result = %+v", res)
+	if rp := res.RecoveryPoint; rp == nil || rp.Status != RecoveryPointDeleted {
+		t.Errorf("recovery point = %+v", res.RecoveryPoint)
 	}
 	if res.DeregisteredImages == nil || res.DeletedSnapshots == nil {
 		t.Error("lists must be empty, not null: the ResultSelector reads them")
 	}
 }
 
+// TestCleanupRecoveryPointOutcomes: a 200 from DeleteRecoveryPoint proves
+// nothing — AWS Backup deletes asynchronously, and when the caller's
+// permissions are insufficient it answers 200 and leaves the recovery point
+// EXPIRED (AWS Backup API reference, DeleteRecoveryPoint,
+// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DeleteRecoveryPoint.html):
+// Cleanup reports what DescribeRecoveryPoint then says.
 func TestCleanupRecoveryPointOutcomes(t *testing.T) {
 	cases := []struct {
 		name    string
 		keep    bool // amiswap:delete-recovery-point=false
 		err     error
-		deleted bool
-		problem string
+		status  backuptypes.RecoveryPointStatus // after the delete; "" gone
+		message string
+		descErr error
+		want    string // the outcome's status
+		reason  string // in its reason
 		fail    string
 	}{
-		{name: "deleted", deleted: true},
-		{name: "kept by setting", keep: true},
-		{name: "already gone", err: apiErr("ResourceNotFoundException"), deleted: true},
-		{name: "vault lock", err: apiErr("InvalidRequestException"), problem: "InvalidRequestException"},
-		{name: "access denied", err: apiErr("AccessDeniedException"), problem: "AccessDeniedException"},
+		{name: "deleted", want: RecoveryPointDeleted, reason: "deleted"},
+		{name: "deleting", status: backuptypes.RecoveryPointStatusDeleting, want: RecoveryPointDeleting, reason: "is deleting"},
+		{name: "not yet shown", status: backuptypes.RecoveryPointStatusCompleted, want: RecoveryPointDeleting, reason: "COMPLETED"},
+		{name: "expired", status: backuptypes.RecoveryPointStatusExpired, message: "Insufficient privileges", want: RecoveryPointExpired, reason: "Insufficient privileges"},
+		{name: "kept by setting", keep: true, want: RecoveryPointKept, reason: "amiswap:delete-recovery-point=false"},
+		{name: "already gone", err: apiErr("ResourceNotFoundException"), want: RecoveryPointDeleted, reason: "no longer exists"},
+		{name: "being deleted by an earlier attempt", err: apiErr("InvalidResourceStateException"), status: backuptypes.RecoveryPointStatusDeleting, want: RecoveryPointDeleting},
+		{name: "vault lock", err: apiErr("InvalidRequestException"), want: RecoveryPointKept, reason: "InvalidRequestException"},
+		{name: "access denied", err: apiErr("AccessDeniedException"), want: RecoveryPointKept, reason: "AccessDeniedException"},
+		{name: "status unreadable", descErr: apiErr("AccessDeniedException"), want: RecoveryPointDeleting, reason: "could not be read"},
 		{name: "throttled", err: apiErr("ThrottlingException"), fail: "TransientError"},
+		{name: "status throttled", descErr: apiErr("ThrottlingException"), fail: "TransientError"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			b := &fakeBuilderBackup{err: c.err}
+			b := &fakeBuilderBackup{err: c.err, status: c.status, message: c.message, descErr: c.descErr}
 			p := btPayload(btNow, func(s *State) {
 				btSwappedState(s)
 				s.Target.Settings.DeleteRecoveryPoint = !c.keep
@@ -90,11 +106,12 @@ func TestCleanupRecoveryPointOutcomes(t *testing.T) {
 			if c.keep != (len(b.deletes) == 0) {
 				t.Errorf("DeleteRecoveryPoint calls = %d", len(b.deletes))
 			}
-			if res.RecoveryPointDeleted != c.deleted || (c.problem == "") != (res.RecoveryPointProblem == "") || !strings.Contains(res.RecoveryPointProblem, c.problem) {
-				t.Errorf("result = %+v", res)
+			rp := res.RecoveryPoint
+			if rp == nil || rp.Status != c.want || !strings.Contains(rp.Reason, c.reason) {
+				t.Fatalf("recovery point = %+v, want %s with %q", rp, c.want, c.reason)
 			}
-			if c.problem != "" && !strings.Contains(res.RecoveryPointProblem, btRP) {
-				t.Errorf("problem %q does not name the recovery point", res.RecoveryPointProblem)
+			if !c.keep && !strings.Contains(rp.Reason, btRP) {
+				t.Errorf("reason %q does not name the recovery point", rp.Reason)
 			}
 		})
 	}

@@ -492,7 +492,7 @@ func TestMotoBuilderOps(t *testing.T) {
 	}
 	var clean CleanupResult
 	w.mustInvoke(t, "cleanup", st, &clean)
-	if !clean.BuilderTerminated || clean.RecoveryPointDeleted {
+	if !clean.BuilderTerminated || clean.RecoveryPoint == nil || clean.RecoveryPoint.Status == RecoveryPointDeleted {
 		t.Errorf("cleanup = %+v", clean)
 	}
 	out, err = w.c.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{b.InstanceID}})

@@ -146,12 +146,16 @@ func NewSwapReport(p Payload) SwapReport {
 			r.Refresh += " (successful)"
 		}
 	}
-	if c := s.Cleanup; c != nil && (s.Target == nil || s.Target.Settings.DeleteRecoveryPoint) {
-		switch {
-		case c.RecoveryPointDeleted:
+	if c := s.Cleanup; c != nil && c.RecoveryPoint != nil && (s.Target == nil || s.Target.Settings.DeleteRecoveryPoint) {
+		switch rp := c.RecoveryPoint; rp.Status {
+		case RecoveryPointDeleted:
 			r.RecoveryPointDisposal = "deleted"
-		case c.RecoveryPointProblem != "":
-			r.RecoveryPointDisposal = "NOT deleted: " + c.RecoveryPointProblem
+		case RecoveryPointDeleting:
+			r.RecoveryPointDisposal = "deleting: " + rp.Reason
+		case RecoveryPointExpired:
+			r.RecoveryPointDisposal = "NOT deleted, EXPIRED: " + rp.Reason
+		default:
+			r.RecoveryPointDisposal = "NOT deleted, " + rp.Status + ": " + rp.Reason
 		}
 	}
 	return r

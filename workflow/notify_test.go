@@ -16,7 +16,7 @@ const btTopic = "arn:aws:sns:us-east-1:123456789012:amiswap"
 func btSucceeded(s *State) {
 	btSwappedState(s)
 	s.Refresh = &RefreshResult{RefreshID: "rf-1"}
-	s.Cleanup = &CleanupResult{BuilderTerminated: true, RecoveryPointDeleted: true, DeregisteredImages: []string{"ami-00000000000000021"}, DeletedSnapshots: []string{"snap-1", "snap-2"}}
+	s.Cleanup = &CleanupResult{BuilderTerminated: true, RecoveryPoint: &RecoveryPointOutcome{Status: RecoveryPointDeleted, Reason: "AWS Backup deleted it"}, DeregisteredImages: []string{"ami-00000000000000021"}, DeletedSnapshots: []string{"snap-1", "snap-2"}}
 }
 
 func btFailed(s *State) {
@@ -80,11 +80,19 @@ func TestNotifyRecoveryPointDisposal(t *testing.T) {
 		edit func(*State)
 		want string
 	}{
-		"kept by setting": {func(s *State) { s.Target.Settings.DeleteRecoveryPoint = false; s.Cleanup.RecoveryPointDeleted = false }, "kept (amiswap:delete-recovery-point=false)"},
-		"problem": {func(s *State) {
-			s.Cleanup.RecoveryPointDeleted = false
-			s.Cleanup.RecoveryPointProblem = "vault lock"
-		}, "NOT deleted: vault lock"},
+		"kept by setting": {func(s *State) {
+			s.Target.Settings.DeleteRecoveryPoint = false
+			s.Cleanup.RecoveryPoint = &RecoveryPointOutcome{Status: RecoveryPointKept, Reason: "amiswap:delete-recovery-point=false"}
+		}, "kept (amiswap:delete-recovery-point=false)"},
+		"refused": {func(s *State) {
+			s.Cleanup.RecoveryPoint = &RecoveryPointOutcome{Status: RecoveryPointKept, Reason: "vault lock"}
+		}, "NOT deleted, kept: vault lock"},
+		"expired": {func(s *State) {
+			s.Cleanup.RecoveryPoint = &RecoveryPointOutcome{Status: RecoveryPointExpired, Reason: "insufficient privileges"}
+		}, "NOT deleted, EXPIRED: insufficient privileges"},
+		"deleting": {func(s *State) {
+			s.Cleanup.RecoveryPoint = &RecoveryPointOutcome{Status: RecoveryPointDeleting, Reason: "AWS Backup is deleting it"}
+		}, "deleting: AWS Backup is deleting it"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

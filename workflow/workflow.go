@@ -215,11 +215,35 @@ type RefreshResult struct {
 
 // CleanupResult is what Cleanup removed, and what it could not.
 type CleanupResult struct {
-	BuilderTerminated    bool     `json:"builderTerminated"`
-	RecoveryPointDeleted bool     `json:"recoveryPointDeleted"`
-	RecoveryPointProblem string   `json:"recoveryPointProblem"`
-	DeregisteredImages   []string `json:"deregisteredImages"`
-	DeletedSnapshots     []string `json:"deletedSnapshots"`
+	BuilderTerminated bool `json:"builderTerminated"`
+	// RecoveryPoint is what became of the backup's recovery point; never
+	// nil in a result of Clean.
+	RecoveryPoint      *RecoveryPointOutcome `json:"recoveryPoint"`
+	DeregisteredImages []string              `json:"deregisteredImages"`
+	DeletedSnapshots   []string              `json:"deletedSnapshots"`
+}
+
+// The statuses of a RecoveryPointOutcome.
+const (
+	// RecoveryPointDeleted: AWS Backup no longer knows the recovery point.
+	RecoveryPointDeleted = "deleted"
+	// RecoveryPointDeleting: AWS Backup accepted the deletion and is
+	// carrying it out (it deletes asynchronously).
+	RecoveryPointDeleting = "deleting"
+	// RecoveryPointExpired: AWS Backup accepted the call but could not
+	// delete the recovery point (the caller's permissions were not
+	// enough); it stays, EXPIRED, and keeps costing storage.
+	RecoveryPointExpired = "expired"
+	// RecoveryPointKept: not deleted, by the group's setting or because
+	// the deletion was refused (a vault lock, access denied).
+	RecoveryPointKept = "kept"
+)
+
+// RecoveryPointOutcome says what Cleanup did with the recovery point, and
+// why.
+type RecoveryPointOutcome struct {
+	Status string `json:"status"` // deleted, deleting, expired or kept
+	Reason string `json:"reason"`
 }
 
 // NotifyResult is the SNS message published.

@@ -117,8 +117,12 @@ func runDemo(ctx context.Context, args []string, env *Env) error {
 	fmt.Fprintf(out, "  state transitions   %d\n", x.Transitions())
 	fmt.Fprintf(out, "  AWS API calls       %d\n", calls)
 	if st.Cleanup != nil {
-		fmt.Fprintf(out, "  cleaned up          builder %s terminated; recovery point deleted: %v; old golden AMIs removed: %d\n",
-			st.Builder.InstanceID, st.Cleanup.RecoveryPointDeleted, len(st.Cleanup.DeregisteredImages))
+		rp := "unknown"
+		if o := st.Cleanup.RecoveryPoint; o != nil {
+			rp = o.Status
+		}
+		fmt.Fprintf(out, "  cleaned up          builder %s terminated; recovery point %s; old golden AMIs removed: %d\n",
+			st.Builder.InstanceID, rp, len(st.Cleanup.DeregisteredImages))
 	}
 	if st.Notify != nil {
 		fmt.Fprintf(out, "  notification        %q\n", st.Notify.Subject)
