@@ -40,6 +40,19 @@ func init() {
 		"DescribeSubnets":                (*Sim).ec2DescribeSubnets,
 		"DescribeSecurityGroups":         (*Sim).ec2DescribeSecurityGroups,
 		"DescribeVpcs":                   (*Sim).ec2DescribeVpcs,
+		"DeleteLaunchTemplate":           (*Sim).ec2DeleteLaunchTemplate,
+		"CreateRouteTable":               (*Sim).ec2CreateRouteTable,
+		"AssociateRouteTable":            (*Sim).ec2AssociateRouteTable,
+		"CreateRoute":                    (*Sim).ec2CreateRoute,
+		"DeleteRoute":                    (*Sim).ec2DeleteRoute,
+		"DescribeRouteTables":            (*Sim).ec2DescribeRouteTables,
+		"CreateInternetGateway":          (*Sim).ec2CreateInternetGateway,
+		"AttachInternetGateway":          (*Sim).ec2AttachInternetGateway,
+		"DescribeInternetGateways":       (*Sim).ec2DescribeInternetGateways,
+		"CreateNatGateway":               (*Sim).ec2CreateNatGateway,
+		"DescribeNatGateways":            (*Sim).ec2DescribeNatGateways,
+		"CreateVpcEndpoint":              (*Sim).ec2CreateVpcEndpoint,
+		"DescribeVpcEndpoints":           (*Sim).ec2DescribeVpcEndpoints,
 	}
 	for name, h := range actions {
 		actions[name] = ec2DryRun(h)

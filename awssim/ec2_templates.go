@@ -570,6 +570,23 @@ func (s *Sim) ec2DescribeVpcs(r *request, p params, w *xmlWriter) error {
 // version that cannot go (the default one, or one that does not exist) is
 // reported in the unsuccessful set, as EC2 does, without failing the call.
 // Version numbers are never reused.
+// ec2DeleteLaunchTemplate deletes a launch template and all its versions.
+// As in AWS, a template an Auto Scaling group still uses can be deleted:
+// the group then fails to launch (its launches are retried and fail).
+func (s *Sim) ec2DeleteLaunchTemplate(r *request, p params, w *xmlWriter) error {
+	lt, err := s.ltRef(p)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(r, Resource{ARN: s.ltARN(lt.ID), Tags: lt.Tags}); err != nil {
+		return err
+	}
+	delete(s.ec2.launchTemplates, lt.ID)
+	s.ec2.ltOrder = without(s.ec2.ltOrder, lt)
+	writeLaunchTemplate(w, "launchTemplate", lt)
+	return nil
+}
+
 func (s *Sim) ec2DeleteLaunchTemplateVersions(r *request, p params, w *xmlWriter) error {
 	lt, err := s.ltRef(p)
 	if err != nil {

@@ -17,6 +17,7 @@ func (s *Sim) seed(scenario string) error {
 	}
 	v := &vpc{ID: s.newID("vpc"), CIDR: "172.31.0.0/16", IsDefault: true}
 	s.ec2.vpcs[v.ID] = v
+	s.seedDefaultVPCNetwork(v)
 	for i, z := range []string{"a", "b", "c"} {
 		s.ec2.subnets = append(s.ec2.subnets, &subnet{
 			ID: s.newID("subnet"), VpcID: v.ID, AZ: s.opts.Region + z,
@@ -78,6 +79,15 @@ func (s *Sim) seedDemo() error {
 	}
 	for _, sn := range s.ec2.subnets {
 		g.Subnets = append(g.Subnets, sn.ID)
+	}
+	// Builders get no public IP: the demo account reaches Systems Manager
+	// through interface endpoints in the default VPC, as a private
+	// network needs ("Use VPC endpoints to improve the security of EC2
+	// instances", Systems Manager user guide).
+	for _, svc := range []string{"ssm", "ssmmessages", "ec2messages"} {
+		ep := s.addVPCEndpoint(s.ec2.subnets[0].VpcID, "com.amazonaws."+s.opts.Region+"."+svc, "Interface",
+			append([]string(nil), g.Subnets...), []string{s.defaultSecurityGroup(s.ec2.subnets[0].VpcID).ID}, nil, true, tags{})
+		ep.State, ep.Created = "available", past.Add(-24*time.Hour)
 	}
 	s.asgAddGroup(g)
 	if len(g.members) != 2 {

@@ -107,6 +107,7 @@ type Sim struct {
 	idPrefix map[string]uint64
 
 	ec2    ec2Store
+	net    netStore
 	asg    asgStore
 	ssm    ssmStore
 	backup backupStore
