@@ -71,6 +71,9 @@
 // stored history and continues it from the state that was running; a task
 // that was in flight is invoked again, so task handlers must be idempotent.
 // Cancelling the context of Run interrupts the run without recording an
-// end, exactly like a crash, so it can be resumed; Execution.Abort ends an
+// end, exactly like a crash, so it can be resumed; Execution.Interrupt
+// records that an operator stopped it on purpose (still resumable),
+// Execution.Redirect sends a stopped execution to another state (an
+// operator's abort to the compensation), and Execution.Abort ends an
 // execution for good.
 package asl

@@ -347,6 +347,12 @@ func (e *Executor) Resume(def *Definition, events History) (*Execution, error) {
 			x.retryAt = ev.Timestamp.Add(time.Duration(ev.Delay))
 		case ev.Type == TaskScheduled:
 			x.retryAt = time.Time{}
+		case ev.Type == ExecutionRedirected:
+			v, err := decodeJSON(ev.Output)
+			if err != nil {
+				return nil, fmt.Errorf("resume %s: redirect to %q: %w", info.Name, ev.Next, err)
+			}
+			x.cur, x.curInput, x.curRaw, x.entered = ev.Next, v, ev.Output, false
 		}
 	}
 	ev := Event{Type: ExecutionResumed, State: x.cur}
@@ -366,6 +372,65 @@ func (x *Execution) Abort(cause string) error {
 		return fmt.Errorf("abort %s: %w", x.info.Name, ErrCompleted)
 	}
 	return x.finish(Result{Status: StatusAborted, Error: "States.Aborted", Cause: cause})
+}
+
+// Interrupt records that the run was stopped on purpose (an operator's
+// signal) with cause, after Run returned for a cancelled context. The
+// execution stays RUNNING: Resume continues it, Redirect and Abort end it
+// another way.
+func (x *Execution) Interrupt(cause string) error {
+	if x.running {
+		return errors.New("interrupt: the execution is running; cancel its context first")
+	}
+	if x.status != StatusRunning {
+		return fmt.Errorf("interrupt %s: %w", x.info.Name, ErrCompleted)
+	}
+	if err := x.record(Event{Type: ExecutionInterrupted, State: x.cur, Cause: cause}); err != nil {
+		return fmt.Errorf("interrupt %s: %w", x.info.Name, err)
+	}
+	return nil
+}
+
+// Redirect moves an execution that is not running to the state next, with
+// input as that state's input, and records ExecutionRedirected with
+// errorName and cause (why). The state in flight, if any, is left without
+// an exit, as a Catch leaves it. It is how an operator sends a stopped
+// execution to its compensation; Run then continues from next.
+func (x *Execution) Redirect(next string, input json.RawMessage, errorName, cause string) error {
+	if x.running {
+		return errors.New("redirect: the execution is running; cancel its context first")
+	}
+	if x.status != StatusRunning {
+		return fmt.Errorf("redirect %s: %w", x.info.Name, ErrCompleted)
+	}
+	if _, ok := x.def.states[next]; !ok {
+		return fmt.Errorf("redirect %s: no state %q in the definition", x.info.Name, next)
+	}
+	v, err := decodeJSON(input)
+	if err != nil {
+		return fmt.Errorf("redirect %s: input is not JSON: %w", x.info.Name, err)
+	}
+	raw, err := marshalValue(v)
+	if err != nil {
+		return fmt.Errorf("redirect %s: %w", x.info.Name, err)
+	}
+	if err := x.record(Event{Type: ExecutionRedirected, State: x.cur, Next: next, Output: raw, Error: errorName, Cause: cause}); err != nil {
+		return fmt.Errorf("redirect %s: %w", x.info.Name, err)
+	}
+	x.cur, x.curInput, x.curRaw, x.entered = next, v, raw, false
+	return nil
+}
+
+// Position returns the state the execution is in (or goes to next) and
+// that state's input; "" once the last state has exited.
+func (x *Execution) Position() (state string, input json.RawMessage, err error) {
+	raw := x.curRaw
+	if raw == nil {
+		if raw, err = marshalValue(x.curInput); err != nil {
+			return "", nil, err
+		}
+	}
+	return x.cur, raw, nil
 }
 
 // errInterrupted signals that ctx was cancelled mid-run.

@@ -13,9 +13,11 @@ import (
 // an equivalent.
 type EventType string
 
-// History event types. RetryScheduled, CatchMatched and ExecutionResumed
-// have no Step Functions equivalent: they record which retrier or catcher
-// matched, and where a resumed run picked up.
+// History event types. RetryScheduled, CatchMatched, ExecutionResumed,
+// ExecutionInterrupted and ExecutionRedirected have no Step Functions
+// equivalent: they record which retrier or catcher matched, where a resumed
+// run picked up, that an operator stopped the run on purpose (it stays
+// resumable), and that an operator moved it to another state.
 const (
 	ExecutionStarted   EventType = "ExecutionStarted"
 	ExecutionSucceeded EventType = "ExecutionSucceeded"
@@ -23,6 +25,12 @@ const (
 	ExecutionTimedOut  EventType = "ExecutionTimedOut"
 	ExecutionAborted   EventType = "ExecutionAborted"
 	ExecutionResumed   EventType = "ExecutionResumed"
+	// ExecutionInterrupted is not terminal: the execution stays RUNNING
+	// and can be resumed.
+	ExecutionInterrupted EventType = "ExecutionInterrupted"
+	// ExecutionRedirected moves the execution to the state in Next with
+	// Output as that state's input; Resume replays it.
+	ExecutionRedirected EventType = "ExecutionRedirected"
 
 	TaskStateEntered    EventType = "TaskStateEntered"
 	TaskStateExited     EventType = "TaskStateExited"
@@ -170,6 +178,22 @@ func (h History) Status() Status {
 		return StatusAborted
 	}
 	return StatusRunning
+}
+
+// Interrupted reports whether the execution was stopped on purpose and not
+// resumed since: it is RUNNING and its last event is ExecutionInterrupted.
+func (h History) Interrupted() bool {
+	return len(h) > 0 && h[len(h)-1].Type == ExecutionInterrupted
+}
+
+// Redirected returns the last ExecutionRedirected event, if any.
+func (h History) Redirected() (Event, bool) {
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i].Type == ExecutionRedirected {
+			return h[i], true
+		}
+	}
+	return Event{}, false
 }
 
 // Info returns the execution description from ExecutionStarted.

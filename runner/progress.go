@@ -58,6 +58,14 @@ func (p *Progress) Observe(x *asl.Execution, ev asl.Event) {
 			fmt.Fprintln(p.W, line)
 			p.lastWait = r.Payload.Waiting
 		}
+	case ev.Type == asl.TaskSucceeded && ev.State == "Compensate":
+		p.compensation(at, ev.Output)
+	case ev.Type == asl.ExecutionInterrupted:
+		p.endWaitLine()
+		fmt.Fprintf(p.W, "%s  interrupted (%s); next: %s\n", at, ev.Cause, ev.State)
+	case ev.Type == asl.ExecutionRedirected:
+		p.endWaitLine()
+		fmt.Fprintf(p.W, "%s  %s: %s → %s\n", at, ev.Error, ev.Cause, ev.Next)
 	case ev.Type == asl.TaskSucceeded:
 		if facts := resultFacts(ev.Output); facts != "" {
 			fmt.Fprintf(p.W, "%s    %s\n", at, facts)
@@ -67,7 +75,7 @@ func (p *Progress) Observe(x *asl.Execution, ev asl.Event) {
 		fmt.Fprintf(p.W, "%s    retry %d of %s in %s: %s\n", at, ev.RetryCount, ev.State, time.Duration(ev.Delay), ev.Error)
 	case ev.Type == asl.CatchMatched:
 		p.endWaitLine()
-		fmt.Fprintf(p.W, "%s    %s failed with %s: %s\n", at, ev.State, ev.Error, shortCause(ev.Cause))
+		fmt.Fprintf(p.W, "%s    %s failed with %s: %s\n", at, ev.State, ev.Error, ShortCause(ev.Cause))
 	case ev.Type.IsTerminal():
 		p.endWaitLine()
 		switch ev.Type {
@@ -76,6 +84,28 @@ func (p *Progress) Observe(x *asl.Execution, ev asl.Event) {
 		default:
 			fmt.Fprintf(p.W, "%s  execution %s: %s\n", at, strings.ToLower(strings.TrimPrefix(string(ev.Type), "Execution")), ev.Error)
 		}
+	}
+}
+
+// compensation lists what Compensate undid and what it could not undo.
+func (p *Progress) compensation(at string, output json.RawMessage) {
+	var r struct {
+		Payload struct {
+			Actions  []string `json:"actions"`
+			Problems []string `json:"problems"`
+		}
+	}
+	if json.Unmarshal(output, &r) != nil {
+		return
+	}
+	if len(r.Payload.Actions) == 0 && len(r.Payload.Problems) == 0 {
+		fmt.Fprintf(p.W, "%s    nothing to undo\n", at)
+	}
+	for _, a := range r.Payload.Actions {
+		fmt.Fprintf(p.W, "%s    undone: %s\n", at, a)
+	}
+	for _, a := range r.Payload.Problems {
+		fmt.Fprintf(p.W, "%s    could not undo: %s\n", at, a)
 	}
 }
 
@@ -107,8 +137,8 @@ func resultFacts(output json.RawMessage) string {
 	return strings.Join(parts, ", ")
 }
 
-// shortCause extracts the message from a Lambda-style error cause.
-func shortCause(cause string) string {
+// ShortCause extracts the message from a Lambda-style error cause.
+func ShortCause(cause string) string {
 	var c struct {
 		ErrorMessage string `json:"errorMessage"`
 	}

@@ -22,6 +22,8 @@ func ExampleProgress() {
 		{Timestamp: t0.Add(4 * time.Minute), Type: asl.TaskStateEntered, State: "Generalize"},
 		{Timestamp: t0.Add(4 * time.Minute), Type: asl.RetryScheduled, State: "Generalize", RetryCount: 1, Delay: asl.Duration(2 * time.Second), Error: "TransientError"},
 		{Timestamp: t0.Add(5 * time.Minute), Type: asl.CatchMatched, State: "Generalize", Error: "GeneralizeFailedError", Cause: `{"errorMessage":"command ended Failed","errorType":"GeneralizeFailedError"}`},
+		{Timestamp: t0.Add(5 * time.Minute), Type: asl.TaskStateEntered, State: "Compensate"},
+		{Timestamp: t0.Add(5 * time.Minute), Type: asl.TaskSucceeded, State: "Compensate", Output: []byte(`{"Payload":{"actions":["terminated builder i-0123456789abcdef0","restored MaxSize 4"],"problems":["deregister image ami-0123456789abcdef0: UnauthorizedOperation"]}}`)},
 		{Timestamp: t0.Add(5 * time.Minute), Type: asl.ExecutionFailed, Error: "GeneralizeFailedError"},
 	} {
 		p.Observe(nil, ev)
@@ -35,5 +37,9 @@ func ExampleProgress() {
 	// +00:04:00  Generalize
 	// +00:04:00    retry 1 of Generalize in 2s: TransientError
 	// +00:05:00    Generalize failed with GeneralizeFailedError: command ended Failed
+	// +00:05:00  Compensate
+	// +00:05:00    undone: terminated builder i-0123456789abcdef0
+	// +00:05:00    undone: restored MaxSize 4
+	// +00:05:00    could not undo: deregister image ami-0123456789abcdef0: UnauthorizedOperation
 	// +00:05:00  execution failed: GeneralizeFailedError
 }

@@ -32,10 +32,36 @@ const ext = ".jsonl"
 // use by several executions of one process; two processes must not append
 // to the same execution at the same time.
 type Store struct {
+	// Meta, when set, is written next to each execution this store
+	// creates (see Meta); Started is filled in with the wall clock.
+	Meta *Meta
+
 	dir  string
 	mu   sync.Mutex
 	open map[string]*os.File
 }
+
+// Meta is what the command that ran an execution knows about it and its
+// history does not say: where it ran, and when by the wall clock (the
+// history's timestamps follow the execution's clock, which is the
+// simulator's for a run against the simulator).
+type Meta struct {
+	// Target is where the execution acts: "simulator <endpoint>" or
+	// "<account>/<region>".
+	Target string `json:"target"`
+	// Started is the wall-clock time the execution started.
+	Started time.Time `json:"started"`
+}
+
+const metaExt = ".meta.json"
+
+// Status values a Summary shows beyond the execution's own: an execution
+// stopped on purpose that can be resumed, and one an operator aborted
+// (compensated and ended).
+const (
+	StatusInterrupted asl.Status = "INTERRUPTED"
+	StatusAborted     asl.Status = "ABORTED"
+)
 
 var _ asl.Journal = (*Store)(nil)
 
@@ -66,6 +92,31 @@ func fileName(id string) string {
 }
 
 func (s *Store) path(id string) string { return filepath.Join(s.dir, fileName(id)) }
+
+func metaPath(historyPath string) string { return strings.TrimSuffix(historyPath, ext) + metaExt }
+
+// writeMeta writes s.Meta for a new execution.
+func (s *Store) writeMeta(id string) error {
+	m := *s.Meta
+	if m.Started.IsZero() {
+		m.Started = time.Now().UTC()
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(metaPath(s.path(id)), b, 0o644)
+}
+
+// readMeta reads an execution's Meta; ok is false when there is none.
+func readMeta(historyPath string) (Meta, bool) {
+	var m Meta
+	b, err := os.ReadFile(metaPath(historyPath))
+	if err != nil || json.Unmarshal(b, &m) != nil {
+		return Meta{}, false
+	}
+	return m, true
+}
 
 // Append implements asl.Journal: it writes ev as one line of the
 // execution's file. ExecutionStarted creates the file and fails with
@@ -117,6 +168,12 @@ func (s *Store) file(id string, create bool) (*os.File, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("create %s: %w", id, err)
+		}
+		if s.Meta != nil {
+			if err := s.writeMeta(id); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("create %s: meta: %w", id, err)
+			}
 		}
 		if err := syncDir(s.dir); err != nil {
 			f.Close()
@@ -210,15 +267,32 @@ type Summary struct {
 	ID           string
 	Name         string
 	StateMachine string
-	Status       asl.Status
-	StartTime    time.Time
-	// StopTime is zero while the execution is RUNNING.
+	// Status is the execution's status, or StatusInterrupted for one an
+	// operator stopped (still resumable), or StatusAborted for one an
+	// operator aborted.
+	Status asl.Status
+	// StartTime is the start on the execution's clock.
+	StartTime time.Time
+	// StopTime is zero while the execution is RUNNING (or INTERRUPTED).
 	StopTime time.Time
+	// LastTime is the time of the last event.
+	LastTime time.Time
 	// State is the last state entered.
 	State       string
 	Events      int
 	Transitions int
+	// Group is the Auto Scaling group the execution resolved ("" before
+	// it did, or when it found none).
+	Group string
+	// Target and Started come from the execution's Meta; without one,
+	// Target is "" and Started is StartTime.
+	Target  string
+	Started time.Time
 }
+
+// Duration is the time from the start to the end (or, for an execution
+// that has not ended, to the last event), on the execution's clock.
+func (s Summary) Duration() time.Duration { return s.LastTime.Sub(s.StartTime) }
 
 // List describes every stored execution, newest first.
 func (s *Store) List() ([]Summary, error) {
@@ -235,10 +309,16 @@ func (s *Store) List() ([]Summary, error) {
 		if err != nil {
 			return nil, fmt.Errorf("list executions: %s: %w", e.Name(), err)
 		}
-		out = append(out, summarize(h))
+		sm := summarize(h)
+		if m, ok := readMeta(filepath.Join(s.dir, e.Name())); ok {
+			sm.Target, sm.Started = m.Target, m.Started
+		}
+		out = append(out, sm)
 	}
+	// Newest first by the wall clock: histories of runs against the
+	// simulator carry its (virtual) time.
 	slices.SortFunc(out, func(a, b Summary) int {
-		if c := b.StartTime.Compare(a.StartTime); c != 0 {
+		if c := b.Started.Compare(a.Started); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ID, b.ID)
@@ -249,9 +329,16 @@ func (s *Store) List() ([]Summary, error) {
 func summarize(h asl.History) Summary {
 	info, _ := h.Info()
 	sm := Summary{ID: info.ID, Name: info.Name, StateMachine: info.StateMachineName, Status: h.Status(),
-		StartTime: info.StartTime, Events: len(h), Transitions: h.Transitions()}
+		StartTime: info.StartTime, Started: info.StartTime, LastTime: h[len(h)-1].Timestamp,
+		Events: len(h), Transitions: h.Transitions(), Group: groupOf(h)}
 	if sm.Status != asl.StatusRunning {
 		sm.StopTime = h[len(h)-1].Timestamp
+	}
+	if _, ok := h.Redirected(); ok && sm.Status == asl.StatusFailed {
+		sm.Status = StatusAborted
+	}
+	if h.Interrupted() {
+		sm.Status = StatusInterrupted
 	}
 	for i := len(h) - 1; i >= 0; i-- {
 		if h[i].Type.IsStateEntered() {
@@ -260,6 +347,25 @@ func summarize(h asl.History) Summary {
 		}
 	}
 	return sm
+}
+
+// groupOf returns the group the execution resolved: target.group in the
+// last state output that has one.
+func groupOf(h asl.History) string {
+	for i := len(h) - 1; i >= 0; i-- {
+		if !h[i].Type.IsStateExited() || len(h[i].Output) == 0 {
+			continue
+		}
+		var v struct {
+			Target *struct {
+				Group string `json:"group"`
+			} `json:"target"`
+		}
+		if json.Unmarshal(h[i].Output, &v) == nil && v.Target != nil && v.Target.Group != "" {
+			return v.Target.Group
+		}
+	}
+	return ""
 }
 
 // Find returns the id of the stored execution named name (the newest, if

@@ -26,11 +26,14 @@ const demoGroup = "demo-windows-web"
 
 func runDemo(ctx context.Context, args []string, env *Env) error {
 	fs := newFlagSet("demo", "[--json]", env)
-	asJSON := fs.Bool("json", false, "print the execution's final output as JSON at the end")
+	asJSON := fs.Bool("json", false, "print one JSON document on stdout (the execution's output, metrics and checks); everything else goes to stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	out := env.Stdout
+	if *asJSON {
+		out = env.Stderr
+	}
 	wallStart := time.Now()
 	sb, err := sandbox.New(ctx, awssim.Options{Scenario: "demo"})
 	if err != nil {
@@ -70,20 +73,23 @@ func runDemo(ctx context.Context, args []string, env *Env) error {
 	fmt.Fprintf(out, "AWS Backup: job %s COMPLETED, recovery point %s\n", jobID, req.RecoveryPointArn)
 	fmt.Fprintf(out, "EventBridge: the event matches the amiswap rule; starting the workflow\n\n")
 
-	callsBefore := len(sb.Sim.Calls())
 	swapStart := sb.Sim.Now()
 	progress := &runner.Progress{W: out, Terminal: isTerminal(out)}
+	calls := &runner.Calls{}
 	x, res, err := runner.Run(ctx, runner.Options{
-		AWS: sb.AWS, Config: sb.Config, Clock: sb.Sim, Observer: progress.Observe,
+		AWS: calls.Instrument(sb.AWS), Config: sb.Config, Clock: sb.Sim, Observer: progress.Observe,
 	}, "", req)
 	if err != nil {
 		return fmt.Errorf("demo: run the workflow: %w", err)
 	}
 	swapDuration := sb.Sim.Now().Sub(swapStart)
-	calls := len(sb.Sim.Calls()) - callsBefore
+	metrics := runner.MetricsOf(x.History(), 0, calls, time.Since(wallStart))
 	fmt.Fprintln(out)
 	if res.Status != asl.StatusSucceeded {
 		fmt.Fprintf(out, "the swap %s: %s: %s\n", strings.ToLower(string(res.Status)), res.Error, res.Cause)
+		if *asJSON {
+			writeJSON(env.Stdout, map[string]any{"outcome": "failed", "status": res.Status, "error": res.Error, "cause": res.Cause, "metrics": metrics})
+		}
 		return &exitError{code: 1}
 	}
 	var st workflow.State
@@ -92,6 +98,9 @@ func runDemo(ctx context.Context, args []string, env *Env) error {
 	}
 	if st.Target != nil && st.Target.Skip {
 		fmt.Fprintf(out, "skipped: %s\n", st.Target.SkipReason)
+		if *asJSON {
+			writeJSON(env.Stdout, map[string]any{"outcome": "skipped", "status": res.Status, "reason": st.Target.SkipReason, "metrics": metrics})
+		}
 		return &exitError{code: 1}
 	}
 	checks, err := sandbox.VerifySwapped(ctx, sb.AWS, before, st)
@@ -115,7 +124,7 @@ func runDemo(ctx context.Context, args []string, env *Env) error {
 	fmt.Fprintf(out, "  launch template     %s version %s (group follows %s)\n", st.Swap.LaunchTemplateID, st.Swap.NewVersion, before.GroupVersion)
 	fmt.Fprintf(out, "  simulated duration  %s (backup included: %s)\n", swapDuration.Round(time.Second), sb.Sim.Now().Sub(simStart).Round(time.Second))
 	fmt.Fprintf(out, "  state transitions   %d\n", x.Transitions())
-	fmt.Fprintf(out, "  AWS API calls       %d\n", calls)
+	fmt.Fprintf(out, "  AWS API calls       %d (%d throttled)\n", metrics.APICalls, metrics.ThrottledCalls)
 	if st.Cleanup != nil {
 		rp := "unknown"
 		if o := st.Cleanup.RecoveryPoint; o != nil {
@@ -136,12 +145,27 @@ func runDemo(ctx context.Context, args []string, env *Env) error {
 		fmt.Fprintf(out, "  ✗ %s\n", p)
 	}
 	if *asJSON {
-		fmt.Fprintf(out, "%s\n", res.Output)
+		var doc map[string]any
+		if err := json.Unmarshal(res.Output, &doc); err != nil {
+			return fmt.Errorf("demo: read the output: %w", err)
+		}
+		doc["outcome"], doc["status"], doc["execution"], doc["metrics"] = "swapped", res.Status, x.Name(), metrics
+		doc["checks"] = map[string][]string{"passed": nonNil(checks.Passed), "problems": nonNil(checks.Problems)}
+		if err := writeJSON(env.Stdout, doc); err != nil {
+			return err
+		}
 	}
 	if !checks.OK() {
 		return &exitError{code: 1}
 	}
 	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // isTerminal reports whether w is a character device (a terminal).

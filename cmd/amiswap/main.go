@@ -22,6 +22,9 @@ type command struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, args []string, env *Env) error
+	// ownsSignals is set by commands that read env.Signals themselves;
+	// for the others, Run cancels the context on the first signal.
+	ownsSignals bool
 }
 
 var commands = map[string]command{}
@@ -32,6 +35,8 @@ func register(c command) { commands[c.name] = c }
 type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
+	// Signals delivers SIGINT and SIGTERM (nil: none). Tests send their own.
+	Signals <-chan os.Signal
 }
 
 // usageError is a command-line mistake: it prints the usage and exits 2.
@@ -45,11 +50,13 @@ type exitError struct{ code int }
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	env := &Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
-	err := Run(ctx, os.Args[1:], env)
-	stop()
+	// Signals are a channel, not a cancelled context, so that `run` can
+	// stop in two stages (see interrupt.go).
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	env := &Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Signals: sigs}
+	err := Run(context.Background(), os.Args[1:], env)
+	signal.Stop(sigs)
 	os.Exit(exitCode(err, env.Stderr))
 }
 
@@ -80,6 +87,18 @@ func Run(ctx context.Context, args []string, env *Env) error {
 	c, ok := commands[args[0]]
 	if !ok {
 		return &usageError{fmt.Sprintf("unknown command %q", args[0])}
+	}
+	if env.Signals != nil && !c.ownsSignals {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-env.Signals:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
 	}
 	return c.run(ctx, args[1:], env)
 }
