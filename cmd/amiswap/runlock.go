@@ -6,23 +6,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	"github.com/aws/smithy-go"
 )
 
 // stackOutputLockTable is the stack output that names the lock table
 // (see deploy/README.md).
 const stackOutputLockTable = "LockTableName"
-
-// stackDescriber is the part of CloudFormation the lock default reads.
-type stackDescriber interface {
-	DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
-}
 
 // lockChoice is the lock a run will use: Table, or none with Why.
 type lockChoice struct {
@@ -62,33 +51,23 @@ func chooseLock(ctx context.Context, cf stackDescriber, t *awsTarget, explicit, 
 		stackName, t.Account, t.Region)}
 }
 
-// stackLockTable reads the stack's LockTableName output. found is false
-// when the stack does not exist: DescribeStacks then fails with
-// ValidationError ("If the stack doesn't exist, a ValidationError is
+// stackLockTable reads the stack's LockTableName output (see findStack).
+// found is false when the stack does not exist: DescribeStacks then fails
+// with ValidationError ("If the stack doesn't exist, a ValidationError is
 // returned": DescribeStacks, AWS CloudFormation API Reference,
 // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html).
 // A simulator that does not serve CloudFormation has no stack either.
 func stackLockTable(ctx context.Context, cf stackDescriber, t *awsTarget, stackName string) (table string, found bool, err error) {
-	out, err := cf.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stackName)})
-	var ae smithy.APIError
+	st, err := findStack(ctx, cf, stackName)
 	switch {
-	case err == nil:
-	case errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && strings.Contains(ae.ErrorMessage(), "does not exist"):
-		return "", false, nil
-	case t.Sim != nil:
+	case err != nil && t.Sim != nil:
 		// A simulator that does not serve CloudFormation answers with
 		// UnknownService or something an SDK cannot read: no stack.
 		return "", false, nil
-	default:
-		return "", false, fmt.Errorf("run: look up stack %q for its lock table (give --lock-table or --no-lock to skip this): %w", stackName, err)
-	}
-	if len(out.Stacks) == 0 {
+	case err != nil:
+		return "", false, fmt.Errorf("run: look up the lock table of stack %q (give --lock-table or --no-lock to skip this): %w", stackName, err)
+	case st == nil:
 		return "", false, nil
 	}
-	for _, o := range out.Stacks[0].Outputs {
-		if aws.ToString(o.OutputKey) == stackOutputLockTable {
-			return aws.ToString(o.OutputValue), true, nil
-		}
-	}
-	return "", true, nil
+	return st.LockTable, true, nil
 }
