@@ -33,7 +33,7 @@ const ext = ".jsonl"
 // to the same execution at the same time.
 type Store struct {
 	// Meta, when set, is written next to each execution this store
-	// creates (see Meta); Started is filled in with the wall clock.
+	// creates (see Meta). Started is always written, from the wall clock.
 	Meta *Meta
 
 	dir  string
@@ -95,9 +95,12 @@ func (s *Store) path(id string) string { return filepath.Join(s.dir, fileName(id
 
 func metaPath(historyPath string) string { return strings.TrimSuffix(historyPath, ext) + metaExt }
 
-// writeMeta writes s.Meta for a new execution.
+// writeMeta writes the Meta of a new execution: s.Meta, with Started.
 func (s *Store) writeMeta(id string) error {
-	m := *s.Meta
+	var m Meta
+	if s.Meta != nil {
+		m = *s.Meta
+	}
 	if m.Started.IsZero() {
 		m.Started = time.Now().UTC()
 	}
@@ -169,11 +172,9 @@ func (s *Store) file(id string, create bool) (*os.File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("create %s: %w", id, err)
 		}
-		if s.Meta != nil {
-			if err := s.writeMeta(id); err != nil {
-				f.Close()
-				return nil, fmt.Errorf("create %s: meta: %w", id, err)
-			}
+		if err := s.writeMeta(id); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("create %s: meta: %w", id, err)
 		}
 		if err := syncDir(s.dir); err != nil {
 			f.Close()

@@ -83,6 +83,7 @@ func runRollback(ctx context.Context, args []string, env *Env) error {
 		return fmt.Errorf("rollback: %w", err)
 	}
 	defer st.Close()
+	st.Meta = &store.Meta{Target: target.String()}
 	progress := &runner.Progress{W: env.Stdout, Terminal: isTerminal(env.Stdout)}
 	if in.JSON {
 		progress = &runner.Progress{W: env.Stderr, Terminal: isTerminal(env.Stderr)}
