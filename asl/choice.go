@@ -74,6 +74,14 @@ var operators = func() map[string]operator {
 	return m
 }()
 
+// refusedChoiceFields explains the choice-rule fields Step Functions knows
+// and this executor does not run.
+var refusedChoiceFields = map[string]string{
+	"Condition": "is not supported: it belongs to JSONata, and only JSONPath is supported",
+	"Assign":    "is not supported: workflow variables are not implemented",
+	"Output":    "is not supported: it belongs to JSONata, and only JSONPath is supported",
+}
+
 type choiceRule struct {
 	and, or []*choiceRule
 	not     *choiceRule
@@ -153,7 +161,10 @@ func parseChoiceRule(v any, field string, top bool) (*choiceRule, error) {
 		default:
 			op, ok := operators[e.key]
 			if !ok {
-				return nil, &fieldError{f, "is not supported"}
+				if why, ok := refusedChoiceFields[e.key]; ok {
+					return nil, &fieldError{f, why}
+				}
+				return nil, &fieldError{f, "is not supported: a choice rule has Variable, one comparison operator (StringEquals, NumericLessThan, IsPresent, ...), And, Or or Not, and Next at the top level"}
 			}
 			nOps++
 			r.opName, r.op = e.key, op

@@ -353,6 +353,9 @@ func parseState(name string, v any) (*state, error) {
 			if !ok || r == "" {
 				return nil, perr(name, f, "must be a non-empty string")
 			}
+			if strings.HasSuffix(r, ".waitForTaskToken") {
+				return nil, perr(name, f, "is a callback task (.waitForTaskToken), which is not supported: tasks run in-process and wait for their result, and nothing could send the task token back")
+			}
 			s.resource = r
 		case "TimeoutSeconds":
 			n, ok := positiveInt(e.val)

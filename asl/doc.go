@@ -42,6 +42,14 @@
 // intrinsic: States.Format, States.StringToJson, States.JsonToString,
 // States.Array, States.ArrayLength, States.ArrayGetItem,
 // States.ArrayContains, States.MathAdd, States.UUID and States.StringSplit.
+// The context object provides $$.Execution.{Id,Name,StartTime,Input},
+// $$.State.{Name,EnteredTime,RetryCount} and $$.StateMachine.{Id,Name}; a
+// context path naming anything else is refused at load with the reason
+// ($$.Task.Token exists only for callback tasks, $$.Map only in Map
+// states, neither of which runs here). A callback Resource
+// (".waitForTaskToken") is refused too, and so is a choice-rule field that
+// is not a comparison operator, And, Or, Not, Variable or Next (JSONata's
+// Condition, Assign, Output each with their reason).
 //
 // # Errors
 //

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -102,7 +103,58 @@ func parsePath(s string, allowContext, reference bool) (*path, error) {
 			return nil, fmt.Errorf("unexpected %q at offset %d", s[i], i)
 		}
 	}
+	if p.context {
+		if err := checkContextPath(p.segs); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
+}
+
+// contextFields are the fields of the context object the executor provides
+// (see Execution.contextObject); below Execution.Input anything goes.
+var contextFields = map[string][]string{
+	"Execution":    {"Id", "Name", "StartTime", "Input"},
+	"State":        {"Name", "EnteredTime", "RetryCount"},
+	"StateMachine": {"Id", "Name"},
+}
+
+// contextRefused explains the context-object fields Step Functions has and
+// this executor does not provide.
+var contextRefused = map[string]string{
+	"Task": "is not provided: $$.Task.Token exists only for callback tasks (.waitForTaskToken), which are not supported",
+	"Map":  "is not provided: $$.Map.Item exists only inside a Map state, and Map states are not supported",
+}
+
+// checkContextPath refuses a context path that names a field the executor
+// does not provide, saying why: such a path could never be resolved, and
+// would fail the execution at run time instead of the definition at load.
+func checkContextPath(segs []segment) error {
+	if len(segs) == 0 {
+		return nil
+	}
+	top := segs[0]
+	if top.kind != segField {
+		return fmt.Errorf("the context object is not an array")
+	}
+	if why, ok := contextRefused[top.name]; ok {
+		return fmt.Errorf("$$.%s %s", top.name, why)
+	}
+	fields, ok := contextFields[top.name]
+	if !ok {
+		return fmt.Errorf("$$.%s is not provided: the context object has only Execution, State and StateMachine", top.name)
+	}
+	if len(segs) < 2 {
+		return nil
+	}
+	f := segs[1]
+	if f.kind != segField || !slices.Contains(fields, f.name) {
+		return fmt.Errorf("$$.%s has no such field: it provides %s", top.name, strings.Join(fields, ", "))
+	}
+	if len(segs) > 2 && f.name != "Input" {
+		return fmt.Errorf("$$.%s.%s is a single value, it has no fields", top.name, f.name)
+	}
+	return nil
 }
 
 // parseBracket parses the bracket expression starting at s[i] == '['.
