@@ -53,8 +53,8 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 			controlError(w, http.StatusBadRequest, "count must be positive (0 means 1), got %d", f.Count)
 			return
 		}
-		if f.Outcome != "" && f.Outcome != "failed" {
-			controlError(w, http.StatusBadRequest, "outcome must be \"failed\", got %q", f.Outcome)
+		if f.Outcome != "" && f.Outcome != "failed" && f.Outcome != "lost" {
+			controlError(w, http.StatusBadRequest, "outcome must be \"failed\" or \"lost\", got %q", f.Outcome)
 			return
 		}
 		s.AddFault(f)

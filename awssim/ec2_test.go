@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -1309,4 +1310,52 @@ func TestEC2SnapshotAndTemplatePagination(t *testing.T) {
 	}
 	_, err := c.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{MaxResults: aws.Int32(2)})
 	ec2WantCode(t, err, "InvalidParameterValue")
+}
+
+// TestLostAnswerFault: a "lost" fault serves the call, so its effect takes
+// place, and answers with an error instead, as when a request reaches AWS
+// and its answer never comes back; OnCall sees the call served first.
+func TestLostAnswerFault(t *testing.T) {
+	ctx := context.Background()
+	ts, c := newEC2Test(t, Options{})
+	var seen []string
+	ts.OnCall(func(call Call) { seen = append(seen, call.Action+" "+strconv.Itoa(call.Status)) })
+	ts.AddFault(Fault{Service: "ec2", Action: "RunInstances", Outcome: "lost"})
+	_, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ec2BaseImage(t, c, "linux")), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeInstance, Tags: []types.Tag{{Key: aws.String("lost"), Value: aws.String("yes")}}}}})
+	ec2WantCode(t, err, "InternalError")
+	out, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{{Name: aws.String("tag:lost"), Values: []string{"yes"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(out.Reservations); n != 1 {
+		t.Errorf("%d reservations after a RunInstances whose answer was lost, want the 1 it launched", n)
+	}
+	if len(seen) < 2 || seen[len(seen)-2] != "RunInstances 500" {
+		t.Errorf("OnCall saw %v, want RunInstances answered 500 before the DescribeInstances", seen)
+	}
+}
+
+// TestThrottleRefillsOnTheSimulatedClock: buckets refill with simulated
+// time, not wall time, so --speed N throttles as AWS would the same calls
+// over the same simulated time. On a manual clock nothing refills until the
+// clock moves.
+func TestThrottleRefillsOnTheSimulatedClock(t *testing.T) {
+	ctx := context.Background()
+	ts, c := newEC2Test(t, Options{Throttle: Throttle{ReadBurst: 2, ReadRate: 1}})
+	for i := 0; i < 2; i++ {
+		if _, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); err != nil {
+			t.Fatalf("call %d within the burst: %v", i, err)
+		}
+	}
+	_, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+	ec2WantCode(t, err, "RequestLimitExceeded")
+	_, err = c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+	ec2WantCode(t, err, "RequestLimitExceeded") // still: no simulated time passed
+	ts.Advance(time.Second)                     // one token at 1 per second
+	if _, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); err != nil {
+		t.Errorf("after 1s of simulated time: %v", err)
+	}
+	_, err = c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+	ec2WantCode(t, err, "RequestLimitExceeded")
 }

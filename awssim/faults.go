@@ -20,7 +20,10 @@ type Fault struct {
 	Status  int    `json:"status,omitempty"`
 	Message string `json:"message,omitempty"`
 	// Outcome "failed" marks the next resource created by the action as
-	// failed instead of returning an error.
+	// failed instead of returning an error. Outcome "lost" serves the call
+	// (its effect takes place) and then answers with the error instead of
+	// the result, as when a request reaches AWS and its answer is lost
+	// (Code defaults to InternalError, status 500).
 	Outcome string `json:"outcome,omitempty"`
 	// Count is how many calls (or resources) the fault applies to; 0 means 1.
 	Count int `json:"count,omitempty"`
@@ -40,7 +43,10 @@ func (s *Sim) AddFault(f Fault) {
 	if f.Count <= 0 {
 		f.Count = 1
 	}
-	if f.Outcome == "" && (f.Status < 400 || f.Status > 599) {
+	if f.Outcome == "lost" && f.Code == "" {
+		f.Code = "InternalError"
+	}
+	if f.Outcome != "failed" && (f.Status < 400 || f.Status > 599) {
 		// An error fault must look like an error to the client.
 		f.Status = http.StatusBadRequest
 		switch f.Code {
@@ -66,7 +72,7 @@ func (s *Sim) ClearFaults() {
 func (s *Sim) takeOutcome(service, action string) bool {
 	for i := range s.faults {
 		f := &s.faults[i]
-		if f.Outcome != "" && f.matches(service, action, "") {
+		if f.Outcome == "failed" && f.matches(service, action, "") {
 			f.Count--
 			if f.Count == 0 {
 				s.faults = append(s.faults[:i], s.faults[i+1:]...)
@@ -75,6 +81,24 @@ func (s *Sim) takeOutcome(service, action string) bool {
 		}
 	}
 	return false
+}
+
+// takeLost returns the error that replaces the answer of a call just served
+// when a "lost" fault matches it, consuming one use; nil otherwise. Callers
+// hold s.mu.
+func (s *Sim) takeLost(r *request) error {
+	for i := range s.faults {
+		f := &s.faults[i]
+		if f.Outcome == "lost" && f.matches(r.service, r.action, r.accessKeyID) {
+			f.Count--
+			e := &apiError{Status: f.Status, Code: f.Code, Message: f.Message}
+			if f.Count == 0 {
+				s.faults = append(s.faults[:i], s.faults[i+1:]...)
+			}
+			return e
+		}
+	}
+	return nil
 }
 
 // admit applies error faults and throttling to a call about to be served.
@@ -174,8 +198,12 @@ func (s *Sim) accessDenied(r *request, err error) error {
 	return &apiError{Status: http.StatusForbidden, Code: code, Message: err.Error()}
 }
 
-// Throttle configures per-action token buckets. Buckets refill on the wall
-// clock, as AWS's do, whatever the virtual clock does.
+// Throttle configures per-action token buckets. Buckets refill on the
+// simulator's own clock, like every other duration it simulates: at
+// --speed N they refill N times faster in wall time, so a run at any speed
+// sees the throttling AWS would apply to the same calls spread over the
+// same (simulated) time. On a manual clock they refill as the clock is
+// advanced.
 type Throttle struct {
 	Disabled bool `json:"disabled"`
 	// Non-mutating actions (Describe*, List*, Get*): burst and refill per second.
@@ -238,7 +266,7 @@ func (s *Sim) throttle(r *request) error {
 	}
 	key := bucketKey{r.service, r.action}
 	b := s.buckets[key]
-	now := time.Now()
+	now := s.clock.now
 	if b == nil {
 		b = &bucket{tokens: burst, last: now}
 		s.buckets[key] = b

@@ -171,6 +171,10 @@ func (q *queryService) serve(s *Sim, r *request, w http.ResponseWriter) {
 		q.fail(s, r, w, err)
 		return
 	}
+	if err := s.takeLost(r); err != nil {
+		q.fail(s, r, w, err)
+		return
+	}
 	if !q.ec2Style {
 		xw.raw("</")
 		xw.raw(r.action)
@@ -552,6 +556,9 @@ func (j *jsonService) serve(s *Sim, r *request, w http.ResponseWriter) {
 		return
 	}
 	out, err := h(s, r, r.body)
+	if err == nil {
+		err = s.takeLost(r)
+	}
 	if err != nil {
 		j.fail(s, r, w, err)
 		return
@@ -701,6 +708,9 @@ func (rs *restService) serve(s *Sim, r *request, w http.ResponseWriter) {
 			return
 		}
 		status, out, err := rt.h(s, r, vars)
+		if err == nil {
+			err = s.takeLost(r)
+		}
 		if err != nil {
 			rs.fail(s, r, w, err)
 			return

@@ -98,13 +98,15 @@ type Sim struct {
 	timers timerHeap
 	seq    uint64 // id generator
 
-	faults   []Fault
-	buckets  map[bucketKey]*bucket
-	calls    callLog
-	events   []Event
-	subs     []func(Event)
-	authz    Authorizer
-	idPrefix map[string]uint64
+	faults  []Fault
+	buckets map[bucketKey]*bucket
+	calls   callLog
+	// callObservers see each call served (OnCall).
+	callObservers []func(Call)
+	events        []Event
+	subs          []func(Event)
+	authz         Authorizer
+	idPrefix      map[string]uint64
 
 	ec2    ec2Store
 	net    netStore
@@ -326,7 +328,21 @@ func (s *Sim) recoverPanic(proto protocol, r *request, w http.ResponseWriter) {
 
 // record appends a call to the log. Callers hold s.mu.
 func (s *Sim) record(r *request, status int, code string) {
-	s.calls.add(Call{Time: s.clock.now, Service: r.service, Action: r.action, AccessKeyID: r.accessKeyID, Status: status, ErrorCode: code})
+	c := Call{Time: s.clock.now, Service: r.service, Action: r.action, AccessKeyID: r.accessKeyID, Status: status, ErrorCode: code}
+	s.calls.add(c)
+	for _, fn := range s.callObservers {
+		fn(c)
+	}
+}
+
+// OnCall registers fn to see every call as it is served, after its effect
+// and before its answer is written: a test can stop a client there, as if
+// the process died with the request applied and its answer unread. fn runs
+// with the simulator locked and must not call it.
+func (s *Sim) OnCall(fn func(Call)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.callObservers = append(s.callObservers, fn)
 }
 
 // parseAuthorization extracts the service and access key id from a SigV4

@@ -138,6 +138,7 @@ var Policies = map[string][]Statement{
 	},
 	"Notify": {
 		allow("PublishToTopic", []string{"sns:Publish"}, []any{map[string]any{"Ref": "Topic"}}, nil),
+		allow("NotificationMarkers", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, []any{map[string]any{"Fn::GetAtt": []string{"LockTable", "Arn"}}}, nil),
 	},
 	"Compensate": {
 		allow("RestoreEnabledGroups", []string{"autoscaling:CancelInstanceRefresh", "autoscaling:DeleteTags", "autoscaling:UpdateAutoScalingGroup"},

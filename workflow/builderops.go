@@ -17,7 +17,7 @@ func registerBuilderOps(r *Registry, c Clients, conf Config) {
 	create := &CreateImage{EC2: c.EC2}
 	imgCheck := &CheckImage{EC2: c.EC2}
 	clean := &Cleanup{EC2: c.EC2, Backup: c.Backup}
-	notify := &Notify{SNS: c.SNS, TopicArn: conf.TopicArn}
+	notify := &Notify{SNS: c.SNS, TopicArn: conf.TopicArn, DB: c.DynamoDB, Table: conf.LockTable}
 
 	r.Handle("launch-builder", typedHandler(launch.Launch))
 	r.Handle("check-builder-ready", typedHandler(ready.Check))

@@ -8,12 +8,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/amiswap/amiswap"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 )
 
 // SNS limits.
@@ -29,12 +34,47 @@ type publisher interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
-// Notify tells the operators how a swap ended.
+// markerTable is what notify calls on the lock table to keep its markers.
+type markerTable interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+}
+
+// DedupAttribute is the SNS message attribute that carries a
+// notification's deduplication id: the same for every message about one
+// outcome of one execution, so that a subscriber can drop a repeat.
+const DedupAttribute = "amiswap-dedup-id"
+
+// markerTTL is how long a notification marker stays in the lock table (its
+// expiresAt, which the table's TTL honours): longer than any execution that
+// could still resume or retry its Notify.
+const markerTTL = 400 * 24 * time.Hour
+
+// Notify tells the operators how a swap ended, once per outcome of an
+// execution. With a lock table (Table) it writes a marker before it
+// publishes and completes it with the MessageId after: a retried or
+// resumed Notify that finds the marker completed does not publish again;
+// one that finds it started but not completed publishes again, with the
+// same deduplication id (DedupAttribute). Without a table every attempt
+// publishes, each with that id.
 type Notify struct {
 	SNS publisher
 	// TopicArn is the topic; empty disables notifications.
 	TopicArn string
+	// DB and Table hold the markers; an empty Table keeps none.
+	DB    markerTable
+	Table string
 }
+
+// DedupID is the deduplication id of the notification of an execution's
+// outcome ("swapped" or "failed").
+func DedupID(executionID, outcome string) string {
+	return executionID + "#" + outcome
+}
+
+// notifyMarkerKey is the lock-table key of a notification marker.
+func notifyMarkerKey(dedupID string) string { return "notify#" + dedupID }
 
 // SwapReport is the JSON block of a notification: the facts of one swap.
 type SwapReport struct {
@@ -63,21 +103,104 @@ type SwapReport struct {
 // Send publishes the notification of the swap: success when the state
 // records no error, failure otherwise. Without a topic it publishes
 // nothing, and the Subject says so. An unknown topic is a *amiswap.AWSError.
+// See Notify for the marker that keeps it to one message per outcome.
 func (h *Notify) Send(ctx context.Context, p Payload) (*NotifyResult, error) {
 	r := NewSwapReport(p)
 	subject := NotificationSubject(r)
 	if h.TopicArn == "" {
 		return &NotifyResult{MessageID: "", Subject: asciiSubject("not sent, no topic configured: " + subject)}, nil
 	}
+	dedup := DedupID(p.Context.ExecutionID, r.Outcome)
+	key := notifyMarkerKey(dedup)
+	if h.Table != "" {
+		if p.Context.ExecutionID == "" {
+			return nil, &amiswap.InvalidInputError{Field: "context.executionId", Reason: "the notification marker is keyed by it; it is empty"}
+		}
+		id, err := h.startMarker(ctx, key, dedup, p.Context.EnteredTime)
+		if err != nil {
+			return nil, err
+		}
+		if id != "" {
+			// Published and recorded by an earlier attempt.
+			return &NotifyResult{MessageID: id, Subject: subject}, nil
+		}
+	}
 	out, err := h.SNS.Publish(ctx, &sns.PublishInput{
 		TopicArn: aws.String(h.TopicArn),
 		Subject:  aws.String(subject),
 		Message:  aws.String(NotificationMessage(r)),
+		MessageAttributes: map[string]snstypes.MessageAttributeValue{
+			DedupAttribute: {DataType: aws.String("String"), StringValue: aws.String(dedup)},
+		},
 	})
 	if err != nil {
 		return nil, classify("sns:Publish", err)
 	}
-	return &NotifyResult{MessageID: aws.ToString(out.MessageId), Subject: subject}, nil
+	id := aws.ToString(out.MessageId)
+	if h.Table != "" {
+		_, err := h.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(h.Table),
+			Key:                       map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: key}},
+			UpdateExpression:          aws.String("SET #mid = :mid"),
+			ExpressionAttributeNames:  map[string]string{"#mid": "messageId"},
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":mid": &ddbtypes.AttributeValueMemberS{Value: id}},
+		})
+		if err != nil {
+			// Published, not recorded: a retry publishes again with the
+			// same deduplication id (the window no standard topic closes).
+			return nil, classify("dynamodb:UpdateItem", err)
+		}
+	}
+	return &NotifyResult{MessageID: id, Subject: subject}, nil
+}
+
+// startMarker reads the notification marker, writing it when there is none.
+// It returns the MessageId of a completed marker, or "" when the message is
+// to be published (no marker yet, or one started and never completed).
+func (h *Notify) startMarker(ctx context.Context, key, dedup string, now time.Time) (string, error) {
+	get := func() (string, bool, error) {
+		out, err := h.DB.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName:      aws.String(h.Table),
+			Key:            map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: key}},
+			ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			return "", false, classify("dynamodb:GetItem", err)
+		}
+		if len(out.Item) == 0 {
+			return "", false, nil
+		}
+		id := ""
+		if v, ok := out.Item["messageId"].(*ddbtypes.AttributeValueMemberS); ok {
+			id = v.Value
+		}
+		return id, true, nil
+	}
+	id, found, err := get()
+	if err != nil || found {
+		return id, err
+	}
+	_, err = h.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(h.Table),
+		Item: map[string]ddbtypes.AttributeValue{
+			"pk":        &ddbtypes.AttributeValueMemberS{Value: key},
+			"dedupId":   &ddbtypes.AttributeValueMemberS{Value: dedup},
+			"startedAt": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)},
+			"expiresAt": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(markerTTL).Unix(), 10)},
+		},
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": "pk"},
+	})
+	switch {
+	case err == nil:
+		return "", nil
+	case apiCode(err) == "ConditionalCheckFailedException":
+		// Another attempt wrote it meanwhile: go by what it says.
+		id, _, err := get()
+		return id, err
+	default:
+		return "", classify("dynamodb:PutItem", err)
+	}
 }
 
 // NewSwapReport gathers the facts of a swap from the execution state.
