@@ -86,10 +86,14 @@ func (s *Sim) takeOutcome(service, action string) bool {
 // takeLost returns the error that replaces the answer of a call just served
 // when a "lost" fault matches it, consuming one use; nil otherwise. Callers
 // hold s.mu.
-func (s *Sim) takeLost(r *request) error {
+func (s *Sim) takeLost(r *request) error { return s.takeError(r, "lost") }
+
+// takeError returns the error of the first fault with outcome that matches
+// the call, consuming one use of it; nil when none matches. Callers hold s.mu.
+func (s *Sim) takeError(r *request, outcome string) error {
 	for i := range s.faults {
 		f := &s.faults[i]
-		if f.Outcome == "lost" && f.matches(r.service, r.action, r.accessKeyID) {
+		if f.Outcome == outcome && f.matches(r.service, r.action, r.accessKeyID) {
 			f.Count--
 			e := &apiError{Status: f.Status, Code: f.Code, Message: f.Message}
 			if f.Count == 0 {
@@ -104,16 +108,8 @@ func (s *Sim) takeLost(r *request) error {
 // admit applies error faults and throttling to a call about to be served.
 // Callers hold s.mu.
 func (s *Sim) admit(r *request) error {
-	for i := range s.faults {
-		f := &s.faults[i]
-		if f.Outcome == "" && f.matches(r.service, r.action, r.accessKeyID) {
-			f.Count--
-			e := &apiError{Status: f.Status, Code: f.Code, Message: f.Message}
-			if f.Count == 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-			return e
-		}
+	if err := s.takeError(r, ""); err != nil {
+		return err
 	}
 	if err := s.throttle(r); err != nil {
 		return err
