@@ -4,6 +4,7 @@ package status
 // or among the deployed state machines' executions in Step Functions.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -191,4 +192,40 @@ func (s StackSwaps) add(ctx context.Context, out map[string]Swap, e sfntypes.Exe
 	}
 	out[group] = sw
 	return nil
+}
+
+// Merged combines finders: a group's newest swap among all of them wins.
+// A finder that fails is reported through Warn (when set) and skipped, so
+// that a stack whose executions cannot be read still leaves the local
+// history.
+type Merged struct {
+	Finders []SwapFinder
+	Warn    func(error)
+}
+
+// LastSwaps implements SwapFinder.
+func (m Merged) LastSwaps(ctx context.Context) (map[string]Swap, error) {
+	out := map[string]Swap{}
+	var firstErr error
+	ok := 0
+	for _, f := range m.Finders {
+		got, err := f.LastSwaps(ctx)
+		if err != nil {
+			if m.Warn != nil {
+				m.Warn(err)
+			}
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		ok++
+		for g, s := range got {
+			if prev, seen := out[g]; !seen || s.When.After(prev.When) {
+				out[g] = s
+			}
+		}
+	}
+	if ok == 0 && firstErr != nil {
+		return nil, firstErr
+	}
+	return out, nil
 }

@@ -66,3 +66,27 @@ func TestStackSwapsTakesTheNewestNonSkippedExecutionPerGroup(t *testing.T) {
 		t.Errorf("api: %+v; want the newer rollback", s)
 	}
 }
+
+type fixedSwaps struct {
+	m   map[string]Swap
+	err error
+}
+
+func (f fixedSwaps) LastSwaps(context.Context) (map[string]Swap, error) { return f.m, f.err }
+
+func TestMergedKeepsTheNewestAndSurvivesAFailingFinder(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var warned []error
+	m := Merged{Warn: func(err error) { warned = append(warned, err) }, Finders: []SwapFinder{
+		fixedSwaps{m: map[string]Swap{"web": {Execution: "local-old", When: t0}, "api": {Execution: "local-api", When: t0}}},
+		fixedSwaps{err: context.DeadlineExceeded},
+		fixedSwaps{m: map[string]Swap{"web": {Execution: "stack-new", When: t0.Add(time.Hour)}}},
+	}}
+	got, err := m.LastSwaps(context.Background())
+	if err != nil || got["web"].Execution != "stack-new" || got["api"].Execution != "local-api" || len(warned) != 1 {
+		t.Errorf("got %+v, %v, warned %v", got, err, warned)
+	}
+	if _, err := (Merged{Finders: []SwapFinder{fixedSwaps{err: context.Canceled}}}).LastSwaps(context.Background()); err == nil {
+		t.Error("when every finder fails the error must come back")
+	}
+}

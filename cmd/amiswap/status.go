@@ -60,25 +60,27 @@ func runStatus(ctx context.Context, args []string, env *Env) error {
 	opts := status.Options{ASG: autoscaling.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg), Group: in.Group, Now: now, LockTable: in.LockTable}
 	stack, err := findStack(ctx, cloudformation.NewFromConfig(cfg), in.StackName)
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "amiswap: status: %v; using the local history\n", err)
+		fmt.Fprintf(env.Stderr, "amiswap: status: %v; the last swaps come from the local history only\n", err)
 	}
-	var source string
-	switch {
-	case stack != nil && len(stack.StateMachines) > 0:
-		opts.Swaps = status.StackSwaps{SFN: sfn.NewFromConfig(cfg), StateMachines: stack.StateMachines}
-		source = "stack " + in.StackName
+	// The last swap: the deployed stack's executions (when there is a
+	// stack) and the local history, the newest of both.
+	st, err := store.Open(in.HistoryDir)
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	defer st.Close()
+	finders := []status.SwapFinder{status.HistorySwaps{Store: st}}
+	source := "local history " + in.HistoryDir
+	if stack != nil && len(stack.StateMachines) > 0 {
+		finders = append(finders, status.StackSwaps{SFN: sfn.NewFromConfig(cfg), StateMachines: stack.StateMachines})
+		source = "stack " + in.StackName + " and the " + source
 		if opts.LockTable == "" {
 			opts.LockTable = stack.LockTable
 		}
-	default:
-		st, err := store.Open(in.HistoryDir)
-		if err != nil {
-			return fmt.Errorf("status: %w", err)
-		}
-		defer st.Close()
-		opts.Swaps = status.HistorySwaps{Store: st}
-		source = "local history " + in.HistoryDir
 	}
+	opts.Swaps = status.Merged{Finders: finders, Warn: func(err error) {
+		fmt.Fprintf(env.Stderr, "amiswap: status: %v\n", err)
+	}}
 	if opts.LockTable != "" {
 		opts.Locks = dynamodb.NewFromConfig(cfg)
 	}
