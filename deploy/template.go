@@ -57,14 +57,15 @@ func assumeRole(service string) obj {
 	return policyDoc([]obj{{"Effect": "Allow", "Principal": obj{"Service": service}, "Action": "sts:AssumeRole"}})
 }
 
-// definitionForSub returns the workflow definition with each
+// definitionForSub returns a workflow definition (the swap's or the
+// rollback's) with each
 // ${NameFunctionArn} placeholder written ${NameFunction.Arn}, for Fn::Sub
 // in its one-string form: CloudFormation replaces each with the function's
 // ARN. (DefinitionSubstitutions would do the same in AWS, but emulators
 // such as moto ignore it, and Fn::Sub's variable-map form makes moto turn
 // the definition's "$$." into "$."; the string form is exact in both.)
-func definitionForSub() string {
-	def := string(workflow.Definition())
+func definitionForSub(definition []byte) string {
+	def := string(definition)
 	for _, f := range workflow.Functions {
 		def = strings.ReplaceAll(def, workflow.Placeholder(f.Name), "${"+LogicalID(f.Name, "Function")+".Arn}")
 	}
@@ -178,7 +179,19 @@ func BuildTemplate() ([]byte, error) {
 	res["StateMachine"] = obj{"Type": "AWS::StepFunctions::StateMachine", "Properties": obj{
 		"StateMachineName": sub("${AWS::StackName}"),
 		"StateMachineType": "STANDARD",
-		"DefinitionString": obj{"Fn::Sub": definitionForSub()},
+		"DefinitionString": obj{"Fn::Sub": definitionForSub(workflow.Definition())},
+		"RoleArn":          getAtt("StateMachineRole", "Arn"),
+		"LoggingConfiguration": obj{"Level": "ERROR", "IncludeExecutionData": false,
+			"Destinations": []obj{{"CloudWatchLogsLogGroup": obj{"LogGroupArn": getAtt("StateMachineLogGroup", "Arn")}}}},
+		"TracingConfiguration": obj{"Enabled": false},
+	}}
+	// The rollback state machine runs on the same functions and role, so
+	// that `amiswap rollback` has a twin that can be started from the
+	// console: input {"group": NAME, "toImageId": AMI, "refreshInstances": bool}.
+	res["RollbackStateMachine"] = obj{"Type": "AWS::StepFunctions::StateMachine", "Properties": obj{
+		"StateMachineName": sub("${AWS::StackName}-rollback"),
+		"StateMachineType": "STANDARD",
+		"DefinitionString": obj{"Fn::Sub": definitionForSub(workflow.RollbackDefinition())},
 		"RoleArn":          getAtt("StateMachineRole", "Arn"),
 		"LoggingConfiguration": obj{"Level": "ERROR", "IncludeExecutionData": false,
 			"Destinations": []obj{{"CloudWatchLogsLogGroup": obj{"LogGroupArn": getAtt("StateMachineLogGroup", "Arn")}}}},
@@ -208,10 +221,11 @@ func BuildTemplate() ([]byte, error) {
 		"Conditions":               conditions,
 		"Resources":                res,
 		"Outputs": obj{
-			"StateMachineArn": obj{"Description": "The swap workflow", "Value": ref("StateMachine")},
-			"TopicArn":        obj{"Description": "Swap notifications", "Value": ref("Topic")},
-			"LockTableName":   obj{"Description": "Group locks", "Value": ref("LockTable")},
-			"RuleName":        obj{"Description": "The EventBridge rule that starts swaps", "Value": ref("BackupCompletedRule")},
+			"StateMachineArn":         obj{"Description": "The swap workflow", "Value": ref("StateMachine")},
+			"RollbackStateMachineArn": obj{"Description": "The rollback workflow (input: {\"group\": NAME, \"toImageId\": AMI, \"refreshInstances\": true})", "Value": ref("RollbackStateMachine")},
+			"TopicArn":                obj{"Description": "Swap notifications", "Value": ref("Topic")},
+			"LockTableName":           obj{"Description": "Group locks", "Value": ref("LockTable")},
+			"RuleName":                obj{"Description": "The EventBridge rule that starts swaps", "Value": ref("BackupCompletedRule")},
 		},
 	}
 	var buf bytes.Buffer

@@ -207,6 +207,27 @@ var iamScenarios = []scenario{
 		sb.Sim.AddFault(awssim.Fault{Service: "autoscaling", Action: "DeleteTags", Code: "ValidationError", AccessKeyID: iam.KeyFor("UpdateAsg")})
 		return compensated(runner.Run(ctx, opts, "", req))
 	}},
+	{"linux $Default, two swaps, rolled back with a refresh", false, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+		ctx := context.Background()
+		ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "rb", Platform: "linux", Desired: 1})
+		if err != nil {
+			return err
+		}
+		for i := range 2 {
+			x, res, err := runner.Run(ctx, opts, "", backupRequest(t, sb, ids[0]))
+			if err != nil {
+				return err
+			}
+			if err := expect(x, res, asl.StatusSucceeded, "Swapped"); err != nil {
+				return fmt.Errorf("swap %d: %w", i+1, err)
+			}
+		}
+		x, res, err := runner.Rollback(ctx, opts, "", amiswap.RollbackRequest{Group: "rb", Refresh: true})
+		if err != nil {
+			return err
+		}
+		return expect(x, res, asl.StatusSucceeded, "RolledBack")
+	}},
 	{"group locked by another execution", true, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
 		ctx := context.Background()
 		ids, err := sb.WaitInService(ctx, "demo-windows-web", 2)
