@@ -54,6 +54,20 @@ var (
 	builderRoleArns = map[string]any{"Fn::If": []any{"CanPassRole", map[string]any{"Ref": "BuilderRoleArns"}, []any{sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/amiswap-no-role-to-pass")}}}
 )
 
+// tagGroupLaunch lets a function that gives a group a launch template or
+// starts an instance refresh pass Auto Scaling's check of the template's
+// TagSpecifications: ec2:CreateTags on what RunInstances would tag, only
+// as part of RunInstances ("Amazon EC2 Auto Scaling API permissions",
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-api-permissions.html).
+// A launch template can tag instances, volumes, network interfaces and
+// Spot Instance requests.
+func tagGroupLaunch(implied string) Statement {
+	return Statement{Sid: "TagGroupLaunches", Effect: "Allow", Action: []string{"ec2:CreateTags"},
+		Resource:  []any{arn("ec2", "instance/*"), arn("ec2", "volume/*"), arn("ec2", "network-interface/*"), arn("ec2", "spot-instances-request/*")},
+		Condition: map[string]map[string]any{"StringEquals": {"ec2:CreateAction": "RunInstances"}},
+		Implied:   implied}
+}
+
 // passRole lets a function hand the builder roles to EC2 only.
 func passRole(implied string) Statement {
 	s := allow("PassBuilderRole", []string{"iam:PassRole"}, builderRoleArns, passToEC2)
@@ -75,7 +89,7 @@ var Policies = map[string][]Statement{
 		allow("LaunchTaggedBuilder", []string{"ec2:RunInstances"}, []any{arn("ec2", "instance/*"), arn("ec2", "volume/*")},
 			map[string]map[string]any{"StringEquals": {"aws:RequestTag/amiswap:role": "builder"}}),
 		allow("LaunchFromImagesIntoNetwork", []string{"ec2:RunInstances"}, []any{
-			sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*"), arn("ec2", "image/*"),
+			sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*"),
 			arn("ec2", "subnet/*"), arn("ec2", "security-group/*"), arn("ec2", "network-interface/*"),
 		}, nil),
 		{Sid: "TagBuilderAtLaunch", Effect: "Allow", Action: []string{"ec2:CreateTags"},
@@ -124,6 +138,7 @@ var Policies = map[string][]Statement{
 		{Sid: "UseLaunchTemplates", Effect: "Allow", Action: []string{"ec2:RunInstances"}, Resource: anyResource,
 			Implied: "Auto Scaling validates the caller's right to launch from the group's launch template on UpdateAutoScalingGroup and StartInstanceRefresh"},
 		passRole("UpdateAutoScalingGroup and StartInstanceRefresh with a launch template that has an instance profile"),
+		tagGroupLaunch("UpdateAutoScalingGroup and StartInstanceRefresh with a launch template that has TagSpecifications"),
 	},
 	"Cleanup": {
 		allow("TerminateBuilder", []string{"ec2:TerminateInstances"}, []any{arn("ec2", "instance/*")}, onBuilder),
@@ -151,5 +166,6 @@ var Policies = map[string][]Statement{
 		{Sid: "UseLaunchTemplates", Effect: "Allow", Action: []string{"ec2:RunInstances"}, Resource: anyResource,
 			Implied: "Auto Scaling validates the caller's right to launch from the group's launch template when UpdateAutoScalingGroup sets its version back"},
 		passRole("UpdateAutoScalingGroup with a launch template that has an instance profile"),
+		tagGroupLaunch("UpdateAutoScalingGroup with a launch template that has TagSpecifications, when it sets the version back"),
 	},
 }

@@ -25,57 +25,9 @@ var errNoValue = errors.New("AWS::NoValue")
 // Fn::Not, Fn::And, Fn::Or and Condition are resolved; resources get the
 // physical names their Name properties give, or STACK-LogicalId.
 func FromTemplate(template []byte, params map[string]string) (*Engine, error) {
-	var t struct {
-		Parameters map[string]struct {
-			Type    string
-			Default any
-		}
-		Conditions map[string]any
-		Resources  map[string]struct {
-			Type       string
-			Condition  string
-			Properties map[string]any
-		}
-	}
-	if err := json.Unmarshal(template, &t); err != nil {
-		return nil, fmt.Errorf("iam: parse template: %w", err)
-	}
-	cf := &cfnResolver{
-		pseudo: map[string]string{"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::StackName": "amiswap", "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"},
-		params: map[string]any{}, conds: map[string]any{}, condVals: map[string]bool{},
-		resTypes: map[string]string{}, resProps: map[string]map[string]any{},
-	}
-	for k, v := range params {
-		if strings.HasPrefix(k, "AWS::") {
-			cf.pseudo[k] = v
-		}
-	}
-	for name, p := range t.Parameters {
-		v, ok := params[name]
-		var val any
-		switch {
-		case ok && p.Type == "CommaDelimitedList":
-			val = splitList(v)
-		case ok:
-			val = v
-		case p.Default == nil:
-			continue // an error only if a policy refers to it
-		case p.Type == "CommaDelimitedList":
-			val = splitList(fmt.Sprint(p.Default))
-		default:
-			val = fmt.Sprint(p.Default)
-		}
-		cf.params[name] = val
-	}
-	for name := range params {
-		if _, ok := t.Parameters[name]; !ok && !strings.HasPrefix(name, "AWS::") {
-			return nil, fmt.Errorf("iam: the template has no parameter %s", name)
-		}
-	}
-	cf.conds = t.Conditions
-	for id, r := range t.Resources {
-		cf.resTypes[id] = r.Type
-		cf.resProps[id] = r.Properties
+	cf, t, err := newResolver(template, params)
+	if err != nil {
+		return nil, err
 	}
 	m := &Engine{account: cf.pseudo["AWS::AccountId"], region: cf.pseudo["AWS::Region"], partition: cf.pseudo["AWS::Partition"], roles: map[string]*role{}}
 	ids := make([]string, 0, len(t.Resources))
@@ -115,6 +67,118 @@ func FromTemplate(template []byte, params map[string]string) (*Engine, error) {
 		return nil, errors.New("iam: the template defines no function with AMISWAP_FUNCTION")
 	}
 	return m, nil
+}
+
+// cfnTemplate is what the engine reads of a template.
+type cfnTemplate struct {
+	Parameters map[string]struct {
+		Type    string
+		Default any
+	}
+	Conditions map[string]any
+	Resources  map[string]struct {
+		Type       string
+		Condition  string
+		Properties map[string]any
+	}
+}
+
+// newResolver parses a template and sets its parameters (see
+// FromTemplate).
+func newResolver(template []byte, params map[string]string) (*cfnResolver, *cfnTemplate, error) {
+	var t cfnTemplate
+	if err := json.Unmarshal(template, &t); err != nil {
+		return nil, nil, fmt.Errorf("iam: parse template: %w", err)
+	}
+	cf := &cfnResolver{
+		pseudo: map[string]string{"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::StackName": "amiswap", "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"},
+		params: map[string]any{}, conds: map[string]any{}, condVals: map[string]bool{},
+		resTypes: map[string]string{}, resProps: map[string]map[string]any{},
+	}
+	for k, v := range params {
+		if strings.HasPrefix(k, "AWS::") {
+			cf.pseudo[k] = v
+		}
+	}
+	for name, p := range t.Parameters {
+		v, ok := params[name]
+		var val any
+		switch {
+		case ok && p.Type == "CommaDelimitedList":
+			val = splitList(v)
+		case ok:
+			val = v
+		case p.Default == nil:
+			continue // an error only if a policy refers to it
+		case p.Type == "CommaDelimitedList":
+			val = splitList(fmt.Sprint(p.Default))
+		default:
+			val = fmt.Sprint(p.Default)
+		}
+		cf.params[name] = val
+	}
+	for name := range params {
+		if _, ok := t.Parameters[name]; !ok && !strings.HasPrefix(name, "AWS::") {
+			return nil, nil, fmt.Errorf("iam: the template has no parameter %s", name)
+		}
+	}
+	cf.conds = t.Conditions
+	for id, r := range t.Resources {
+		cf.resTypes[id] = r.Type
+		cf.resProps[id] = r.Properties
+	}
+	return cf, &t, nil
+}
+
+// Statement is a policy statement of a role with its intrinsic functions
+// resolved.
+type Statement struct {
+	Policy, Sid        string
+	Deny               bool
+	Actions, Resources []string
+	Conditions         []Condition
+}
+
+// Condition is one key of a statement's condition block: Operator is as
+// written ("StringEquals", "ForAllValues:StringLike", …).
+type Condition struct {
+	Operator, Key string
+	Values        []string
+}
+
+// TemplateRoles returns the statements of every AWS::IAM::Role of a
+// template by logical id, resolved with params as FromTemplate resolves
+// them.
+func TemplateRoles(template []byte, params map[string]string) (map[string][]Statement, error) {
+	cf, t, err := newResolver(template, params)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]Statement{}
+	for id, r := range t.Resources {
+		if r.Type != "AWS::IAM::Role" {
+			continue
+		}
+		rl, err := cf.role(id)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range rl.stmts {
+			x := Statement{Policy: st.policy, Sid: st.sid, Deny: st.deny, Actions: st.actions, Resources: st.resources}
+			for _, c := range st.conds {
+				op := c.op
+				if c.ifExists {
+					op += "IfExists"
+				}
+				if c.qualifier != "" {
+					op = c.qualifier + ":" + op
+				}
+				x.Conditions = append(x.Conditions, Condition{Operator: op, Key: c.key, Values: c.values})
+			}
+			out[id] = append(out[id], x)
+		}
+	}
+	return out, nil
 }
 
 func splitList(v string) []any {
