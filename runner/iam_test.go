@@ -136,10 +136,12 @@ var iamScenarios = []scenario{
 		}
 		return expect(x, res, asl.StatusSucceeded, "Swapped")
 	}},
+	{"tagged template, profile's role named otherwise, rolled", false, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+		return swapTaggedGroup(t, sb, opts)
+	}},
 	{"refresh fails, compensated", false, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
 		ctx := context.Background()
-		ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "roll", Platform: "linux", Desired: 2,
-			Tags: map[string]string{amiswap.TagEnabled: "true", amiswap.TagRefresh: "rolling", amiswap.TagFreezeMaxSize: "true"}})
+		ids, err := sb.CreateGroup(ctx, taggedGroup("roll"))
 		if err != nil {
 			return err
 		}
@@ -262,6 +264,44 @@ var iamScenarios = []scenario{
 	}},
 }
 
+// taggedGroup is a rolling, frozen group whose launch template has
+// TagSpecifications and an instance profile ("NAME-profile") holding the
+// role the stack may pass, under another name: Auto Scaling checks
+// ec2:CreateTags and iam:PassRole of that role when the group is updated
+// or refreshed.
+func taggedGroup(name string) sandbox.GroupSpec {
+	return sandbox.GroupSpec{Name: name, Platform: "linux", Desired: 2,
+		InstanceProfile: name + "-profile", InstanceProfileRole: "demo-windows-ssm",
+		LaunchTemplateTags: map[string]string{"team": "web", "cost-center": "42"},
+		Tags:               map[string]string{amiswap.TagEnabled: "true", amiswap.TagRefresh: "rolling", amiswap.TagFreezeMaxSize: "true"}}
+}
+
+// swapTaggedGroup swaps a taggedGroup with a rolling refresh and checks
+// it succeeded.
+func swapTaggedGroup(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+	x, res, err := runTaggedGroup(t, sb, opts)
+	if err != nil {
+		return err
+	}
+	if err := expect(x, res, asl.StatusSucceeded, "Swapped"); err != nil {
+		return err
+	}
+	if !slices.Contains(x.Path(), "StartRefresh") || !slices.Contains(x.Path(), "CheckRefresh") {
+		return fmt.Errorf("the swap did not roll out with a refresh: %v", x.Path())
+	}
+	return nil
+}
+
+// runTaggedGroup runs a swap of a new taggedGroup.
+func runTaggedGroup(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) (*asl.Execution, asl.Result, error) {
+	ctx := context.Background()
+	ids, err := sb.CreateGroup(ctx, taggedGroup("tagged"))
+	if err != nil {
+		return nil, asl.Result{}, err
+	}
+	return runner.Run(ctx, opts, "", backupRequest(t, sb, ids[0]))
+}
+
 // compensated checks that a run failed and was compensated completely.
 func compensated(x *asl.Execution, res asl.Result, err error) error {
 	if err != nil {
@@ -335,6 +375,63 @@ func runScenarios(t *testing.T, authz func(*iam.Engine) *iam.Engine) map[string]
 		}
 	}
 	return failed
+}
+
+// TestTaggedTemplateNeedsCreateTagsAndPassRole: a group whose launch
+// template has TagSpecifications and an instance profile whose role has
+// another name swaps, rolls out and compensates under the roles (the
+// scenarios above); without ec2:CreateTags or iam:PassRole, the role that
+// updates or refreshes the group is refused by Auto Scaling ("Amazon EC2
+// Auto Scaling API permissions",
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-api-permissions.html),
+// and so is the role that compensates.
+func TestTaggedTemplateNeedsCreateTagsAndPassRole(t *testing.T) {
+	for _, action := range []string{"ec2:CreateTags", "iam:PassRole"} {
+		t.Run("UpdateAsg without "+action, func(t *testing.T) {
+			sb, m := iamSandbox(t, "empty")
+			sb.Sim.SetAuthorizer(m.WithoutAction("UpdateAsg", action))
+			// The swap fails and is compensated by the intact Compensate
+			// role.
+			if err := compensated(runTaggedGroup(t, sb, roleOptions(t, sb))); err != nil {
+				t.Fatal(err)
+			}
+			requireLTDenied(t, sb, "UpdateAsg")
+		})
+		t.Run("Compensate without "+action, func(t *testing.T) {
+			sb, m := iamSandbox(t, "empty")
+			sb.Sim.SetAuthorizer(m.WithoutAction("Compensate", action))
+			ctx := context.Background()
+			ids, err := sb.CreateGroup(ctx, taggedGroup("roll"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := backupRequest(t, sb, ids[0])
+			sb.Sim.AddFault(awssim.Fault{Service: "autoscaling", Action: "DescribeInstanceRefreshes", Code: "ValidationError", AccessKeyID: iam.KeyFor("UpdateAsg")})
+			x, res, err := runner.Run(ctx, roleOptions(t, sb), "", req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := expect(x, res, asl.StatusFailed, "Failed"); err != nil {
+				t.Fatal(err)
+			}
+			if !hasCatch(x, "Compensate", "CompensationError") {
+				t.Errorf("compensation completed without %s: %v", action, x.Path())
+			}
+			requireLTDenied(t, sb, "Compensate")
+		})
+	}
+}
+
+// requireLTDenied checks that Auto Scaling refused function's key the
+// group's launch template.
+func requireLTDenied(t *testing.T, sb *sandbox.Sandbox, function string) {
+	t.Helper()
+	for _, c := range sb.Sim.Calls() {
+		if c.AccessKeyID == iam.KeyFor(function) && c.Service == "autoscaling" && c.Status == 403 && c.ErrorCode == "AccessDenied" {
+			return
+		}
+	}
+	t.Errorf("Auto Scaling did not refuse %s: %v", function, deniedCalls(sb))
 }
 
 func TestWorkflowUnderLeastPrivilege(t *testing.T) {
