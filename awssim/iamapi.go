@@ -23,12 +23,12 @@ const iamNamespace = "https://iam.amazonaws.com/doc/2010-05-08/"
 
 func init() {
 	registerQuery("iam", "2010-05-08", iamNamespace, false, map[string]queryHandler{
-		"CreateRole":                    (*Sim).iamCreateRole,
-		"GetRole":                       (*Sim).iamGetRole,
-		"CreateInstanceProfile":         (*Sim).iamCreateInstanceProfile,
-		"AddRoleToInstanceProfile":      (*Sim).iamAddRoleToInstanceProfile,
-		"GetInstanceProfile":            (*Sim).iamGetInstanceProfile,
-		"SimulatePrincipalPolicy":       (*Sim).iamSimulatePrincipalPolicy,
+		"CreateRole":               (*Sim).iamCreateRole,
+		"GetRole":                  (*Sim).iamGetRole,
+		"CreateInstanceProfile":    (*Sim).iamCreateInstanceProfile,
+		"AddRoleToInstanceProfile": (*Sim).iamAddRoleToInstanceProfile,
+		"GetInstanceProfile":       (*Sim).iamGetInstanceProfile,
+		"SimulatePrincipalPolicy":  (*Sim).iamSimulatePrincipalPolicy,
 	})
 }
 
