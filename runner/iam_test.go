@@ -328,13 +328,16 @@ func hasCatch(x *asl.Execution, state, errName string) bool {
 	return false
 }
 
+// compensationCause is the cause of Compensate's last failure (the one
+// its Catch took; earlier ones were retried).
 func compensationCause(x *asl.Execution) string {
+	cause := ""
 	for _, ev := range x.History() {
 		if ev.Type == asl.TaskFailed && ev.State == "Compensate" {
-			return ev.Cause
+			cause = ev.Cause
 		}
 	}
-	return ""
+	return cause
 }
 
 func mustJSON(t *testing.T, v any) []byte {
