@@ -232,9 +232,12 @@ func VerifyRestored(ctx context.Context, cfg aws.Config, lockTable string, befor
 		c.check(len(ims.Images) == 0, "no golden AMI of the execution is left (%d found)", len(ims.Images))
 	}
 	if lockTable != "" {
+		// A strongly consistent read: an eventually consistent one may
+		// still see the lock for a moment after it was released.
 		item, err := dynamodb.NewFromConfig(cfg).GetItem(ctx, &dynamodb.GetItemInput{
-			TableName: aws.String(lockTable),
-			Key:       map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "group#" + before.Name}},
+			TableName:      aws.String(lockTable),
+			ConsistentRead: aws.Bool(true),
+			Key:            map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "group#" + before.Name}},
 		})
 		if err != nil {
 			return c, fmt.Errorf("read lock: %w", err)

@@ -177,8 +177,9 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 	st.Meta = &store.Meta{Target: target.String()}
 	progress := &runner.Progress{W: out, Terminal: isTerminal(out)}
 	observe := func(x *asl.Execution, ev asl.Event) {
-		progress.Observe(x, ev)
+		// The interrupter first: once a step shows, it is in flight.
 		intr.observe(x, ev)
+		progress.Observe(x, ev)
 	}
 	ex, def, err := runner.Executor(runner.Options{AWS: awsCfg, Config: in.Config, Clock: clock, Journal: st, Observer: observe})
 	if err != nil {
