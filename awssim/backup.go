@@ -32,6 +32,7 @@ type backupStore struct {
 	jobs        map[string]*backupJob
 	jobOrder    []*backupJob
 	idempotency map[string]*backupJob
+	plans       []*backupPlan
 }
 
 type backupVault struct {
@@ -40,6 +41,7 @@ type backupVault struct {
 	EncryptionKeyArn string
 	Tags             map[string]string
 	points           []*recoveryPoint
+	lock             *vaultLock
 }
 
 type recoveryPoint struct {
@@ -150,11 +152,25 @@ func backupDescribeVault(s *Sim, r *request, vars map[string]string) (int, any, 
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{
+	out := map[string]any{
 		"BackupVaultName": v.Name, "BackupVaultArn": v.ARN, "CreationDate": epochSeconds(v.Created),
-		"EncryptionKeyArn": v.EncryptionKeyArn, "NumberOfRecoveryPoints": len(v.points), "Locked": false,
+		"EncryptionKeyArn": v.EncryptionKeyArn, "NumberOfRecoveryPoints": len(v.points), "Locked": v.lock != nil,
 		"VaultType": "BACKUP_VAULT", "VaultState": "AVAILABLE", "EncryptionKeyType": "AWS_OWNED_KMS_KEY",
-	}, nil
+	}
+	// Locked, MinRetentionDays, MaxRetentionDays and LockDate describe
+	// Vault Lock (API reference, DescribeBackupVault).
+	if l := v.lock; l != nil {
+		if l.MinDays > 0 {
+			out["MinRetentionDays"] = l.MinDays
+		}
+		if l.MaxDays > 0 {
+			out["MaxRetentionDays"] = l.MaxDays
+		}
+		if !l.LockDate.IsZero() {
+			out["LockDate"] = epochSeconds(l.LockDate)
+		}
+	}
+	return http.StatusOK, out, nil
 }
 
 // nonEmptyJSON lets a REST body be absent.
@@ -638,6 +654,9 @@ func backupDeleteRecoveryPoint(s *Sim, r *request, vars map[string]string) (int,
 		return 0, nil, errorf("InvalidResourceStateException", "Recovery point %s cannot be deleted while its backup job %s is %s.", p.ARN, p.job.ID, p.job.State)
 	case "DELETING":
 		return 0, nil, errorf("InvalidResourceStateException", "AWS Backup is already performing an action on recovery point %s: it is being deleted.", p.ARN)
+	}
+	if why := s.vaultLockKeeps(p); why != "" {
+		return 0, nil, errorf("InvalidRequestException", "%s", why)
 	}
 	if s.takeOutcome("backup", "DeleteRecoveryPoint") {
 		p.Status, p.StatusMessage = "EXPIRED", "Insufficient privileges to delete the recovery point (injected by the amiswap simulator)."

@@ -653,8 +653,14 @@ type restService struct {
 
 var restServices = map[string]*restService{}
 
+// registerREST adds routes to a REST service; a service's routes may be
+// registered from several files.
 func registerREST(service string, routes []restRoute) {
-	rs := &restService{routes: routes}
+	rs := restServices[service]
+	if rs == nil {
+		rs = &restService{}
+	}
+	rs.routes = append(rs.routes, routes...)
 	for _, rt := range routes {
 		if len(rt.pattern) > 0 {
 			rs.prefixes = append(rs.prefixes, "/"+rt.pattern[0])

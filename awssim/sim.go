@@ -110,6 +110,7 @@ type Sim struct {
 
 	ec2    ec2Store
 	net    netStore
+	cfn    cfnStore
 	asg    asgStore
 	ssm    ssmStore
 	backup backupStore
