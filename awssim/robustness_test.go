@@ -319,7 +319,7 @@ func TestRobustnessSDK(t *testing.T) {
 			return err
 		}, "UnknownOperationException"},
 		{"backup unimplemented", func() error {
-			_, err := backup.NewFromConfig(ts.Cfg).ListBackupPlans(ctx, &backup.ListBackupPlansInput{})
+			_, err := backup.NewFromConfig(ts.Cfg).ListBackupPlanTemplates(ctx, &backup.ListBackupPlanTemplatesInput{})
 			return err
 		}, "UnknownOperationException"},
 	}
