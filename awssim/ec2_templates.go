@@ -298,10 +298,73 @@ func (s *Sim) ec2DescribeLaunchTemplates(r *request, p params, w *xmlWriter) err
 	})
 }
 
+// ec2DescribeLaunchTemplateVersions describes versions of one launch
+// template (by id or name), or — with neither — the $Latest and/or
+// $Default versions of every launch template in the account, as the API
+// reference says: "To describe all launch templates in your account that
+// are defined as the latest version, the valid value is $Latest. To
+// describe all launch templates in your account that are defined as the
+// default version, the valid value is $Default. [...] You cannot specify
+// numbers." (EC2 API Reference, DescribeLaunchTemplateVersions, Versions:
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeLaunchTemplateVersions.html)
 func (s *Sim) ec2DescribeLaunchTemplateVersions(r *request, p params, w *xmlWriter) error {
-	lt, err := s.ltRef(p)
-	if err != nil {
-		return err
+	type ltv struct {
+		lt *launchTemplate
+		v  *ltVersion
+	}
+	vs := p.list("LaunchTemplateVersion")
+	var cands []ltv
+	if p.str("LaunchTemplateId") == "" && p.str("LaunchTemplateName") == "" {
+		// Every template's aliases. AWS is silent on what an empty
+		// Versions means here; the simulator asks for one, as it cannot
+		// mean "every version of every template".
+		if len(vs) == 0 {
+			return errorf("MissingParameter", "The request must include either the launch template ID or the launch template name, or the versions $Latest or $Default")
+		}
+		for _, v := range vs {
+			if v != "$Latest" && v != "$Default" {
+				return errorf("InvalidParameterValue", "To describe the versions of all launch templates, the only valid versions are $Latest and $Default (got %q)", v)
+			}
+		}
+		for _, lt := range s.ec2.ltOrder {
+			seen := map[int]bool{}
+			for _, v := range vs {
+				ver, err := lt.version(v)
+				if err != nil || seen[ver.Number] {
+					continue
+				}
+				seen[ver.Number] = true
+				cands = append(cands, ltv{lt, ver})
+			}
+		}
+	} else {
+		lt, err := s.ltRef(p)
+		if err != nil {
+			return err
+		}
+		minV, hasMin, err := p.integer("MinVersion")
+		if err != nil {
+			return err
+		}
+		maxV, hasMax, err := p.integer("MaxVersion")
+		if err != nil {
+			return err
+		}
+		if len(vs) > 0 {
+			found, err := appendFound(nil, vs, lt.version)
+			if err != nil {
+				return err
+			}
+			for _, v := range found {
+				cands = append(cands, ltv{lt, v})
+			}
+		} else {
+			for _, v := range lt.Versions {
+				if v != nil && (!hasMin || v.Number >= minV) && (!hasMax || v.Number <= maxV) {
+					cands = append(cands, ltv{lt, v})
+				}
+			}
+		}
 	}
 	filters, err := parseFilters(p, false, "is-default-version", "image-id", "instance-type", "key-name")
 	if err != nil {
@@ -311,45 +374,25 @@ func (s *Sim) ec2DescribeLaunchTemplateVersions(r *request, p params, w *xmlWrit
 	if err != nil {
 		return err
 	}
-	minV, hasMin, err := p.integer("MinVersion")
-	if err != nil {
-		return err
-	}
-	maxV, hasMax, err := p.integer("MaxVersion")
-	if err != nil {
-		return err
-	}
-	var cands []*ltVersion
-	if vs := p.list("LaunchTemplateVersion"); len(vs) > 0 {
-		if cands, err = appendFound(nil, vs, lt.version); err != nil {
-			return err
-		}
-	} else {
-		for _, v := range lt.Versions {
-			if v != nil && (!hasMin || v.Number >= minV) && (!hasMax || v.Number <= maxV) {
-				cands = append(cands, v)
-			}
-		}
-	}
-	var out []*ltVersion
-	for _, v := range cands {
+	var out []ltv
+	for _, c := range cands {
 		ok := matchFilters(filters, nil, func(name string) string {
 			switch name {
 			case "is-default-version":
-				return strconv.FormatBool(v.Number == lt.DefaultVersion)
+				return strconv.FormatBool(c.v.Number == c.lt.DefaultVersion)
 			case "image-id":
-				return v.Data.ImageID
+				return c.v.Data.ImageID
 			case "instance-type":
-				return v.Data.InstanceType
+				return c.v.Data.InstanceType
 			}
-			return v.Data.KeyName
+			return c.v.Data.KeyName
 		})
 		if ok {
-			out = append(out, v)
+			out = append(out, c)
 		}
 	}
-	return writePage(w, p, limit, "launchTemplateVersionSet", out, func(v *ltVersion) {
-		writeLTVersion(w, "item", lt, v)
+	return writePage(w, p, limit, "launchTemplateVersionSet", out, func(c ltv) {
+		writeLTVersion(w, "item", c.lt, c.v)
 	})
 }
 
