@@ -149,7 +149,7 @@ var Policies = map[string][]Statement{
 			Implied: "AWS Backup deregisters an EC2 recovery point's AMI with the caller's permissions on DeleteRecoveryPoint; without them the recovery point goes EXPIRED"},
 		{Sid: "DeleteBackupSnapshots", Effect: "Allow", Action: []string{"ec2:DeleteSnapshot"}, Resource: []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*")}, Condition: onBackupMade,
 			Implied: "AWS Backup deletes an EC2 recovery point's snapshots with the caller's permissions on DeleteRecoveryPoint; without them the recovery point goes EXPIRED"},
-		allow("ReadImagesAndTemplates", []string{"ec2:DescribeImages", "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeSnapshots"}, anyResource, nil),
+		allow("ReadImagesAndTemplates", []string{"autoscaling:DescribeAutoScalingGroups", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeSnapshots"}, anyResource, nil),
 	},
 	"Notify": {
 		allow("PublishToTopic", []string{"sns:Publish"}, []any{map[string]any{"Ref": "Topic"}}, nil),

@@ -16,7 +16,7 @@ func registerBuilderOps(r *Registry, c Clients, conf Config) {
 	genCheck := &CheckGeneralized{SSM: c.SSM, EC2: c.EC2}
 	create := &CreateImage{EC2: c.EC2}
 	imgCheck := &CheckImage{EC2: c.EC2}
-	clean := &Cleanup{EC2: c.EC2, Backup: c.Backup}
+	clean := &Cleanup{EC2: c.EC2, Backup: c.Backup, ASG: c.ASG}
 	notify := &Notify{SNS: c.SNS, TopicArn: conf.TopicArn, DB: c.DynamoDB, Table: conf.LockTable}
 
 	r.Handle("launch-builder", typedHandler(launch.Launch))

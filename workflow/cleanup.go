@@ -5,14 +5,17 @@ package workflow
 // group that no launch template version in use references.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/amiswap/amiswap"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -22,6 +25,7 @@ import (
 // cleanupEC2 is what cleanup asks EC2.
 type cleanupEC2 interface {
 	snapshotSweeper
+	instanceDescriber
 	TerminateInstances(ctx context.Context, in *ec2.TerminateInstancesInput, optFns ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error)
 	versionLister
 	goldenRemover
@@ -37,6 +41,9 @@ type recoveryPointDeleter interface {
 type Cleanup struct {
 	EC2    cleanupEC2
 	Backup recoveryPointDeleter
+	// ASG lists the account's groups, so that retention keeps a golden AMI
+	// that a launch template version another group names still uses.
+	ASG groupReader
 }
 
 // Clean terminates the builder (an already terminated one is fine),
@@ -179,6 +186,22 @@ func (h *Cleanup) deregisterOld(ctx context.Context, p Payload, t *amiswap.Targe
 		return aws.ToString(golden[i].CreationDate) > aws.ToString(golden[j].CreationDate)
 	})
 	keep := max(t.Settings.Keep, 1)
+	var candidates []string
+	for i, img := range golden {
+		id := aws.ToString(img.ImageId)
+		if i >= keep && !inUse[id] && img.State != ec2types.ImageStatePending {
+			candidates = append(candidates, id)
+		}
+	}
+	if len(candidates) > 0 {
+		used, err := h.referenced(ctx, candidates)
+		if err != nil {
+			return nil, err
+		}
+		for id := range used {
+			inUse[id] = true
+		}
+	}
 	var left []ec2types.Image
 	for i, img := range golden {
 		id := aws.ToString(img.ImageId)
@@ -252,4 +275,104 @@ func (h *Cleanup) imagesInUse(ctx context.Context, p Payload, t *amiswap.Target)
 		}
 	}
 	return used, true, nil
+}
+
+// referenced returns which of images are still in use beyond the group's
+// own launch template: run by an instance that is not terminated, or
+// referenced by the $Default or $Latest version of any launch template in
+// the account, or by a numbered version that some Auto Scaling group names.
+// These calls are made only when retention has something to remove.
+func (h *Cleanup) referenced(ctx context.Context, images []string) (map[string]bool, error) {
+	used := map[string]bool{}
+	want := func(id string) bool { return slices.Contains(images, id) }
+	// Instances: pending, running, stopping and stopped ones may launch or
+	// start again from their AMI's snapshots only while it exists.
+	in := &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("image-id"), Values: images},
+		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped", "shutting-down"}},
+	}}
+	for {
+		out, err := h.EC2.DescribeInstances(ctx, in)
+		if err != nil {
+			return nil, classify("ec2:DescribeInstances", err)
+		}
+		for _, r := range out.Reservations {
+			for _, i := range r.Instances {
+				if id := aws.ToString(i.ImageId); want(id) {
+					used[id] = true
+				}
+			}
+		}
+		if aws.ToString(out.NextToken) == "" {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	// Every template's $Default and $Latest (EC2 describes them all in
+	// one call when no template is named).
+	vin := &ec2.DescribeLaunchTemplateVersionsInput{Versions: []string{"$Default", "$Latest"},
+		Filters: []ec2types.Filter{{Name: aws.String("image-id"), Values: images}}}
+	if err := h.versionImages(ctx, vin, want, used); err != nil {
+		return nil, err
+	}
+	if h.ASG == nil {
+		return used, nil
+	}
+	// Numbered versions that groups name.
+	pinned := map[string][]string{} // template id or name → versions
+	gin := &autoscaling.DescribeAutoScalingGroupsInput{}
+	for {
+		out, err := h.ASG.DescribeAutoScalingGroups(ctx, gin)
+		if err != nil {
+			return nil, classify("autoscaling:DescribeAutoScalingGroups", err)
+		}
+		for i := range out.AutoScalingGroups {
+			spec := groupTemplate(&out.AutoScalingGroups[i])
+			if spec == nil || isAlias(aws.ToString(spec.Version)) {
+				continue
+			}
+			key := cmp.Or(aws.ToString(spec.LaunchTemplateId), "name:"+aws.ToString(spec.LaunchTemplateName))
+			if v := aws.ToString(spec.Version); !slices.Contains(pinned[key], v) {
+				pinned[key] = append(pinned[key], v)
+			}
+		}
+		if aws.ToString(out.NextToken) == "" {
+			break
+		}
+		gin.NextToken = out.NextToken
+	}
+	for _, key := range slices.Sorted(maps.Keys(pinned)) {
+		vin := &ec2.DescribeLaunchTemplateVersionsInput{Versions: pinned[key], Filters: []ec2types.Filter{{Name: aws.String("image-id"), Values: images}}}
+		if name, ok := strings.CutPrefix(key, "name:"); ok {
+			vin.LaunchTemplateName = aws.String(name)
+		} else {
+			vin.LaunchTemplateId = aws.String(key)
+		}
+		if err := h.versionImages(ctx, vin, want, used); err != nil {
+			return nil, err
+		}
+	}
+	return used, nil
+}
+
+// versionImages adds the wanted AMIs that the described versions use.
+func (h *Cleanup) versionImages(ctx context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, want func(string) bool, used map[string]bool) error {
+	for {
+		out, err := h.EC2.DescribeLaunchTemplateVersions(ctx, in)
+		if err != nil {
+			if code := apiCode(err); strings.HasPrefix(code, "InvalidLaunchTemplate") {
+				return nil // a template or version deleted meanwhile uses nothing
+			}
+			return classify("ec2:DescribeLaunchTemplateVersions", err)
+		}
+		for _, v := range out.LaunchTemplateVersions {
+			if d := v.LaunchTemplateData; d != nil && want(aws.ToString(d.ImageId)) {
+				used[aws.ToString(d.ImageId)] = true
+			}
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return nil
+		}
+		in.NextToken = out.NextToken
+	}
 }
