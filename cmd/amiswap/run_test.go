@@ -526,3 +526,63 @@ func TestRunCompensationShown(t *testing.T) {
 		t.Errorf("history shows %s, want FAILED", h.Status)
 	}
 }
+
+// TestHistoryColumnsOrderAndGroup: `history` lists executions newest first
+// by their wall-clock start — even when the simulator's clock, which the
+// histories carry, says otherwise — with the columns NAME, GROUP, TARGET,
+// STATUS, STARTED, DURATION and LAST STATE; --group filters the list.
+func TestHistoryColumnsOrderAndGroup(t *testing.T) {
+	sb, env := simEnv(t)
+	// The first run swaps after a backup job (20 simulated minutes in);
+	// the second, later by the wall clock, runs against a second
+	// simulator whose clock starts where the first one's did, so its
+	// history starts at an earlier simulated time.
+	job, _ := backupJob(t, sb)
+	code, first, stderr := run(t, env, "run", "--backup-job-id", job, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	sb2, env2 := simEnv(t)
+	env2["AMISWAP_HISTORY_DIR"] = env["AMISWAP_HISTORY_DIR"]
+	code, second, stderr := run(t, env2, "run", "--instance-id", firstInstance(t, sb2), "--json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	var d1, d2 map[string]any
+	oneJSON(t, first, &d1)
+	oneJSON(t, second, &d2)
+
+	code, stdout, _ := run(t, env, "history")
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if code != 0 || len(lines) != 3 {
+		t.Fatalf("history: exit %d\n%s", code, stdout)
+	}
+	if got := strings.Fields(lines[0]); strings.Join(got, " ") != "NAME GROUP TARGET STATUS STARTED DURATION LAST STATE" {
+		t.Errorf("header %q", lines[0])
+	}
+	row := func(line string) []string { return strings.Fields(line) }
+	newest, older := row(lines[1]), row(lines[2])
+	if newest[0] != d2["execution"] || older[0] != d1["execution"] {
+		t.Errorf("not newest first by wall-clock start:\n%s", stdout)
+	}
+	if older[1] != demoGroup || older[2] != "simulator" || older[3] != sb.URL || older[4] != "SUCCEEDED" || older[7] != "Swapped" {
+		t.Errorf("row %q", lines[2])
+	}
+	if newest[1] != "-" || newest[4] != "SUCCEEDED" || newest[7] != "Skipped" || newest[3] != sb2.URL {
+		t.Errorf("row %q (a skip before any group was resolved)", lines[1])
+	}
+	if d, err := time.ParseDuration(older[6]); err != nil || d < 10*time.Minute {
+		t.Errorf("duration %q: want the swap's simulated duration", older[6])
+	}
+
+	code, stdout, _ = run(t, env, "history", "--group", demoGroup, "--json")
+	var list []historyEntry
+	oneJSON(t, stdout, &list)
+	if code != 0 || len(list) != 1 || list[0].Name != d1["execution"] {
+		t.Errorf("--group %s: %+v", demoGroup, list)
+	}
+	code, stdout, _ = run(t, env, "history", "--group", "no-such-group")
+	if code != 0 || strings.Count(stdout, "\n") != 1 {
+		t.Errorf("--group with no execution: exit %d\n%s", code, stdout)
+	}
+}
