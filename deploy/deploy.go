@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -77,6 +78,67 @@ type Options struct {
 // the caller's context.
 const NoCallTimeout time.Duration = -1
 
+// stackNameRe is CloudFormation's stack name: "must start with an
+// alphabetical character and can't be longer than 128 characters", letters,
+// digits and hyphens ("CreateStack",
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html).
+var stackNameRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
+
+// roleArnRe is RoleArnPattern compiled.
+var roleArnRe = regexp.MustCompile(RoleArnPattern)
+
+// Validate checks the options before any AWS call: a valid stack name, an
+// artifact bucket, and BuilderRoleArns, a required parameter of the
+// template, given as one or more role ARNs. It also sets the NamePrefix
+// parameter from the stack name (see NamePrefix).
+func (o *Options) Validate() error {
+	if !stackNameRe.MatchString(o.StackName) {
+		return &UsageError{fmt.Sprintf("deploy: stack name %q: letters, digits and hyphens, starting with a letter, at most 128 characters", o.StackName)}
+	}
+	if o.ArtifactBucket == "" {
+		return &UsageError{"deploy: an artifact bucket is required (an existing S3 bucket in the stack's region)"}
+	}
+	roles := strings.TrimSpace(o.Parameters["BuilderRoleArns"]) // a nil map reads ""
+	if roles == "" {
+		return &UsageError{"deploy: --builder-role-arns is required: the ARNs of the IAM roles inside the instance profiles of the builders and the groups (the only roles amiswap may pass to EC2), comma-separated"}
+	}
+	for _, r := range strings.Split(roles, ",") {
+		if !roleArnRe.MatchString(strings.TrimSpace(r)) {
+			return &UsageError{fmt.Sprintf("deploy: --builder-role-arns: %q is not an IAM role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME)", r)}
+		}
+	}
+	if o.Parameters == nil {
+		o.Parameters = map[string]string{}
+	}
+	if o.Parameters["NamePrefix"] == "" {
+		o.Parameters["NamePrefix"] = NamePrefix(o.StackName)
+	}
+	return nil
+}
+
+// UsageError is a deployment request that is wrong before any AWS call.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// TemplateURL returns the S3 URL of key in bucket as CloudFormation's
+// TemplateURL wants it, with the endpoint of the region's partition
+// (amazonaws.com, amazonaws.com.cn for aws-cn, …), as the SDK's S3
+// endpoint rules resolve it ("Amazon S3 endpoints and quotas",
+// https://docs.aws.amazon.com/general/latest/gr/s3.html).
+func TemplateURL(ctx context.Context, region, bucket, key string) (string, error) {
+	if region == "" {
+		return "", &UsageError{"deploy: no AWS region: set AWS_REGION or a profile's region"}
+	}
+	ep, err := s3.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, s3.EndpointParameters{Region: aws.String(region), Bucket: aws.String(bucket)})
+	if err != nil {
+		return "", fmt.Errorf("deploy: the S3 endpoint of bucket %s in %s: %w", bucket, region, err)
+	}
+	u := ep.URI
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/" + key
+	return u.String(), nil
+}
+
 func (o *Options) defaults() {
 	if o.Poll <= 0 {
 		o.Poll = 5 * time.Second
@@ -99,8 +161,12 @@ func (o *Options) call(ctx context.Context) (context.Context, context.CancelFunc
 // progress lines. It returns the stack's outputs.
 func Deploy(ctx context.Context, c Clients, o Options, progress io.Writer) (map[string]string, error) {
 	o.defaults()
-	if o.StackName == "" || o.ArtifactBucket == "" {
-		return nil, errors.New("deploy: a stack name and an artifact bucket are required")
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	tmplURLBase, err := TemplateURL(ctx, c.Region, o.ArtifactBucket, "")
+	if err != nil {
+		return nil, err
 	}
 	zipData, err := os.ReadFile(o.LambdaZip)
 	if err != nil {
@@ -141,7 +207,7 @@ func Deploy(ctx context.Context, c Clients, o Options, progress io.Writer) (map[
 		StackName:     aws.String(o.StackName),
 		ChangeSetName: aws.String(name),
 		ChangeSetType: kind,
-		TemplateURL:   aws.String(fmt.Sprintf("https://%s.s3.%s.amazonaws.com/%s", o.ArtifactBucket, c.Region, tmplKey)),
+		TemplateURL:   aws.String(tmplURLBase + tmplKey),
 		Parameters:    params,
 		Capabilities:  []cfntypes.Capability{cfntypes.CapabilityCapabilityIam},
 		Description:   aws.String("amiswap deploy"),

@@ -3,6 +3,8 @@ package deploy
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,7 +105,7 @@ func fakeOptions(t *testing.T) Options {
 		t.Fatal(err)
 	}
 	return Options{StackName: "amiswap", ArtifactBucket: "bucket", LambdaZip: zip, Poll: time.Millisecond,
-		Parameters: map[string]string{"NotificationEmail": "ops@example.com"}}
+		Parameters: map[string]string{"NotificationEmail": "ops@example.com", "BuilderRoleArns": "arn:aws:iam::123456789012:role/builder"}}
 }
 
 func TestDeployUpdateWithoutChanges(t *testing.T) {
@@ -196,5 +198,46 @@ func TestUploadsAreContentAddressed(t *testing.T) {
 	}
 	if len(s.puts) != 2 {
 		t.Errorf("unchanged artifacts uploaded again: %v", s.puts)
+	}
+}
+
+// TestDeployRefusesWithoutBuilderRoles: an empty BuilderRoleArns is
+// refused before any AWS call, nothing uploaded or created.
+func TestDeployRefusesWithoutBuilderRoles(t *testing.T) {
+	cfn := &fakeCFN{}
+	s3f := &fakeS3{}
+	o := fakeOptions(t)
+	delete(o.Parameters, "BuilderRoleArns")
+	_, err := Deploy(context.Background(), Clients{S3: s3f, CloudFormation: cfn, Region: "eu-west-1"}, o, io.Discard)
+	var ue *UsageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--builder-role-arns is required") {
+		t.Errorf("error %v, want a UsageError asking for --builder-role-arns", err)
+	}
+	if len(cfn.calls) > 0 || len(s3f.puts) > 0 {
+		t.Errorf("AWS was called: %v %v", cfn.calls, s3f.puts)
+	}
+}
+
+// TestDeployToChina: the change set's template URL is the aws-cn
+// partition's S3 endpoint, and the deployment names resources from the
+// stack's NamePrefix.
+func TestDeployToChina(t *testing.T) {
+	cfn := &fakeCFN{csStatus: cfntypes.ChangeSetStatusFailed, csReason: "The submitted information didn't contain changes."}
+	o := fakeOptions(t)
+	o.StackName = longStackName
+	if _, err := Deploy(context.Background(), Clients{S3: &fakeS3{}, CloudFormation: cfn, Region: "cn-north-1"}, o, io.Discard); err != nil && cfn.created == nil {
+		t.Fatal(err)
+	}
+	if u := aws.ToString(cfn.created.TemplateURL); !strings.HasPrefix(u, "https://bucket.s3.cn-north-1.amazonaws.com.cn/amiswap/template-") {
+		t.Errorf("template URL %s", u)
+	}
+	found := false
+	for _, p := range cfn.created.Parameters {
+		if aws.ToString(p.ParameterKey) == "NamePrefix" {
+			found = aws.ToString(p.ParameterValue) == NamePrefix(longStackName)
+		}
+	}
+	if !found {
+		t.Errorf("parameters %+v lack NamePrefix=%s", cfn.created.Parameters, NamePrefix(longStackName))
 	}
 }

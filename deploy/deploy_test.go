@@ -73,9 +73,12 @@ func TestDeployAgainstMoto(t *testing.T) {
 	}
 	clients := Clients{S3: s3c, CloudFormation: cloudformation.NewFromConfig(cfg), Region: "us-east-1"}
 	opts := Options{
-		StackName: "amiswap-test", ArtifactBucket: "amiswap-artifacts", LambdaZip: zipPath,
-		Parameters: map[string]string{"BuilderSubnetId": "subnet-0123456789abcdef0", "BuilderSecurityGroupIds": "sg-01,sg-02", "NotificationEmail": "ops@example.com"},
-		Poll:       200 * time.Millisecond, CallTimeout: NoCallTimeout,
+		// CloudFormation's longest stack name: every resource name still
+		// fits AWS's limits (see NamePrefix).
+		StackName: longStackName, ArtifactBucket: "amiswap-artifacts", LambdaZip: zipPath,
+		Parameters: map[string]string{"BuilderSubnetId": "subnet-0123456789abcdef0", "BuilderSecurityGroupIds": "sg-01,sg-02", "NotificationEmail": "ops@example.com",
+			"BuilderRoleArns": "arn:aws:iam::123456789012:role/builder"},
+		Poll: 200 * time.Millisecond, CallTimeout: NoCallTimeout,
 	}
 	var progress bytes.Buffer
 	outputs, err := Deploy(ctx, clients, opts, &progress)
@@ -104,7 +107,7 @@ func TestDeployAgainstMoto(t *testing.T) {
 			t.Errorf("no output %s: %v (resources %v)", k, outputs, physical)
 		}
 	}
-	if outputs["LockTableName"] != opts.StackName+"-locks" {
+	if outputs["LockTableName"] != NamePrefix(opts.StackName)+"-locks" {
 		t.Errorf("lock table %q", outputs["LockTableName"])
 	}
 	if !strings.Contains(progress.String(), "uploaded s3://amiswap-artifacts/"+ArtifactKey(zipData)) ||
@@ -118,9 +121,9 @@ func TestDeployAgainstMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := string(workflow.Definition())
+	want := strings.ReplaceAll(string(workflow.Definition()), workflow.PartitionPlaceholder, "aws")
 	for _, f := range workflow.Functions {
-		want = strings.ReplaceAll(want, workflow.Placeholder(f.Name), "arn:aws:lambda:us-east-1:123456789012:function:"+FunctionName(opts.StackName, f.Name))
+		want = strings.ReplaceAll(want, workflow.Placeholder(f.Name), "arn:aws:lambda:us-east-1:123456789012:function:"+FunctionName(NamePrefix(opts.StackName), f.Name))
 	}
 	if !jsonEqual(t, aws.ToString(sm.Definition), want) {
 		t.Errorf("state machine definition is not the definition with the function ARNs substituted: %s", firstDifference(aws.ToString(sm.Definition), want))

@@ -51,7 +51,7 @@ var (
 	// onBackupMade: AMIs and snapshots AWS Backup made, which it tags
 	// aws:backup:source-resource (tags under aws: only AWS can set).
 	onBackupMade    = map[string]map[string]any{"Null": {"aws:ResourceTag/aws:backup:source-resource": "false"}}
-	builderRoleArns = map[string]any{"Fn::If": []any{"CanPassRole", map[string]any{"Ref": "BuilderRoleArns"}, []any{sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/amiswap-no-role-to-pass")}}}
+	builderRoleArns = map[string]any{"Ref": "BuilderRoleArns"} // a required parameter: never empty
 )
 
 // tagGroupLaunch lets a function that gives a group a launch template or

@@ -41,12 +41,28 @@ var (
 // kind ("Function", "Role", "LogGroup").
 func LogicalID(function, kind string) string { return function + kind }
 
-// FunctionName returns the physical name of a function in a stack.
-func FunctionName(stack, function string) string {
-	return stack + "-" + strings.TrimPrefix(workflow.LocalFunctionName(function), "amiswap-")
-}
-
 type obj = map[string]any
+
+// RoleArnPattern is an IAM role ARN in any partition.
+const RoleArnPattern = `^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`
+
+// named is a resource name "PREFIX-suffix" when the NamePrefix parameter
+// is set; otherwise CloudFormation generates one (AWS::NoValue).
+func named(suffix string) obj { return namedAs("${NamePrefix}-" + suffix) }
+
+// namedAs is the name pattern (an Fn::Sub string over ${NamePrefix}) when
+// the NamePrefix parameter is set, otherwise AWS::NoValue.
+func namedAs(pattern string) obj { return ifCond("HasNamePrefix", sub(pattern), ref("AWS::NoValue")) }
+
+// targetRetry is the rules' target retry policy: EventBridge's maxima, a
+// day and 185 attempts, set explicitly ("Event retry policy and using
+// dead-letter queues",
+// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
+var targetRetry = obj{"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+
+// deadLetterSources are the rules whose undelivered events the dead-letter
+// queue takes.
+var deadLetterSources = []any{getAtt("BackupCompletedRule", "Arn")}
 
 func ref(name string) obj           { return obj{"Ref": name} }
 func getAtt(name, attr string) obj  { return obj{"Fn::GetAtt": []string{name, attr}} }
@@ -64,8 +80,11 @@ func assumeRole(service string) obj {
 // ARN. (DefinitionSubstitutions would do the same in AWS, but emulators
 // such as moto ignore it, and Fn::Sub's variable-map form makes moto turn
 // the definition's "$$." into "$."; the string form is exact in both.)
+//
+// The tasks' ${Partition} becomes ${AWS::Partition}: the Lambda
+// integration's ARN names the stack's partition (aws, aws-cn, aws-us-gov).
 func definitionForSub(definition []byte) string {
-	def := string(definition)
+	def := strings.ReplaceAll(string(definition), workflow.PartitionPlaceholder, "${AWS::Partition}")
 	for _, f := range workflow.Functions {
 		def = strings.ReplaceAll(def, workflow.Placeholder(f.Name), "${"+LogicalID(f.Name, "Function")+".Arn}")
 	}
@@ -83,8 +102,15 @@ func BuildTemplate() ([]byte, error) {
 			"Description": "Security groups for builder instances; empty: the group's own."},
 		"BuilderInstanceProfile": obj{"Type": "String", "Default": "",
 			"Description": "Instance profile (name or ARN) for builder instances; empty: the group's own. It must let the SSM agent register."},
-		"BuilderRoleArns": obj{"Type": "CommaDelimitedList", "Default": "",
-			"Description": "ARNs of the IAM roles inside the instance profiles that builders and groups launch with (the builder profile's, or the groups' own): the only roles amiswap may pass to EC2. Empty: none."},
+		// Required: no Default, and each element must be a role ARN ("When
+		// applied to a parameter of type CommaDelimitedList, the pattern must
+		// match each value in the list": "Parameters",
+		// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html).
+		"BuilderRoleArns": obj{"Type": "CommaDelimitedList", "AllowedPattern": RoleArnPattern,
+			"ConstraintDescription": "one or more IAM role ARNs (arn:PARTITION:iam::ACCOUNT:role/NAME), comma-separated",
+			"Description":           "Required. ARNs of the IAM roles inside the instance profiles that builders and groups launch with (the builder profile's, or the groups' own): the only roles amiswap may pass to EC2."},
+		"NamePrefix": obj{"Type": "String", "Default": "", "MaxLength": MaxNamePrefix, "AllowedPattern": "^([A-Za-z][A-Za-z0-9-]*)?$",
+			"Description": "Prefix of the resources' names (amiswap deploy passes the stack name, cut to 40 characters with a hash when longer); empty: CloudFormation names them."},
 		"NotificationEmail": obj{"Type": "String", "Default": "",
 			"Description": "E-mail address subscribed to swap notifications; empty: no subscription."},
 		"LogRetentionDays": obj{"Type": "Number", "Default": 30,
@@ -94,18 +120,18 @@ func BuildTemplate() ([]byte, error) {
 			"Description": "How long a group lock outlives a crashed execution (a Go duration such as 8h)."},
 	}
 	conditions := obj{
-		"HasEmail":    obj{"Fn::Not": []any{obj{"Fn::Equals": []any{ref("NotificationEmail"), ""}}}},
-		"CanPassRole": obj{"Fn::Not": []any{obj{"Fn::Equals": []any{join("", ref("BuilderRoleArns")), ""}}}},
+		"HasEmail":      obj{"Fn::Not": []any{obj{"Fn::Equals": []any{ref("NotificationEmail"), ""}}}},
+		"HasNamePrefix": obj{"Fn::Not": []any{obj{"Fn::Equals": []any{ref("NamePrefix"), ""}}}},
 	}
 	res := obj{
 		"Topic": obj{"Type": "AWS::SNS::Topic", "Properties": obj{
-			"TopicName": sub("${AWS::StackName}-notifications"), "DisplayName": "amiswap",
+			"TopicName": named("notifications"), "DisplayName": "amiswap",
 		}},
 		"EmailSubscription": obj{"Type": "AWS::SNS::Subscription", "Condition": "HasEmail", "Properties": obj{
 			"TopicArn": ref("Topic"), "Protocol": "email", "Endpoint": ref("NotificationEmail"),
 		}},
 		"LockTable": obj{"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete", "Properties": obj{
-			"TableName":                        sub("${AWS::StackName}-locks"),
+			"TableName":                        named("locks"),
 			"BillingMode":                      "PAY_PER_REQUEST",
 			"AttributeDefinitions":             []obj{{"AttributeName": "pk", "AttributeType": "S"}},
 			"KeySchema":                        []obj{{"AttributeName": "pk", "KeyType": "HASH"}},
@@ -125,11 +151,11 @@ func BuildTemplate() ([]byte, error) {
 			set = defaultSettings
 		}
 		fnID, roleID, logID := LogicalID(f.Name, "Function"), LogicalID(f.Name, "Role"), LogicalID(f.Name, "LogGroup")
-		name := sub(FunctionName("${AWS::StackName}", f.Name))
-		logs := Statement{Sid: "WriteOwnLogs", Effect: "Allow", Action: RuntimeActions,
-			Resource: []any{sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/" + FunctionName("${AWS::StackName}", f.Name) + ":*")}}
+		suffix := strings.TrimPrefix(FunctionName("", f.Name), "-")
+		name := named(suffix)
+		logs := Statement{Sid: "WriteOwnLogs", Effect: "Allow", Action: RuntimeActions, Resource: []any{getAtt(logID, "Arn")}}
 		res[logID] = obj{"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete", "Properties": obj{
-			"LogGroupName":    sub("/aws/lambda/" + FunctionName("${AWS::StackName}", f.Name)),
+			"LogGroupName":    namedAs("/aws/lambda/${NamePrefix}-" + suffix),
 			"RetentionInDays": ref("LogRetentionDays"),
 		}}
 		res[roleID] = obj{"Type": "AWS::IAM::Role", "Properties": obj{
@@ -162,7 +188,7 @@ func BuildTemplate() ([]byte, error) {
 		functionArns = append(functionArns, getAtt(fnID, "Arn"))
 	}
 	res["StateMachineLogGroup"] = obj{"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete", "Properties": obj{
-		"LogGroupName":    sub("/aws/vendedlogs/states/${AWS::StackName}"),
+		"LogGroupName":    namedAs("/aws/vendedlogs/states/${NamePrefix}"),
 		"RetentionInDays": ref("LogRetentionDays"),
 	}}
 	res["StateMachineRole"] = obj{"Type": "AWS::IAM::Role", "Properties": obj{
@@ -177,7 +203,7 @@ func BuildTemplate() ([]byte, error) {
 		})}},
 	}}
 	res["StateMachine"] = obj{"Type": "AWS::StepFunctions::StateMachine", "Properties": obj{
-		"StateMachineName": sub("${AWS::StackName}"),
+		"StateMachineName": namedAs("${NamePrefix}"),
 		"StateMachineType": "STANDARD",
 		"DefinitionString": obj{"Fn::Sub": definitionForSub(workflow.Definition())},
 		"RoleArn":          getAtt("StateMachineRole", "Arn"),
@@ -189,7 +215,7 @@ func BuildTemplate() ([]byte, error) {
 	// that `amiswap rollback` has a twin that can be started from the
 	// console: input {"group": NAME, "toImageId": AMI, "refreshInstances": bool}.
 	res["RollbackStateMachine"] = obj{"Type": "AWS::StepFunctions::StateMachine", "Properties": obj{
-		"StateMachineName": sub("${AWS::StackName}-rollback"),
+		"StateMachineName": named("rollback"),
 		"StateMachineType": "STANDARD",
 		"DefinitionString": obj{"Fn::Sub": definitionForSub(workflow.RollbackDefinition())},
 		"RoleArn":          getAtt("StateMachineRole", "Arn"),
@@ -205,14 +231,34 @@ func BuildTemplate() ([]byte, error) {
 		})}},
 	}}
 	res["BackupCompletedRule"] = obj{"Type": "AWS::Events::Rule", "Properties": obj{
-		"Name":         sub("${AWS::StackName}-backup-completed"),
+		"Name":         named("backup-completed"),
 		"Description":  "amiswap: start a swap when an AWS Backup job of an EC2 instance completes",
 		"State":        "ENABLED",
 		"EventPattern": RulePattern(),
 		"Targets": []obj{{
 			"Id": "amiswap-state-machine", "Arn": ref("StateMachine"), "RoleArn": getAtt("RuleRole", "Arn"),
 			"InputTransformer": obj{"InputPathsMap": InputPaths(), "InputTemplate": InputTemplate},
+			"RetryPolicy":      targetRetry, "DeadLetterConfig": obj{"Arn": getAtt("EventsDeadLetterQueue", "Arn")},
 		}},
+	}}
+	// Events a rule could not deliver (the state machine or the janitor
+	// refused them, or the retries ran out) go to this queue rather than
+	// being dropped ("Using dead-letter queues to process undelivered
+	// events", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html):
+	// EventBridge needs sqs:SendMessage on it, granted to the service for
+	// this stack's rules only (aws:SourceArn).
+	res["EventsDeadLetterQueue"] = obj{"Type": "AWS::SQS::Queue", "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete", "Properties": obj{
+		"QueueName":              named("events-dlq"),
+		"MessageRetentionPeriod": 1209600, // 14 days, SQS's maximum
+		"SqsManagedSseEnabled":   true,
+	}}
+	res["EventsDeadLetterQueuePolicy"] = obj{"Type": "AWS::SQS::QueuePolicy", "Properties": obj{
+		"Queues": []any{ref("EventsDeadLetterQueue")},
+		"PolicyDocument": policyDoc([]obj{{
+			"Sid": "UndeliveredAmiswapEvents", "Effect": "Allow", "Principal": obj{"Service": "events.amazonaws.com"},
+			"Action": "sqs:SendMessage", "Resource": getAtt("EventsDeadLetterQueue", "Arn"),
+			"Condition": obj{"ArnEquals": obj{"aws:SourceArn": deadLetterSources}},
+		}}),
 	}}
 	tmpl := obj{
 		"AWSTemplateFormatVersion": "2010-09-09",
@@ -226,6 +272,7 @@ func BuildTemplate() ([]byte, error) {
 			"TopicArn":                obj{"Description": "Swap notifications", "Value": ref("Topic")},
 			"LockTableName":           obj{"Description": "Group locks", "Value": ref("LockTable")},
 			"RuleName":                obj{"Description": "The EventBridge rule that starts swaps", "Value": ref("BackupCompletedRule")},
+			"DeadLetterQueueUrl":      obj{"Description": "Events the rules could not deliver", "Value": ref("EventsDeadLetterQueue")},
 		},
 	}
 	var buf bytes.Buffer

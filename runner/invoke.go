@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/amiswap/amiswap"
@@ -15,8 +16,14 @@ import (
 	"github.com/amiswap/amiswap/workflow"
 )
 
-// LambdaResource is the Step Functions integration the definition's tasks use.
+// LambdaResource is the Step Functions integration the definition's tasks
+// use, in the aws partition (LocalDefinition's).
 const LambdaResource = "arn:aws:states:::lambda:invoke"
+
+// lambdaResourceRe is the same integration in any partition (aws, aws-cn,
+// aws-us-gov, …), so that a definition deployed to another partition runs
+// locally too.
+var lambdaResourceRe = regexp.MustCompile(`^arn:aws(-[a-z]+)*:states:::lambda:invoke$`)
 
 // Invoker carries out the definition's lambda:invoke tasks in process. It
 // answers as the Step Functions integration does: the function's result in
@@ -41,7 +48,7 @@ func NewInvoker(reg *workflow.Registry) *Invoker {
 
 // Invoke implements asl.Invoker.
 func (inv *Invoker) Invoke(ctx context.Context, resource string, params json.RawMessage) (json.RawMessage, error) {
-	if resource != LambdaResource {
+	if !lambdaResourceRe.MatchString(resource) {
 		return nil, &asl.TaskError{Name: "States.Runtime", Cause: fmt.Sprintf("the local runner only serves %s, not %s", LambdaResource, resource)}
 	}
 	var in struct {

@@ -61,4 +61,18 @@ func TestInvokerAnswersLikeTheLambdaIntegration(t *testing.T) {
 	if _, err := inv.Invoke(context.Background(), "arn:aws:states:::sns:publish", []byte(`{}`)); err == nil {
 		t.Error("a resource other than lambda:invoke was accepted")
 	}
+	// The definition deployed to another partition names the integration
+	// with that partition ("Amazon Resource Names (ARNs)",
+	// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html):
+	// the local executor runs it all the same.
+	for _, partition := range []string{"aws", "aws-cn", "aws-us-gov"} {
+		params, _ := json.Marshal(map[string]any{"FunctionName": "amiswap-notify", "Payload": map[string]any{"op": "nope"}})
+		_, err := inv.Invoke(context.Background(), workflow.LambdaInvokeResource(partition), params)
+		if !errors.As(err, &te) || te.Name != "InvalidInputError" {
+			t.Errorf("%s: %v, want the function's InvalidInputError (the resource accepted)", partition, err)
+		}
+	}
+	if _, err := inv.Invoke(context.Background(), "arn:${Partition}:states:::lambda:invoke", []byte(`{}`)); err == nil {
+		t.Error("an unsubstituted partition placeholder was accepted")
+	}
 }

@@ -13,6 +13,7 @@ import (
 
 type aslState struct {
 	Type           string
+	Resource       string
 	Parameters     map[string]any
 	ResultSelector map[string]string
 	Retry          []struct{ ErrorEquals []string }
@@ -162,6 +163,33 @@ func TestResultSelectorsMatchResultTypes(t *testing.T) {
 			if !slices.Contains(have, field) {
 				t.Errorf("state %s: ResultSelector picks %q, which the %s result (%T) does not always carry (has %v)", name, field, op, res, have)
 			}
+		}
+	}
+}
+
+// TestTaskResourcesNameThePartition: every task of both definitions calls
+// the Lambda integration through arn:${Partition}:…, which the deployment
+// substitutes with the stack's partition (aws-cn, aws-us-gov: "Amazon
+// Resource Names (ARNs)", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html)
+// and the local executor with aws.
+func TestTaskResourcesNameThePartition(t *testing.T) {
+	want := LambdaInvokeResource(PartitionPlaceholder)
+	tasks := 0
+	for name, st := range loadStates(t) {
+		if st.Type != "Task" {
+			continue
+		}
+		tasks++
+		if st.Resource != want {
+			t.Errorf("%s: Resource %q, want %q", name, st.Resource, want)
+		}
+	}
+	if tasks == 0 {
+		t.Fatal("no tasks")
+	}
+	for _, local := range [][]byte{LocalDefinition(), LocalRollbackDefinition()} {
+		if strings.Contains(string(local), PartitionPlaceholder) || !strings.Contains(string(local), `"`+LambdaInvokeResource("aws")+`"`) {
+			t.Error("a local definition keeps the partition placeholder")
 		}
 	}
 }

@@ -18,8 +18,22 @@ import (
 var definition []byte
 
 // Definition returns the workflow definition with ${…FunctionArn}
-// placeholders, as Step Functions' DefinitionSubstitutions expects them.
+// placeholders and the ${Partition} placeholder of its tasks' Resource ARNs
+// (arn:${Partition}:states:::lambda:invoke), as Step Functions'
+// DefinitionSubstitutions expects them. The deployment substitutes the
+// stack's partition (aws, aws-cn, aws-us-gov: "Amazon Resource Names
+// (ARNs)", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html),
+// the local executor "aws" (see LocalDefinition).
 func Definition() []byte { return append([]byte(nil), definition...) }
+
+// PartitionPlaceholder stands for the partition in the definition's ARNs.
+const PartitionPlaceholder = "${Partition}"
+
+// LambdaInvokeResource returns the Step Functions Lambda integration's
+// Resource ARN in a partition: arn:PARTITION:states:::lambda:invoke.
+func LambdaInvokeResource(partition string) string {
+	return "arn:" + partition + ":states:::lambda:invoke"
+}
 
 // Function is one Lambda function of the deployment: a family of ops that
 // share an IAM role.
@@ -60,12 +74,14 @@ func FunctionFor(op string) (Function, bool) {
 func Placeholder(function string) string { return "${" + function + "FunctionArn}" }
 
 // LocalDefinition returns the definition with each placeholder replaced by
-// a local function name ("amiswap-resolve", …), for the embedded executor.
+// a local function name ("amiswap-resolve", …) and the partition by "aws",
+// for the embedded executor.
 func LocalDefinition() []byte { return localize(definition) }
 
-// localize replaces each function placeholder of def with its local name.
+// localize replaces each function placeholder of def with its local name,
+// and the partition placeholder with "aws".
 func localize(def []byte) []byte {
-	s := string(def)
+	s := strings.ReplaceAll(string(def), PartitionPlaceholder, "aws")
 	for _, f := range Functions {
 		s = strings.ReplaceAll(s, Placeholder(f.Name), LocalFunctionName(f.Name))
 	}

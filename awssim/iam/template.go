@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 )
@@ -20,7 +21,9 @@ var errNoValue = errors.New("AWS::NoValue")
 // the template's parameters (defaults apply to the rest; a
 // CommaDelimitedList is comma-separated) and may set the pseudo
 // parameters AWS::Region, AWS::AccountId and AWS::StackName (defaults:
-// the simulator's us-east-1, 123456789012 and "amiswap"). The intrinsic
+// the simulator's us-east-1, 123456789012 and "amiswap"); NamePrefix,
+// when the template has it and params do not set it, is the stack name, as
+// amiswap deploy sets it. The intrinsic
 // functions Ref, Fn::Sub, Fn::GetAtt (Arn), Fn::Join, Fn::If, Fn::Equals,
 // Fn::Not, Fn::And, Fn::Or and Condition are resolved; resources get the
 // physical names their Name properties give, or STACK-LogicalId.
@@ -99,6 +102,15 @@ func newResolver(template []byte, params map[string]string) (*cfnResolver, *cfnT
 		if strings.HasPrefix(k, "AWS::") {
 			cf.pseudo[k] = v
 		}
+	}
+	if _, ok := t.Parameters["NamePrefix"]; ok && params["NamePrefix"] == "" {
+		// What amiswap deploy passes for a stack name of up to 40
+		// characters (deploy.NamePrefix): the stack name.
+		params = maps.Clone(params)
+		if params == nil {
+			params = map[string]string{}
+		}
+		params["NamePrefix"] = cf.pseudo["AWS::StackName"]
 	}
 	for name, p := range t.Parameters {
 		v, ok := params[name]

@@ -220,7 +220,7 @@ func TestBootstrapUnderRuntimeInterfaceEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := iam.Enable(sb.Sim, deploy.Template(), nil); err != nil {
+	if _, err := iam.Enable(sb.Sim, deploy.Template(), map[string]string{"BuilderRoleArns": "arn:aws:iam::123456789012:role/amiswap-builder"}); err != nil {
 		t.Fatal(err)
 	}
 	env := func(function string) []string {

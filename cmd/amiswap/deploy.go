@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 
@@ -21,7 +22,7 @@ func init() {
 }
 
 func runDeploy(ctx context.Context, args []string, env *Env) error {
-	fs := newFlagSet("deploy", "--stack-name NAME --artifact-bucket BUCKET [flags]", env)
+	fs := newFlagSet("deploy", "--stack-name NAME --artifact-bucket BUCKET --builder-role-arns ARN[,ARN…] [flags]", env)
 	var o deploy.Options
 	var subnet, groups, profile, roles, email, retention, lockTTL string
 	var del bool
@@ -31,7 +32,7 @@ func runDeploy(ctx context.Context, args []string, env *Env) error {
 	fs.StringVar(&subnet, "builder-subnet", "", "subnet id for builder instances (default: the group's own)")
 	fs.StringVar(&groups, "builder-security-groups", "", "comma-separated security group ids for builders (default: the group's own)")
 	fs.StringVar(&profile, "builder-instance-profile", "", "instance profile name or ARN for builders (default: the group's own)")
-	fs.StringVar(&roles, "builder-role-arns", "", "comma-separated ARNs of the roles in the builders' and groups' instance profiles: the only roles amiswap may pass to EC2")
+	fs.StringVar(&roles, "builder-role-arns", "", "comma-separated ARNs of the roles in the builders' and groups' instance profiles: the only roles amiswap may pass to EC2 (required to deploy)")
 	fs.StringVar(&email, "email", "", "e-mail address to subscribe to swap notifications")
 	fs.StringVar(&retention, "log-retention-days", "", "days to keep logs (template default 30)")
 	fs.StringVar(&lockTTL, "lock-ttl", "", "group lock lifetime, such as 8h (template default)")
@@ -62,6 +63,17 @@ func runDeploy(ctx context.Context, args []string, env *Env) error {
 		}
 	})
 
+	if !del {
+		// Refused before any AWS call: BuilderRoleArns is required, the
+		// stack name must be one CloudFormation accepts.
+		if err := o.Validate(); err != nil {
+			var ue *deploy.UsageError
+			if errors.As(err, &ue) {
+				return &usageError{ue.Msg}
+			}
+			return err
+		}
+	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("deploy: load the AWS configuration: %w", err)

@@ -229,7 +229,7 @@ func TestSimEnforcesIAMFromTemplate(t *testing.T) {
 	var stderr bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, []string{"sim", "--addr", "127.0.0.1:0", "--speed", "0", "--iam-template", file, "--iam-param", "AWS::StackName=amiswap"}, &Env{Stdout: pw, Stderr: &stderr, Getenv: os.Getenv})
+		done <- Run(ctx, []string{"sim", "--addr", "127.0.0.1:0", "--speed", "0", "--iam-template", file, "--iam-param", "AWS::StackName=amiswap", "--iam-param", "BuilderRoleArns=arn:aws:iam::123456789012:role/builder"}, &Env{Stdout: pw, Stderr: &stderr, Getenv: os.Getenv})
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')

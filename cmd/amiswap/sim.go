@@ -96,6 +96,10 @@ func runSim(ctx context.Context, args []string, env *Env) error {
 			params[k] = v
 		}
 		m, err := iam.Enable(sim, tmpl, params)
+		if err != nil && strings.Contains(err.Error(), "Ref BuilderRoleArns") {
+			// The template requires it, as a deployment does.
+			return &usageError{"sim: --iam-template: the template requires BuilderRoleArns: give --iam-param BuilderRoleArns=ARN[,ARN…] (the roles of the instance profiles builders and groups use)"}
+		}
 		if err != nil {
 			return fmt.Errorf("sim: --iam-template: %w", err)
 		}
