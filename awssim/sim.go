@@ -116,6 +116,7 @@ type Sim struct {
 	backup backupStore
 	sns    snsStore
 	ddb    ddbStore
+	sfn    sfnStore
 	iam    iamStore
 }
 

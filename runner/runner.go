@@ -59,9 +59,26 @@ func Executor(opts Options) (*asl.Executor, *asl.Definition, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return executorFor(opts, raw)
+}
+
+// RunDefinition runs a definition given as text (one a Step Functions
+// state machine holds, with Lambda function names or ARNs of amiswap's
+// functions) over the handlers, to its end.
+func RunDefinition(ctx context.Context, opts Options, definition []byte, name string, input json.RawMessage) (*asl.Execution, asl.Result, error) {
+	ex, def, err := executorFor(opts, definition)
+	if err != nil {
+		return nil, asl.Result{}, err
+	}
+	return ex.Run(ctx, def, name, input)
+}
+
+// executorFor returns the executor over the handlers and the parsed raw
+// definition.
+func executorFor(opts Options, raw []byte) (*asl.Executor, *asl.Definition, error) {
 	def, err := asl.Parse(raw)
 	if err != nil {
-		return nil, nil, fmt.Errorf("parse the embedded definition: %w", err)
+		return nil, nil, fmt.Errorf("parse the definition: %w", err)
 	}
 	log := opts.Log
 	if log == nil {

@@ -13,6 +13,10 @@ import (
 
 	"github.com/amiswap/amiswap/awssim"
 	"github.com/amiswap/amiswap/awssim/iam"
+	"github.com/amiswap/amiswap/runner"
+	"github.com/amiswap/amiswap/sandbox"
+	"github.com/amiswap/amiswap/workflow"
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 func init() {
@@ -120,6 +124,12 @@ func runSim(ctx context.Context, args []string, env *Env) error {
 	go sim.Run(runCtx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// amiswap's state machines, run in process against this simulator:
+	// `aws stepfunctions start-execution` of amiswap-rollback rolls back.
+	if err := installStates(ctx, sim, "http://"+ln.Addr().String(), in.IAMTemplate != "", env); err != nil {
+		srv.Close()
+		return fmt.Errorf("sim: %w", err)
+	}
 	select {
 	case <-ctx.Done():
 		shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
@@ -135,4 +145,32 @@ func runSim(ctx context.Context, args []string, env *Env) error {
 		}
 		return fmt.Errorf("sim: serve: %w", err)
 	}
+}
+
+// installStates creates amiswap's swap and rollback state machines in the
+// simulator and runs their executions over the handlers, with the
+// AMISWAP_* configuration; under --iam-template each function calls with
+// its own role's key.
+func installStates(ctx context.Context, sim *awssim.Sim, endpoint string, underIAM bool, env *Env) error {
+	conf, err := workflow.ConfigFromEnv(env.Getenv)
+	if err != nil {
+		return err
+	}
+	cfg, err := sandbox.Config(ctx, endpoint, sim.Region(), "AKIAAMISWAPLOCAL")
+	if err != nil {
+		return err
+	}
+	if err := sandbox.InstallStateMachines(ctx, sim, cfg, conf); err != nil {
+		return err
+	}
+	if underIAM {
+		opts := runner.Options{AWS: cfg, Config: conf, Clock: sim, FunctionAWS: map[string]aws.Config{}}
+		for _, f := range workflow.Functions {
+			if opts.FunctionAWS[f.Name], err = sandbox.Config(ctx, endpoint, sim.Region(), iam.KeyFor(f.Name)); err != nil {
+				return err
+			}
+		}
+		sim.SetStatesRunner(sandbox.StatesRunner{Options: opts})
+	}
+	return nil
 }
