@@ -9,6 +9,7 @@
 package awssim
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -211,6 +212,7 @@ type request struct {
 	httpReq     *http.Request
 	body        []byte
 	requestID   string
+	start       time.Time // wall-clock time the request arrived, for the call log
 }
 
 // Call is one API call as recorded for GET /_sim/calls.
@@ -241,8 +243,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveControl(w, r)
 		return
 	}
+	start := time.Now()
 	body, readErr := readBody(r)
-	req := &request{httpReq: r, body: body}
+	req := &request{httpReq: r, body: body, start: start}
 	req.service, req.accessKeyID = parseAuthorization(r.Header.Get("Authorization"))
 	proto := s.route(req)
 	if readErr != nil || len(body) > maxBody {
@@ -328,13 +331,25 @@ func (s *Sim) recoverPanic(proto protocol, r *request, w http.ResponseWriter) {
 		Message: fmt.Sprintf("amiswap simulator: internal error in %s %s: %v", r.service, r.action, v)})
 }
 
-// record appends a call to the log. Callers hold s.mu.
+// record appends a call to the log and, when the logger is at the debug
+// level (amiswap sim -v), logs it with the wall-clock time it took so far.
+// Callers hold s.mu.
 func (s *Sim) record(r *request, status int, code string) {
 	c := Call{Time: s.clock.now, Service: r.service, Action: r.action, AccessKeyID: r.accessKeyID, Status: status, ErrorCode: code}
 	s.calls.add(c)
 	for _, fn := range s.callObservers {
 		fn(c)
 	}
+	if !s.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	var took time.Duration
+	if !r.start.IsZero() {
+		took = time.Since(r.start)
+	}
+	s.log.LogAttrs(context.Background(), slog.LevelDebug, "call",
+		slog.String("service", r.service), slog.String("action", r.action), slog.String("accessKey", r.accessKeyID),
+		slog.Int("status", status), slog.String("errorCode", code), slog.Duration("duration", took))
 }
 
 // OnCall registers fn to see every call as it is served, after its effect
