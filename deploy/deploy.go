@@ -14,23 +14,38 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"sort"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
 )
 
 // ObjectStore is what Deploy calls on S3.
 type ObjectStore interface {
+	HeadBucket(ctx context.Context, in *s3.HeadBucketInput, optFns ...func(*s3.Options)) (*s3.HeadBucketOutput, error)
+	CreateBucket(ctx context.Context, in *s3.CreateBucketInput, optFns ...func(*s3.Options)) (*s3.CreateBucketOutput, error)
+	PutPublicAccessBlock(ctx context.Context, in *s3.PutPublicAccessBlockInput, optFns ...func(*s3.Options)) (*s3.PutPublicAccessBlockOutput, error)
 	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+}
+
+// Executions is what Delete calls on Step Functions: the stack's state
+// machine's running executions.
+type Executions interface {
+	ListExecutions(ctx context.Context, in *sfn.ListExecutionsInput, optFns ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error)
 }
 
 // Stacks is what Deploy and Delete call on CloudFormation.
@@ -42,19 +57,21 @@ type Stacks interface {
 	ExecuteChangeSet(ctx context.Context, in *cloudformation.ExecuteChangeSetInput, optFns ...func(*cloudformation.Options)) (*cloudformation.ExecuteChangeSetOutput, error)
 	DeleteChangeSet(ctx context.Context, in *cloudformation.DeleteChangeSetInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DeleteChangeSetOutput, error)
 	DeleteStack(ctx context.Context, in *cloudformation.DeleteStackInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error)
+	DescribeStackResources(ctx context.Context, in *cloudformation.DescribeStackResourcesInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStackResourcesOutput, error)
 }
 
 // Clients are the AWS clients of a deployment.
 type Clients struct {
 	S3             ObjectStore
 	CloudFormation Stacks
-	// Region builds the template's S3 URL.
+	StepFunctions  Executions
+	// Region builds the template's S3 URL and places a created bucket.
 	Region string
 }
 
 // NewClients returns the production clients for cfg.
 func NewClients(cfg aws.Config) Clients {
-	return Clients{S3: s3.NewFromConfig(cfg), CloudFormation: cloudformation.NewFromConfig(cfg), Region: cfg.Region}
+	return Clients{S3: s3.NewFromConfig(cfg), CloudFormation: cloudformation.NewFromConfig(cfg), StepFunctions: sfn.NewFromConfig(cfg), Region: cfg.Region}
 }
 
 // Options say what to deploy where.
@@ -72,6 +89,43 @@ type Options struct {
 	// CallTimeout bounds each AWS call (default 30s; NoCallTimeout for
 	// none).
 	CallTimeout time.Duration
+	// CreateBucket creates the artifact bucket when it does not exist;
+	// otherwise a missing bucket is a BucketMissingError.
+	CreateBucket bool
+	// Confirm, when set, is asked before the change set is executed (after
+	// its changes are printed) and before the stack is deleted; false
+	// deletes the change set, or keeps the stack, and the operation
+	// returns ErrDeclined. Nil goes ahead (amiswap deploy --yes).
+	Confirm func(ctx context.Context, question string) (bool, error)
+	// Force deletes the stack even while its state machine has running
+	// executions.
+	Force bool
+}
+
+// ErrDeclined is returned when Confirm answered no: nothing was changed.
+var ErrDeclined = errors.New("deploy: declined; nothing was changed")
+
+// BucketMissingError says that the artifact bucket does not exist.
+type BucketMissingError struct {
+	Bucket, Region string
+}
+
+func (e *BucketMissingError) Error() string {
+	return fmt.Sprintf("deploy: the artifact bucket %s does not exist in %s: create it (aws s3 mb s3://%s --region %s) or pass --create-bucket",
+		e.Bucket, e.Region, e.Bucket, e.Region)
+}
+
+// RunningExecutionsError refuses to delete a stack whose state machine
+// has running executions: deleting it mid-swap would leave a builder
+// instance running and the group's MaxSize frozen.
+type RunningExecutionsError struct {
+	StateMachine string
+	Executions   []string // names
+}
+
+func (e *RunningExecutionsError) Error() string {
+	return fmt.Sprintf("deploy: %d execution(s) of %s still running (%s): deleting the stack now would leave their builders behind; wait for them, or pass --force",
+		len(e.Executions), e.StateMachine, strings.Join(e.Executions, ", "))
 }
 
 // NoCallTimeout as Options.CallTimeout leaves AWS calls unbounded but by
@@ -173,6 +227,9 @@ func Deploy(ctx context.Context, c Clients, o Options, progress io.Writer) (map[
 		return nil, fmt.Errorf("deploy: read the Lambda package (build it with make lambda): %w", err)
 	}
 	zipKey := ArtifactKey(zipData)
+	if err := ensureBucket(ctx, c, o, progress); err != nil {
+		return nil, err
+	}
 	if err := upload(ctx, c, o, zipKey, zipData, "application/zip", progress); err != nil {
 		return nil, err
 	}
@@ -217,13 +274,24 @@ func Deploy(ctx context.Context, c Clients, o Options, progress io.Writer) (map[
 	if err != nil {
 		return nil, fmt.Errorf("deploy: create change set: %w", err)
 	}
-	changed, err := waitChangeSet(ctx, c, o, aws.ToString(cs.Id), progress)
-	if err != nil || !changed {
-		if !changed && err == nil {
-			fmt.Fprintln(progress, "the stack is up to date: nothing to change")
-			return stackOutputs(ctx, c, o, progress)
-		}
+	changes, err := waitChangeSet(ctx, c, o, aws.ToString(cs.Id), progress)
+	if err != nil {
 		return nil, err
+	}
+	if changes == nil {
+		fmt.Fprintln(progress, "the stack is up to date: nothing to change")
+		return stackOutputs(ctx, c, o, progress)
+	}
+	PrintChanges(progress, changes)
+	if o.Confirm != nil {
+		ok, err := o.Confirm(ctx, fmt.Sprintf("Execute change set %s on stack %s?", name, o.StackName))
+		if err == nil && !ok {
+			err = ErrDeclined
+		}
+		if err != nil {
+			deleteChangeSet(ctx, c, o, aws.ToString(cs.Id), progress)
+			return nil, err
+		}
 	}
 	seen, err := eventIDs(ctx, c, o)
 	if err != nil {
@@ -255,6 +323,19 @@ func Delete(ctx context.Context, c Clients, o Options, progress io.Writer) error
 	if stack == nil {
 		fmt.Fprintf(progress, "stack %s does not exist: nothing to delete\n", o.StackName)
 		return nil
+	}
+	if err := checkRunning(ctx, c, o, stack, progress); err != nil {
+		return err
+	}
+	if o.Confirm != nil {
+		fmt.Fprintf(progress, "stack %s (%s) and every resource it created will be deleted; the artifact bucket is kept\n", o.StackName, stack.StackStatus)
+		ok, err := o.Confirm(ctx, fmt.Sprintf("Delete stack %s?", o.StackName))
+		if err == nil && !ok {
+			err = ErrDeclined
+		}
+		if err != nil {
+			return err
+		}
 	}
 	seen, err := eventIDs(ctx, c, o)
 	if err != nil {
@@ -345,34 +426,111 @@ func changeSetParameters(given map[string]string, zipKey, bucket string, update 
 	return out
 }
 
-// waitChangeSet waits for the change set to be ready. It returns false
-// (and deletes the change set) when there is nothing to change.
-func waitChangeSet(ctx context.Context, c Clients, o Options, id string, progress io.Writer) (bool, error) {
+// waitChangeSet waits for the change set to be ready and returns its
+// changes, every page of them. It returns nil (and deletes the change
+// set) when there is nothing to change.
+func waitChangeSet(ctx context.Context, c Clients, o Options, id string, progress io.Writer) ([]Change, error) {
 	for {
 		cctx, cancel := o.call(ctx)
 		out, err := c.CloudFormation.DescribeChangeSet(cctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(id), StackName: aws.String(o.StackName)})
 		cancel()
 		if err != nil {
-			return false, fmt.Errorf("deploy: describe change set: %w", err)
+			return nil, fmt.Errorf("deploy: describe change set: %w", err)
 		}
 		switch out.Status {
 		case cfntypes.ChangeSetStatusCreateComplete:
-			fmt.Fprintf(progress, "change set ready: %d changes\n", len(out.Changes))
-			return true, nil
+			changes := changesOf(out.Changes)
+			for token := out.NextToken; token != nil; {
+				cctx, cancel := o.call(ctx)
+				page, err := c.CloudFormation.DescribeChangeSet(cctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(id), StackName: aws.String(o.StackName), NextToken: token})
+				cancel()
+				if err != nil {
+					return nil, fmt.Errorf("deploy: describe change set: %w", err)
+				}
+				changes = append(changes, changesOf(page.Changes)...)
+				token = page.NextToken
+			}
+			fmt.Fprintf(progress, "change set ready: %d changes\n", len(changes))
+			if changes == nil {
+				changes = []Change{}
+			}
+			return changes, nil
 		case cfntypes.ChangeSetStatusFailed:
 			reason := aws.ToString(out.StatusReason)
 			if strings.Contains(reason, "didn't contain changes") || strings.Contains(reason, "No updates are to be performed") {
-				cctx, cancel := o.call(ctx)
-				c.CloudFormation.DeleteChangeSet(cctx, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(id), StackName: aws.String(o.StackName)})
-				cancel()
-				return false, nil
+				deleteChangeSet(ctx, c, o, id, nil)
+				return nil, nil
 			}
-			return false, fmt.Errorf("deploy: change set failed: %s", reason)
+			return nil, fmt.Errorf("deploy: change set failed: %s", reason)
 		}
 		if err := sleep(ctx, o.Poll); err != nil {
-			return false, err
+			return nil, err
 		}
 	}
+}
+
+// deleteChangeSet deletes a change set that will not be executed, saying
+// so on progress (when not nil).
+func deleteChangeSet(ctx context.Context, c Clients, o Options, id string, progress io.Writer) {
+	cctx, cancel := o.call(context.WithoutCancel(ctx))
+	defer cancel()
+	_, err := c.CloudFormation.DeleteChangeSet(cctx, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(id), StackName: aws.String(o.StackName)})
+	switch {
+	case progress == nil:
+	case err != nil:
+		fmt.Fprintf(progress, "could not delete change set %s (delete it in the console): %v\n", id, err)
+	default:
+		fmt.Fprintf(progress, "change set deleted: nothing was changed\n")
+	}
+}
+
+// Change is one resource change of a change set.
+//
+// Per the ResourceChange reference (AWS CloudFormation API Reference,
+// "ResourceChange", https://docs.aws.amazon.com/goto/WebAPI/cloudformation-2010-05-15/ResourceChange),
+// Action is Add, Modify, Remove, Import or Dynamic, and Replacement (True,
+// False or Conditional) is given for Modify only.
+type Change struct {
+	Action            string
+	LogicalResourceID string
+	ResourceType      string
+	Replacement       string
+}
+
+func changesOf(cs []cfntypes.Change) []Change {
+	var out []Change
+	for _, ch := range cs {
+		rc := ch.ResourceChange
+		if rc == nil {
+			continue
+		}
+		out = append(out, Change{Action: string(rc.Action), LogicalResourceID: aws.ToString(rc.LogicalResourceId),
+			ResourceType: aws.ToString(rc.ResourceType), Replacement: string(rc.Replacement)})
+	}
+	return out
+}
+
+// PrintChanges writes the changes as a table (Action, LogicalResourceId,
+// ResourceType, Replacement), then a count of each kind.
+func PrintChanges(w io.Writer, changes []Change) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  Action\tLogicalResourceId\tResourceType\tReplacement")
+	count := map[string]int{}
+	replaced := 0
+	for _, ch := range changes {
+		repl := ch.Replacement
+		if repl == "" {
+			repl = "-"
+		}
+		if ch.Replacement == string(cfntypes.ReplacementTrue) || ch.Replacement == string(cfntypes.ReplacementConditional) {
+			replaced++
+		}
+		count[ch.Action]++
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", ch.Action, ch.LogicalResourceID, ch.ResourceType, repl)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d to add, %d to modify (%d replaced or possibly replaced), %d to remove\n",
+		count[string(cfntypes.ChangeActionAdd)], count[string(cfntypes.ChangeActionModify)], replaced, count[string(cfntypes.ChangeActionRemove)])
 }
 
 // eventIDs returns the ids of the stack's events so far (none for a new
@@ -491,4 +649,130 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// ensureBucket checks that the artifact bucket exists and, when it does
+// not and Options.CreateBucket says so, creates it in the clients' region
+// with every public access blocked.
+func ensureBucket(ctx context.Context, c Clients, o Options, progress io.Writer) error {
+	cctx, cancel := o.call(ctx)
+	_, err := c.S3.HeadBucket(cctx, &s3.HeadBucketInput{Bucket: aws.String(o.ArtifactBucket)})
+	cancel()
+	switch status := httpStatus(err); {
+	case err == nil:
+		return nil
+	case status == http.StatusForbidden:
+		return fmt.Errorf("deploy: the artifact bucket %s exists but this identity may not use it (403): bucket names are global, so it may be another account's; choose another --artifact-bucket: %w", o.ArtifactBucket, err)
+	case status == http.StatusMovedPermanently:
+		return fmt.Errorf("deploy: the artifact bucket %s is in another region than %s: use a bucket in the stack's region: %w", o.ArtifactBucket, c.Region, err)
+	case status != http.StatusNotFound:
+		return fmt.Errorf("deploy: check the artifact bucket %s: %w", o.ArtifactBucket, err)
+	case !o.CreateBucket:
+		return &BucketMissingError{Bucket: o.ArtifactBucket, Region: c.Region}
+	}
+	// A bucket outside us-east-1 needs its region as LocationConstraint;
+	// in us-east-1 none is given ("CreateBucketConfiguration", Amazon S3
+	// API Reference: "If you are creating a bucket on the US East (N.
+	// Virginia) Region (us-east-1), you do not need to specify the
+	// location", https://docs.aws.amazon.com/sdk-for-sap-abap/v1/api/latest/s3c/model/_AWS1_CL_S3CCREATEBUCKETCONF.html;
+	// S3 refuses us-east-1 as a constraint, and moto refuses a missing one
+	// elsewhere with IllegalLocationConstraintException).
+	in := &s3.CreateBucketInput{Bucket: aws.String(o.ArtifactBucket)}
+	if c.Region != "us-east-1" {
+		in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(c.Region)}
+	}
+	cctx, cancel = o.call(ctx)
+	_, err = c.S3.CreateBucket(cctx, in)
+	cancel()
+	var owned *s3types.BucketAlreadyOwnedByYou
+	if err != nil && !errors.As(err, &owned) {
+		return fmt.Errorf("deploy: create the artifact bucket %s in %s: %w", o.ArtifactBucket, c.Region, err)
+	}
+	// The four settings of "PublicAccessBlockConfiguration" (Amazon S3 API
+	// Reference, https://docs.aws.amazon.com/goto/WebAPI/s3-2006-03-01/PublicAccessBlockConfiguration):
+	// the artifacts are read by CloudFormation and Lambda through the
+	// deployer's credentials, never publicly.
+	cctx, cancel = o.call(ctx)
+	_, err = c.S3.PutPublicAccessBlock(cctx, &s3.PutPublicAccessBlockInput{
+		Bucket: aws.String(o.ArtifactBucket),
+		PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{
+			BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true),
+		},
+	})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("deploy: block public access to the artifact bucket %s: %w", o.ArtifactBucket, err)
+	}
+	fmt.Fprintf(progress, "created the artifact bucket s3://%s in %s, with all public access blocked\n", o.ArtifactBucket, c.Region)
+	return nil
+}
+
+// httpStatus is the HTTP status of an AWS error, or 0.
+func httpStatus(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+// checkRunning refuses, unless Options.Force, to delete a stack whose
+// state machine has running executions ("ListExecutions", AWS Step
+// Functions API Reference: statusFilter RUNNING lists the executions
+// still running, most recent first, and is eventually consistent,
+// https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html).
+func checkRunning(ctx context.Context, c Clients, o Options, stack *cfntypes.Stack, progress io.Writer) error {
+	arn := ""
+	for _, op := range stack.Outputs {
+		if aws.ToString(op.OutputKey) == "StateMachineArn" {
+			arn = aws.ToString(op.OutputValue)
+		}
+	}
+	if arn == "" {
+		// All of the stack's resources (it has fewer than the 100 that
+		// DescribeStackResources returns), not a LogicalResourceId filter,
+		// which moto 5.2 answers with HTTP 500.
+		cctx, cancel := o.call(ctx)
+		res, err := c.CloudFormation.DescribeStackResources(cctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String(o.StackName)})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("deploy: find the stack's state machine (or pass --force): %w", err)
+		}
+		for _, r := range res.StackResources {
+			if aws.ToString(r.LogicalResourceId) == "StateMachine" {
+				arn = aws.ToString(r.PhysicalResourceId)
+			}
+		}
+	}
+	if arn == "" {
+		return nil
+	}
+	var running []string
+	var token *string
+	for page := 0; page < 10; page++ {
+		cctx, cancel := o.call(ctx)
+		out, err := c.StepFunctions.ListExecutions(cctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(arn), StatusFilter: sfntypes.ExecutionStatusRunning, NextToken: token})
+		cancel()
+		var missing *sfntypes.StateMachineDoesNotExist
+		if errors.As(err, &missing) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("deploy: list the running executions of %s (or pass --force): %w", arn, err)
+		}
+		for _, e := range out.Executions {
+			running = append(running, aws.ToString(e.Name))
+		}
+		if token = out.NextToken; token == nil {
+			break
+		}
+	}
+	if len(running) == 0 {
+		return nil
+	}
+	if !o.Force {
+		return &RunningExecutionsError{StateMachine: arn, Executions: running}
+	}
+	fmt.Fprintf(progress, "warning: deleting the stack under %d running execution(s) (--force): %s; their builders may be left behind\n", len(running), strings.Join(running, ", "))
+	return nil
 }

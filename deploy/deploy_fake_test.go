@@ -5,17 +5,24 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // fakeCFN plays a scripted CloudFormation: the stack as it is, what the
@@ -30,6 +37,10 @@ type fakeCFN struct {
 	executing bool
 	calls     []string
 	created   *cloudformation.CreateChangeSetInput
+	// changes are the change set's pages of changes.
+	changes [][]cfntypes.Change
+	// stateMachine is the physical id of the StateMachine resource.
+	stateMachine string
 }
 
 func (f *fakeCFN) DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, _ ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
@@ -62,7 +73,27 @@ func (f *fakeCFN) CreateChangeSet(ctx context.Context, in *cloudformation.Create
 
 func (f *fakeCFN) DescribeChangeSet(ctx context.Context, in *cloudformation.DescribeChangeSetInput, _ ...func(*cloudformation.Options)) (*cloudformation.DescribeChangeSetOutput, error) {
 	f.calls = append(f.calls, "DescribeChangeSet")
-	return &cloudformation.DescribeChangeSetOutput{Status: f.csStatus, StatusReason: aws.String(f.csReason)}, nil
+	out := &cloudformation.DescribeChangeSetOutput{Status: f.csStatus, StatusReason: aws.String(f.csReason)}
+	page := 0
+	if in.NextToken != nil {
+		page, _ = strconv.Atoi(aws.ToString(in.NextToken))
+	}
+	if page < len(f.changes) {
+		out.Changes = f.changes[page]
+		if page+1 < len(f.changes) {
+			out.NextToken = aws.String(strconv.Itoa(page + 1))
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeCFN) DescribeStackResources(ctx context.Context, in *cloudformation.DescribeStackResourcesInput, _ ...func(*cloudformation.Options)) (*cloudformation.DescribeStackResourcesOutput, error) {
+	f.calls = append(f.calls, "DescribeStackResources")
+	out := &cloudformation.DescribeStackResourcesOutput{StackResources: []cfntypes.StackResource{{LogicalResourceId: aws.String("Topic"), PhysicalResourceId: aws.String("arn:sns")}}}
+	if f.stateMachine != "" {
+		out.StackResources = append(out.StackResources, cfntypes.StackResource{LogicalResourceId: aws.String("StateMachine"), PhysicalResourceId: aws.String(f.stateMachine)})
+	}
+	return out, nil
 }
 
 func (f *fakeCFN) ExecuteChangeSet(ctx context.Context, in *cloudformation.ExecuteChangeSetInput, _ ...func(*cloudformation.Options)) (*cloudformation.ExecuteChangeSetOutput, error) {
@@ -82,7 +113,41 @@ func (f *fakeCFN) DeleteStack(ctx context.Context, in *cloudformation.DeleteStac
 	return &cloudformation.DeleteStackOutput{}, nil
 }
 
-type fakeS3 struct{ puts []string }
+// fakeS3 is a bucket (absent when missing) holding the keys put.
+type fakeS3 struct {
+	puts    []string
+	missing bool
+	calls   []string
+	created *s3.CreateBucketInput
+	blocked *s3types.PublicAccessBlockConfiguration
+}
+
+// notFound is the error HeadBucket returns for a missing bucket: HTTP 404
+// with no body (HEAD responses have none), which the SDK turns into NotFound.
+func notFound() error {
+	return &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: http.StatusNotFound}}, Err: &s3types.NotFound{}}}
+}
+
+func (f *fakeS3) HeadBucket(ctx context.Context, in *s3.HeadBucketInput, _ ...func(*s3.Options)) (*s3.HeadBucketOutput, error) {
+	f.calls = append(f.calls, "HeadBucket")
+	if f.missing {
+		return nil, notFound()
+	}
+	return &s3.HeadBucketOutput{}, nil
+}
+
+func (f *fakeS3) CreateBucket(ctx context.Context, in *s3.CreateBucketInput, _ ...func(*s3.Options)) (*s3.CreateBucketOutput, error) {
+	f.calls = append(f.calls, "CreateBucket")
+	f.created, f.missing = in, false
+	return &s3.CreateBucketOutput{}, nil
+}
+
+func (f *fakeS3) PutPublicAccessBlock(ctx context.Context, in *s3.PutPublicAccessBlockInput, _ ...func(*s3.Options)) (*s3.PutPublicAccessBlockOutput, error) {
+	f.calls = append(f.calls, "PutPublicAccessBlock")
+	f.blocked = in.PublicAccessBlockConfiguration
+	return &s3.PutPublicAccessBlockOutput{}, nil
+}
 
 func (f *fakeS3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
 	for _, k := range f.puts {
@@ -94,8 +159,30 @@ func (f *fakeS3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...fu
 }
 
 func (f *fakeS3) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	f.calls = append(f.calls, "PutObject")
 	f.puts = append(f.puts, aws.ToString(in.Key))
 	return &s3.PutObjectOutput{}, nil
+}
+
+// fakeSFN lists the running executions of one state machine.
+type fakeSFN struct {
+	arn     string
+	running []string
+	asked   []string
+}
+
+func (f *fakeSFN) ListExecutions(ctx context.Context, in *sfn.ListExecutionsInput, _ ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error) {
+	f.asked = append(f.asked, aws.ToString(in.StateMachineArn)+" "+string(in.StatusFilter))
+	if aws.ToString(in.StateMachineArn) != f.arn {
+		return nil, &sfntypes.StateMachineDoesNotExist{Message: aws.String("State Machine Does Not Exist: " + aws.ToString(in.StateMachineArn))}
+	}
+	out := &sfn.ListExecutionsOutput{}
+	if in.StatusFilter == sfntypes.ExecutionStatusRunning {
+		for _, n := range f.running {
+			out.Executions = append(out.Executions, sfntypes.ExecutionListItem{Name: aws.String(n), Status: sfntypes.ExecutionStatusRunning})
+		}
+	}
+	return out, nil
 }
 
 func fakeOptions(t *testing.T) Options {
@@ -169,14 +256,14 @@ func TestDeleteWaitsForTheStack(t *testing.T) {
 	cfn := &fakeCFN{stack: &cfntypes.Stack{StackName: aws.String("amiswap"), StackId: aws.String("arn:stack/x"), StackStatus: cfntypes.StackStatusCreateComplete},
 		steps: []cfntypes.StackStatus{cfntypes.StackStatusDeleteInProgress, cfntypes.StackStatusDeleteComplete}}
 	var progress bytes.Buffer
-	if err := Delete(context.Background(), Clients{S3: &fakeS3{}, CloudFormation: cfn}, fakeOptions(t), &progress); err != nil {
+	if err := Delete(context.Background(), Clients{S3: &fakeS3{}, CloudFormation: cfn, StepFunctions: &fakeSFN{}}, fakeOptions(t), &progress); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(progress.String(), "stack deleted") || !strings.Contains(progress.String(), "step DELETE_COMPLETE") {
 		t.Errorf("progress:\n%s", progress.String())
 	}
 	cfn = &fakeCFN{}
-	if err := Delete(context.Background(), Clients{S3: &fakeS3{}, CloudFormation: cfn}, fakeOptions(t), &progress); err != nil || strings.Contains(strings.Join(cfn.calls, " "), "DeleteStack") {
+	if err := Delete(context.Background(), Clients{S3: &fakeS3{}, CloudFormation: cfn, StepFunctions: &fakeSFN{}}, fakeOptions(t), &progress); err != nil || strings.Contains(strings.Join(cfn.calls, " "), "DeleteStack") {
 		t.Errorf("deleting an absent stack: %v, calls %v", err, cfn.calls)
 	}
 }

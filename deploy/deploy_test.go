@@ -71,7 +71,7 @@ func TestDeployAgainstMoto(t *testing.T) {
 	if err := os.WriteFile(zipPath, zipData, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	clients := Clients{S3: s3c, CloudFormation: cloudformation.NewFromConfig(cfg), Region: "us-east-1"}
+	clients := Clients{S3: s3c, CloudFormation: cloudformation.NewFromConfig(cfg), StepFunctions: sfn.NewFromConfig(cfg), Region: "us-east-1"}
 	opts := Options{
 		// CloudFormation's longest stack name: every resource name still
 		// fits AWS's limits (see NamePrefix).
@@ -268,4 +268,50 @@ func firstDifference(got, want string) string {
 	}
 	lo := max(0, i-80)
 	return fmt.Sprintf("at byte %d:\n got …%s…\nwant …%s…", i, got[lo:min(len(got), i+80)], want[lo:min(len(want), i+80)])
+}
+
+// TestArtifactBucketAgainstMoto: over the S3 wire protocol, a missing
+// bucket is a BucketMissingError (HeadBucket answers 404 with no body),
+// and --create-bucket creates it in the region (LocationConstraint
+// outside us-east-1: moto, as S3, refuses a bucket without one there)
+// with every public access blocked.
+func TestArtifactBucketAgainstMoto(t *testing.T) {
+	srv := startMoto(t)
+	ctx := context.Background()
+	for _, region := range []string{"eu-west-1", "us-east-1"} {
+		s3c := s3.NewFromConfig(motoConfig(srv, region), func(o *s3.Options) { o.UsePathStyle = true })
+		c := Clients{S3: s3c, Region: region}
+		o := Options{ArtifactBucket: "amiswap-artifacts-" + region}
+		o.defaults()
+		var progress bytes.Buffer
+		err := ensureBucket(ctx, c, o, &progress)
+		var missing *BucketMissingError
+		if !errors.As(err, &missing) {
+			t.Fatalf("%s: missing bucket: %v, want a BucketMissingError", region, err)
+		}
+		o.CreateBucket = true
+		if err := ensureBucket(ctx, c, o, &progress); err != nil {
+			t.Fatalf("%s: create: %v", region, err)
+		}
+		loc, err := s3c.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(o.ArtifactBucket)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// GetBucketLocation answers an empty constraint for us-east-1.
+		if want := strings.TrimPrefix(region, "us-east-1"); string(loc.LocationConstraint) != want {
+			t.Errorf("%s: bucket location %q", region, loc.LocationConstraint)
+		}
+		pab, err := s3c.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(o.ArtifactBucket)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := pab.PublicAccessBlockConfiguration; !aws.ToBool(b.BlockPublicAcls) || !aws.ToBool(b.IgnorePublicAcls) || !aws.ToBool(b.BlockPublicPolicy) || !aws.ToBool(b.RestrictPublicBuckets) {
+			t.Errorf("%s: public access block %+v", region, b)
+		}
+		// Existing now: nothing more to do.
+		progress.Reset()
+		if err := ensureBucket(ctx, c, o, &progress); err != nil || progress.Len() > 0 {
+			t.Errorf("%s: existing bucket: %v %q", region, err, progress.String())
+		}
+	}
 }

@@ -1,7 +1,8 @@
 package main
 
 // This file is `amiswap deploy`: create or update the amiswap stack (the
-// template of `amiswap template`) through a change set, or delete it.
+// template of `amiswap template`) through a change set that it shows and,
+// on a terminal, asks about before executing; or delete the stack.
 
 import (
 	"context"
@@ -10,7 +11,6 @@ import (
 	"fmt"
 
 	"github.com/amiswap/amiswap/deploy"
-	"github.com/aws/aws-sdk-go-v2/config"
 )
 
 func init() {
@@ -22,12 +22,15 @@ func init() {
 }
 
 func runDeploy(ctx context.Context, args []string, env *Env) error {
-	fs := newFlagSet("deploy", "--stack-name NAME --artifact-bucket BUCKET --builder-role-arns ARN[,ARN…] [flags]", env)
+	fs := newFlagSet("deploy", "--stack-name NAME --artifact-bucket BUCKET --builder-role-arns ARN[,ARN…] [--create-bucket] [--yes] [flags] | --delete [--force] [--yes]", env)
 	var o deploy.Options
+	var awsf awsFlags
 	var subnet, groups, profile, roles, email, retention, lockTTL string
-	var del bool
+	var del, yes bool
+	awsf.register(fs)
 	fs.StringVar(&o.StackName, "stack-name", "amiswap", "CloudFormation stack name (also the prefix of the resources' names)")
-	fs.StringVar(&o.ArtifactBucket, "artifact-bucket", "", "existing S3 bucket for the Lambda package and the template (required to deploy)")
+	fs.StringVar(&o.ArtifactBucket, "artifact-bucket", "", "S3 bucket in the stack's region for the Lambda package and the template (required to deploy)")
+	fs.BoolVar(&o.CreateBucket, "create-bucket", false, "create the artifact bucket when it does not exist (public access blocked)")
 	fs.StringVar(&o.LambdaZip, "lambda-zip", "dist/amiswap-lambda.zip", "Lambda package built by make lambda")
 	fs.StringVar(&subnet, "builder-subnet", "", "subnet id for builder instances (default: the group's own)")
 	fs.StringVar(&groups, "builder-security-groups", "", "comma-separated security group ids for builders (default: the group's own)")
@@ -37,6 +40,8 @@ func runDeploy(ctx context.Context, args []string, env *Env) error {
 	fs.StringVar(&retention, "log-retention-days", "", "days to keep logs (template default 30)")
 	fs.StringVar(&lockTTL, "lock-ttl", "", "group lock lifetime, such as 8h (template default)")
 	fs.BoolVar(&del, "delete", false, "delete the stack instead (the artifact bucket is kept)")
+	fs.BoolVar(&yes, "yes", false, "execute the change set (or delete the stack) without asking; required when stdin is not a terminal")
+	fs.BoolVar(&o.Force, "force", false, "with --delete: delete even while executions of the stack's state machine are running")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -44,7 +49,10 @@ func runDeploy(ctx context.Context, args []string, env *Env) error {
 		return &usageError{"deploy: --stack-name is required"}
 	}
 	if !del && o.ArtifactBucket == "" {
-		return &usageError{"deploy: --artifact-bucket is required (an existing S3 bucket in the stack's region)"}
+		return &usageError{"deploy: --artifact-bucket is required (an S3 bucket in the stack's region; --create-bucket creates it)"}
+	}
+	if o.Force && !del {
+		return &usageError{"deploy: --force goes with --delete"}
 	}
 	// Flags given, even empty, are parameters; others keep their previous
 	// value on an update.
@@ -74,17 +82,30 @@ func runDeploy(ctx context.Context, args []string, env *Env) error {
 			return err
 		}
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	interactive := isTerminal(env.Stdin)
+	if !yes && !interactive {
+		what := "execute the change set"
+		if del {
+			what = "delete the stack"
+		}
+		return &usageError{fmt.Sprintf("deploy: stdin is not a terminal, so there is no one to ask: pass --yes to %s without asking (nothing was changed)", what)}
+	}
+	if !yes {
+		o.Confirm = confirm(env)
+	}
+	target, err := loadAWS(ctx, env, "deploy", awsf)
 	if err != nil {
-		return fmt.Errorf("deploy: load the AWS configuration: %w", err)
+		return err
 	}
-	if cfg.Region == "" {
-		return &usageError{"deploy: no AWS region: set AWS_REGION or a profile's region"}
-	}
-	clients := deploy.NewClients(cfg)
+	clients := deploy.NewClients(target.Config)
 	if del {
-		return deploy.Delete(ctx, clients, o, env.Stdout)
+		err = deploy.Delete(ctx, clients, o, env.Stdout)
+	} else {
+		_, err = deploy.Deploy(ctx, clients, o, env.Stdout)
 	}
-	_, err = deploy.Deploy(ctx, clients, o, env.Stdout)
+	if errors.Is(err, deploy.ErrDeclined) {
+		fmt.Fprintln(env.Stderr, "amiswap: deploy: declined; nothing was changed")
+		return nil
+	}
 	return err
 }

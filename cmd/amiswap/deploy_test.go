@@ -1,10 +1,22 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/amiswap/amiswap/deploy"
+	"github.com/amiswap/amiswap/internal/motoserver"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 )
 
 func TestTemplatePrintsTheEmbeddedTemplate(t *testing.T) {
@@ -28,10 +40,164 @@ func TestDeployUsageErrors(t *testing.T) {
 		{[]string{"deploy", "--artifact-bucket", "b", "--builder-role-arns", ""}, "--builder-role-arns is required"},
 		{[]string{"deploy", "--artifact-bucket", "b", "--builder-role-arns", "my-role"}, "is not an IAM role ARN"},
 		{[]string{"deploy", "--artifact-bucket", "b", "--builder-role-arns", "arn:aws:iam::123456789012:role/r", "--stack-name", "1bad"}, "stack name"},
+		{[]string{"deploy", "--artifact-bucket", "b", "--force", "--yes"}, "--force goes with --delete"},
 	} {
 		code, _, stderr := run(t, nil, c.args...)
 		if code != 2 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, stderr, c.want)
 		}
 	}
+}
+
+// TestDeployWithoutTerminalNeedsYes: with stdin not a terminal and no
+// --yes, deploy and deploy --delete are usage errors (exit 2) that name
+// --yes, before any AWS call.
+func TestDeployWithoutTerminalNeedsYes(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1); w.WriteHeader(500) }))
+	defer srv.Close()
+	noAWSConfigFiles(t)
+	env := map[string]string{"AWS_ENDPOINT_URL": srv.URL, "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret"}
+	for _, stdin := range []*os.File{nil, devNull(t)} {
+		for _, args := range [][]string{
+			{"deploy", "--artifact-bucket", "b", "--lambda-zip", lambdaZip(t), "--builder-role-arns", "arn:aws:iam::123456789012:role/web"},
+			{"deploy", "--delete"},
+			{"deploy", "--delete", "--force"},
+		} {
+			var out, errb bytes.Buffer
+			e := &Env{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
+			if stdin != nil {
+				e.Stdin = stdin
+			}
+			code := exitCode(Run(context.Background(), args, e), &errb)
+			if code != 2 || !strings.Contains(errb.String(), "--yes") || !strings.Contains(errb.String(), "not a terminal") {
+				t.Errorf("%v (stdin %v): exit %d, stderr %q; want exit 2 naming --yes", args, stdin, code, errb.String())
+			}
+		}
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("%d AWS calls made before refusing", n)
+	}
+}
+
+// devNull is /dev/null opened for reading: a character device, but not a
+// terminal.
+func devNull(t *testing.T) *os.File {
+	t.Helper()
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// lambdaZip writes a Lambda package (not a working bootstrap: moto does
+// not run it) and returns its path.
+func lambdaZip(t *testing.T) string {
+	t.Helper()
+	data, err := deploy.LambdaZip([]byte("#!/bin/sh\necho not a real bootstrap\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "amiswap-lambda.zip")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// motoDeployEnv starts moto_server (or skips) and returns the CLI's
+// environment pointing at it in region, and an SDK configuration for the
+// test's own calls.
+func motoDeployEnv(t *testing.T, region string) (map[string]string, aws.Config) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("deploys a stack into moto_server")
+	}
+	srv, err := motoserver.Start(context.Background())
+	if errors.Is(err, motoserver.ErrNotFound) {
+		t.Skip("moto_server is not on PATH (pip install 'moto[server]')")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	noAWSConfigFiles(t)
+	env := map[string]string{"AWS_ENDPOINT_URL": srv.URL, "AWS_REGION": region, "AWS_ACCESS_KEY_ID": "AKIDMOTO", "AWS_SECRET_ACCESS_KEY": "secret"}
+	return env, srv.Config(region)
+}
+
+// TestDeployAndDeleteThroughTheCLI deploys the stack into moto_server
+// with --yes: a missing bucket names --create-bucket (no raw
+// NoSuchBucket); --create-bucket creates it and the change set is listed
+// before it is executed; --delete refuses while an execution runs and
+// deletes with --force.
+func TestDeployAndDeleteThroughTheCLI(t *testing.T) {
+	env, cfg := motoDeployEnv(t, "eu-west-1")
+	zip := lambdaZip(t)
+	deployArgs := []string{"deploy", "--stack-name", "amiswap-cli", "--artifact-bucket", "amiswap-cli-artifacts", "--lambda-zip", zip,
+		"--builder-role-arns", "arn:aws:iam::123456789012:role/web", "--email", "ops@example.com", "--yes"}
+
+	code, stdout, stderr := run(t, env, deployArgs...)
+	if code != 1 || !strings.Contains(stderr, "--create-bucket") || strings.Contains(stderr, "NoSuchBucket") {
+		t.Fatalf("missing bucket: exit %d, stderr %q; want exit 1 naming --create-bucket", code, stderr)
+	}
+	if !strings.Contains(stderr, "account 123456789012, region eu-west-1") && !strings.Contains(stderr, "AWS_ENDPOINT_URL") {
+		t.Errorf("deploy does not say where it acts: %q", stderr)
+	}
+
+	code, stdout, stderr = run(t, env, append(deployArgs, "--create-bucket")...)
+	if code != 0 {
+		t.Fatalf("deploy --create-bucket --yes: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"created the artifact bucket s3://amiswap-cli-artifacts in eu-west-1", "Action", "LogicalResourceId", "ResourceType", "Replacement",
+		"AWS::StepFunctions::StateMachine", "to add", "CREATE_COMPLETE"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("deploy output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if i, j := strings.Index(stdout, "AWS::StepFunctions::StateMachine"), strings.Index(stdout, "CREATE_COMPLETE"); i > j {
+		t.Errorf("the changes are not listed before the execution:\n%s", stdout)
+	}
+
+	// An execution running: --delete refuses, naming it and --force.
+	ctx := context.Background()
+	res, err := cloudformation.NewFromConfig(cfg).DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String("amiswap-cli")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm := ""
+	for _, r := range res.StackResources {
+		if aws.ToString(r.LogicalResourceId) == "StateMachine" {
+			sm = aws.ToString(r.PhysicalResourceId)
+		}
+	}
+	if _, err := sfn.NewFromConfig(cfg).StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(sm), Name: aws.String("swap-in-progress"), Input: aws.String("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = run(t, env, "deploy", "--stack-name", "amiswap-cli", "--delete", "--yes")
+	if code != 1 || !strings.Contains(stderr, "swap-in-progress") || !strings.Contains(stderr, "--force") {
+		t.Fatalf("delete while running: exit %d, stderr %q; want exit 1 naming the execution and --force", code, stderr)
+	}
+	if st := stackStatus(t, cfg, "amiswap-cli"); st == "" {
+		t.Fatal("the stack was deleted although an execution runs")
+	}
+	code, stdout, stderr = run(t, env, "deploy", "--stack-name", "amiswap-cli", "--delete", "--yes", "--force")
+	if code != 0 || !strings.Contains(stdout, "stack deleted") || !strings.Contains(stdout, "warning: deleting the stack under 1 running") {
+		t.Fatalf("delete --force: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+// stackStatus is the stack's status, or "" when it does not exist.
+func stackStatus(t *testing.T, cfg aws.Config, name string) string {
+	t.Helper()
+	out, err := cloudformation.NewFromConfig(cfg).DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+	if err != nil || len(out.Stacks) == 0 {
+		return ""
+	}
+	if st := string(out.Stacks[0].StackStatus); st != "DELETE_COMPLETE" {
+		return st
+	}
+	return ""
 }

@@ -34,7 +34,10 @@ func register(c command) { commands[c.name] = c }
 // Env is what a command may touch of the outside world; tests replace it.
 type Env struct {
 	Stdout, Stderr io.Writer
-	Getenv         func(string) string
+	// Stdin is where questions are answered; a command asks only when it
+	// is a terminal. Nil reads as no terminal.
+	Stdin  io.Reader
+	Getenv func(string) string
 	// Signals delivers SIGINT and SIGTERM (nil: none). Tests send their own.
 	Signals <-chan os.Signal
 }
@@ -54,7 +57,7 @@ func main() {
 	// stop in two stages (see interrupt.go).
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	env := &Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Signals: sigs}
+	env := &Env{Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin, Getenv: os.Getenv, Signals: sigs}
 	err := Run(context.Background(), os.Args[1:], env)
 	signal.Stop(sigs)
 	os.Exit(exitCode(err, env.Stderr))

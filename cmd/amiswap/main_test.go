@@ -48,6 +48,7 @@ func ExampleRun_help() {
 	//   sim         serve the AWS simulator (EC2, Auto Scaling, SSM, Backup, SNS, STS, DynamoDB)
 	//   status      show each opted-in group's AMI, its lineage, kept AMIs, last swap, lock and settings
 	//   template    print the CloudFormation template
+	//   version     print amiswap's version, VCS revision and Go version
 	//
 	// Run 'amiswap <command> -h' for a command's flags.
 }
