@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -200,4 +201,46 @@ func stackStatus(t *testing.T, cfg aws.Config, name string) string {
 		return st
 	}
 	return ""
+}
+
+// TestTemplateDeployerPolicy: `amiswap template --deployer-policy` prints
+// one IAM policy document scoped to the stack and bucket given.
+func TestTemplateDeployerPolicy(t *testing.T) {
+	code, out, stderr := run(t, nil, "template", "--deployer-policy", "--stack-name", "swapper", "--artifact-bucket", "swapper-artifacts")
+	var doc struct {
+		Version   string
+		Statement []struct {
+			Sid, Effect      string
+			Action, Resource []string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); code != 0 || err != nil {
+		t.Fatalf("exit %d, %v: %s\n%s", code, err, out, stderr)
+	}
+	actions := map[string]string{}
+	for _, st := range doc.Statement {
+		for _, a := range st.Action {
+			actions[a] = strings.Join(st.Resource, " ")
+		}
+	}
+	for a, res := range map[string]string{
+		"cloudformation:ExecuteChangeSet": ":stack/swapper/*", "s3:PutObject": "arn:aws:s3:::swapper-artifacts/amiswap/*",
+		"iam:PassRole": ":role/swapper-*", "lambda:CreateFunction": ":function:swapper-*", "states:ListExecutions": ":stateMachine:swapper",
+	} {
+		if !strings.Contains(actions[a], res) {
+			t.Errorf("%s on %q, want a resource containing %q", a, actions[a], res)
+		}
+	}
+	if doc.Version != "2012-10-17" {
+		t.Errorf("version %q", doc.Version)
+	}
+	code, out, _ = run(t, nil, "template", "--deployer-policy", "--partition", "aws-cn")
+	if code != 0 || !strings.Contains(out, "arn:aws-cn:") || strings.Contains(out, "arn:aws:") {
+		t.Errorf("aws-cn: exit %d", code)
+	}
+	for _, args := range [][]string{{"template", "--stack-name", "x"}, {"template", "--deployer-policy", "--partition", "mars"}} {
+		if code, _, stderr := run(t, nil, args...); code != 2 {
+			t.Errorf("%v: exit %d %s, want 2", args, code, stderr)
+		}
+	}
 }

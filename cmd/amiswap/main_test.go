@@ -47,7 +47,7 @@ func ExampleRun_help() {
 	//   run         run one swap locally against AWS (or the simulator via AWS_ENDPOINT_URL)
 	//   sim         serve the AWS simulator (EC2, Auto Scaling, SSM, Backup, SNS, STS, DynamoDB)
 	//   status      show each opted-in group's AMI, its lineage, kept AMIs, last swap, lock and settings
-	//   template    print the CloudFormation template
+	//   template    print the CloudFormation template (or the deploying identity's IAM policy)
 	//   version     print amiswap's version, VCS revision and Go version
 	//
 	// Run 'amiswap <command> -h' for a command's flags.
