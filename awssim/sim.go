@@ -50,7 +50,11 @@ type Options struct {
 }
 
 // Durations are the virtual-time lengths of simulated lifecycles. The
-// defaults sit within the typical ranges of AWS-BEHAVIOUR.md.
+// defaults sit within the ranges AWS gives as typical (AWS documents no
+// exact figures): an instance is pending 30–60 s, its status checks pass
+// 2–5 min after it runs (Windows), its SSM agent is online 2–4 min after
+// it runs, a Windows AMI is pending 10–30 min, a Windows backup job runs
+// 10–30 min (awssim/README.md lists each default).
 type Durations struct {
 	InstancePending      time.Duration // pending → running (default 40s)
 	StatusChecks         time.Duration // running → status ok (default 3m)
