@@ -14,6 +14,9 @@ import (
 // independent client: botocore's serializers and parsers), the way a user
 // would with AWS_ENDPOINT_URL. It skips when the aws CLI is not on PATH.
 func TestAWSCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the aws CLI, a Python process per call: skipped under -short")
+	}
 	awsCLI, err := exec.LookPath("aws")
 	if err != nil {
 		t.Skip("the aws CLI is not on PATH")

@@ -30,6 +30,9 @@ import (
 // or skips the test when it is not installed.
 func startMoto(t *testing.T) *motoserver.Server {
 	t.Helper()
+	if testing.Short() {
+		t.Skip(motoserver.ErrShort.Error())
+	}
 	srv, err := motoserver.Start(context.Background())
 	if errors.Is(err, motoserver.ErrNotFound) {
 		t.Skip("moto_server is not on PATH (pip install 'moto[server]'); skipping the deployment test")

@@ -25,6 +25,9 @@ import (
 // ErrNotFound is returned by Start when moto_server is not on the PATH.
 var ErrNotFound = errors.New("moto_server not on PATH")
 
+// ErrShort is why tests that need moto_server skip under go test -short.
+var ErrShort = errors.New("moto_server tests are slow: skipped under -short")
+
 // startTimeout bounds how long Start waits for moto_server to answer.
 const startTimeout = 60 * time.Second
 
@@ -182,9 +185,13 @@ type Shared struct {
 
 // Get returns the shared server, starting it on first use. It skips the
 // test with the reason "moto_server not on PATH" when it is absent, and
-// fails it when the server cannot start.
+// under go test -short (a second AWS implementation is a slow process to
+// start and drive); it fails the test when the server cannot start.
 func (sh *Shared) Get(tb testing.TB) *Server {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip(ErrShort.Error())
+	}
 	sh.once.Do(func() { sh.srv, sh.err = Start(context.Background()) })
 	if errors.Is(sh.err, ErrNotFound) {
 		tb.Skip(ErrNotFound.Error())
