@@ -62,6 +62,11 @@ func (s *Sim) seedDemo() error {
 		return fmt.Errorf("demo scenario: no public Windows base image")
 	}
 	past := s.clock.now.Add(-time.Hour)
+	// The instance profile the group's instances (and builders) use, with
+	// its role, as IAM lists them.
+	s.iamPutRole("demo-windows-ssm", "/", "")
+	s.iam.profiles["demo-windows-ssm"] = &iamProfile{Name: "demo-windows-ssm", Path: "/", ID: s.iamID("AIPA"),
+		ARN: s.instanceProfileARN("demo-windows-ssm"), Created: past.Add(-24 * time.Hour), roles: []string{"demo-windows-ssm"}}
 	lt := s.addLaunchTemplate("demo-windows", s.rootARN(), past.Add(-24*time.Hour), ltVersion{Description: "demo Windows web tier", Data: ltData{
 		ImageID: base.ID, InstanceType: "t3.large", HTTPTokens: "required",
 		SecurityGroupIDs: []string{s.defaultSecurityGroup(s.ec2.subnets[0].VpcID).ID},

@@ -81,7 +81,9 @@ func KeyFor(function string) string { return "AKIA" + strings.ToUpper(function) 
 // Enable builds the engine from template (resolved in sim's account and
 // region; params as for FromTemplate) and installs it in sim: as its
 // authorizer, and with the template's roles in its IAM API (GetRole,
-// AddRoleToInstanceProfile, SimulatePrincipalPolicy's PolicySourceArn).
+// AddRoleToInstanceProfile, SimulatePrincipalPolicy's PolicySourceArn);
+// and the template's stack in its CloudFormation (StackFromTemplate), so
+// that clients find the roles and outputs as they would in AWS.
 func Enable(sim *awssim.Sim, template []byte, params map[string]string) (*Engine, error) {
 	p := map[string]string{"AWS::Region": sim.Region(), "AWS::AccountId": sim.AccountID()}
 	for k, v := range params {
@@ -91,7 +93,12 @@ func Enable(sim *awssim.Sim, template []byte, params map[string]string) (*Engine
 	if err != nil {
 		return nil, err
 	}
+	st, err := StackFromTemplate(template, p)
+	if err != nil {
+		return nil, err
+	}
 	m.Install(sim)
+	sim.SetStack(st)
 	return m, nil
 }
 
