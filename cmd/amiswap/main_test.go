@@ -41,6 +41,7 @@ func ExampleRun_help() {
 	//   definition  print the workflow's States Language definition (as deployed)
 	//   demo        run a whole swap against the built-in AWS simulator (no AWS account needed)
 	//   deploy      create or update the amiswap stack in AWS (or delete it)
+	//   doctor      check that swaps can succeed in the account: stack, roles, groups, network, SSM, backup plans
 	//   graph       print the workflow as a Mermaid flowchart
 	//   history     list local executions, or show one's history
 	//   rollback    put a group back on its previous golden AMI (locked, compensated, recorded)
