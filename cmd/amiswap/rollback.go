@@ -5,28 +5,32 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/amiswap/amiswap"
 	"github.com/amiswap/amiswap/asl"
 	"github.com/amiswap/amiswap/runner"
 	"github.com/amiswap/amiswap/store"
 	"github.com/amiswap/amiswap/workflow"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 )
 
 func init() {
-	register(command{name: "rollback", summary: "put a group back on its previous golden AMI (locked, compensated, recorded)", run: runRollback})
+	register(command{name: "rollback", summary: "put a group back on its previous golden AMI (locked, compensated, recorded)", run: runRollback, ownsSignals: true})
 }
 
 // rollbackInput are the flags of `amiswap rollback`.
 type rollbackInput struct {
-	Req        amiswap.RollbackRequest
-	JSON       bool
-	HistoryDir string
-	Config     workflow.Config
-	AWS        awsFlags
+	Req                   amiswap.RollbackRequest
+	JSON, NoLock          bool
+	HistoryDir, StackName string
+	Config                workflow.Config
+	AWS                   awsFlags
 }
 
 func runRollback(ctx context.Context, args []string, env *Env) error {
+	wallStart := time.Now()
 	in := rollbackInput{}
 	conf, err := workflow.ConfigFromEnv(env.Getenv)
 	if err != nil {
@@ -39,7 +43,9 @@ func runRollback(ctx context.Context, args []string, env *Env) error {
 	fs.BoolVar(&in.Req.Refresh, "refresh", false, "roll the instances with an instance refresh (default: the group's amiswap:refresh setting)")
 	fs.BoolVar(&in.JSON, "json", false, "print the execution's final output as one JSON document (progress goes to stderr)")
 	fs.StringVar(&in.HistoryDir, "history-dir", defaultHistoryDir(env), "where local execution histories are kept")
-	fs.StringVar(&in.Config.LockTable, "lock-table", in.Config.LockTable, "DynamoDB lock table (env AMISWAP_LOCK_TABLE; empty: no locking)")
+	fs.StringVar(&in.Config.LockTable, "lock-table", in.Config.LockTable, "DynamoDB lock table (env AMISWAP_LOCK_TABLE; default: the LockTableName output of the stack --stack-name)")
+	fs.BoolVar(&in.NoLock, "no-lock", false, "roll back without a group lock (needed against AWS when there is no stack and no --lock-table)")
+	fs.StringVar(&in.StackName, "stack-name", "amiswap", "the deployed stack whose lock table is the default")
 	fs.StringVar(&in.Config.TopicArn, "topic-arn", in.Config.TopicArn, "SNS topic for notifications (env AMISWAP_TOPIC_ARN; empty: none)")
 	in.AWS.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -54,14 +60,23 @@ func runRollback(ctx context.Context, args []string, env *Env) error {
 		return &usageError{fmt.Sprintf("rollback: --to %q is not an AMI id (ami- and 8 or 17 hexadecimal digits)", in.Req.ToImageID)}
 	}
 
+	// With --json, stdout carries only the JSON document.
+	out := env.Stdout
+	if in.JSON {
+		out = env.Stderr
+	}
+	intr, ctx := newInterrupter(ctx, env.Signals, env.Stderr)
+	defer intr.stop()
 	target, err := loadAWS(ctx, env, "rollback", in.AWS)
 	if err != nil {
 		return err
 	}
+	calls := &runner.Calls{}
+	awsCfg := calls.Instrument(target.Config)
 	// Ask first, with the same resolver the state machine runs: nothing to
 	// roll back to is the caller's mistake (exit 2), and no execution is
 	// recorded for it.
-	if _, err := workflow.NewRollbackResolver(workflow.NewClients(target.Config)).Resolve(ctx, workflow.Payload{
+	if _, err := workflow.NewRollbackResolver(workflow.NewClients(awsCfg)).Resolve(ctx, workflow.Payload{
 		Op: "resolve-rollback", State: workflow.State{RollbackRequest: in.Req},
 	}); err != nil {
 		var nothing *amiswap.NothingToRollBackError
@@ -73,6 +88,12 @@ func runRollback(ctx context.Context, args []string, env *Env) error {
 			return fmt.Errorf("rollback: %w", err)
 		}
 	}
+	lock, err := chooseLock(ctx, cloudformation.NewFromConfig(awsCfg), target, in.Config.LockTable, in.StackName, in.NoLock)
+	if err != nil {
+		return err
+	}
+	in.Config.LockTable = lock.Table
+	fmt.Fprintf(env.Stderr, "amiswap: %s\n", lock.Why)
 
 	var clock asl.Clock = asl.SystemClock{}
 	if target.Sim != nil {
@@ -84,11 +105,12 @@ func runRollback(ctx context.Context, args []string, env *Env) error {
 	}
 	defer st.Close()
 	st.Meta = &store.Meta{Target: target.String()}
-	progress := &runner.Progress{W: env.Stdout, Terminal: isTerminal(env.Stdout)}
-	if in.JSON {
-		progress = &runner.Progress{W: env.Stderr, Terminal: isTerminal(env.Stderr)}
+	progress := &runner.Progress{W: out, Terminal: isTerminal(out)}
+	observe := func(x *asl.Execution, ev asl.Event) {
+		intr.observe(x, ev)
+		progress.Observe(x, ev)
 	}
-	ex, def, err := runner.Executor(runner.Options{AWS: target.Config, Config: in.Config, Clock: clock, Journal: st, Observer: progress.Observe,
+	ex, def, err := runner.Executor(runner.Options{AWS: awsCfg, Config: in.Config, Clock: clock, Journal: st, Observer: observe,
 		StateMachine: runner.RollbackStateMachineName})
 	if err != nil {
 		return fmt.Errorf("rollback: %w", err)
@@ -101,39 +123,63 @@ func runRollback(ctx context.Context, args []string, env *Env) error {
 	if err != nil {
 		return fmt.Errorf("rollback: %w", err)
 	}
-	fmt.Fprintf(progress.W, "execution %s (history: %s)\n", x.Name(), in.HistoryDir)
+	fmt.Fprintf(out, "execution %s (history: %s)\n", x.Name(), in.HistoryDir)
 	res, err := x.Run(ctx)
 	if err != nil {
 		return fmt.Errorf("rollback: %w (resume with: amiswap run --resume %s)", err, x.Name())
 	}
-	return reportRollback(env, x, res, in.JSON)
+	m := runner.MetricsOf(x.History(), 0, calls, time.Since(wallStart))
+	if s := intr.signaled(); s != nil && res.Status == asl.StatusAborted {
+		return reportInterrupted(env, out, x, s, m, in.JSON)
+	}
+	return reportRollback(env, out, x, res, m, in.JSON)
 }
 
 // reportRollback prints how a rollback ended: exit 0 rolled back, 2 when
 // there turned out to be nothing to roll back to (nothing changed), 1
-// failed and compensated.
-func reportRollback(env *Env, x *asl.Execution, res asl.Result, asJSON bool) error {
-	if asJSON {
-		out := res.Output
-		if res.Status != asl.StatusSucceeded {
-			out, _ = json.Marshal(map[string]string{"status": string(res.Status), "error": res.Error, "cause": res.Cause, "execution": x.Name()})
-		}
-		fmt.Fprintf(env.Stdout, "%s\n", out)
-	}
+// failed and compensated. With --json, stdout carries one document: the
+// execution's output with outcome, status, execution and metrics.
+func reportRollback(env *Env, out io.Writer, x *asl.Execution, res asl.Result, m runner.Metrics, asJSON bool) error {
+	raw := res.Output
 	if res.Status != asl.StatusSucceeded {
-		fmt.Fprintf(env.Stderr, "rollback %s: %s: %s\n", failedOrCompensated(x), res.Error, res.Cause)
-		if res.Error == amiswap.ErrorName(&amiswap.NothingToRollBackError{}) || res.Error == amiswap.ErrorName(&amiswap.InvalidInputError{}) {
-			return &exitError{code: 2}
+		_, raw, _ = x.Position()
+	}
+	var ws workflow.State
+	json.Unmarshal(raw, &ws)
+	doc := map[string]any{}
+	if json.Unmarshal(raw, &doc) != nil || doc == nil {
+		doc = map[string]any{}
+	}
+	outcome, line, code := "rolled back", "", 0
+	switch {
+	case res.Status == asl.StatusSucceeded && ws.Rollback != nil && ws.Swap != nil:
+		line = fmt.Sprintf("rolled back: group %s now on %s (was %s; launch template %s version %s); %d state transitions",
+			ws.Rollback.Target.Group, ws.Rollback.ImageID, ws.Rollback.FromImageID, ws.Swap.LaunchTemplateID, ws.Swap.NewVersion, x.Transitions())
+	case res.Error == amiswap.ErrorName(&amiswap.NothingToRollBackError{}) || res.Error == amiswap.ErrorName(&amiswap.InvalidInputError{}):
+		outcome, code = "refused", 2
+		line = fmt.Sprintf("rollback refused, nothing changed: %s: %s", res.Error, runner.ShortCause(res.Cause))
+	case res.Error == amiswap.ErrorName(&amiswap.LockHeldError{}) && ws.Compensation == nil:
+		outcome, code = "refused", 1
+		line = fmt.Sprintf("rollback refused, nothing changed: %s: %s", res.Error, runner.ShortCause(res.Cause))
+	default:
+		outcome, code = "failed", 1
+		line = fmt.Sprintf("rollback %s: %s: %s", failedOrCompensated(x), res.Error, runner.ShortCause(res.Cause))
+		if problems := compensationProblems(&ws); problems != "" {
+			line = fmt.Sprintf("rollback failed; compensation could not undo everything (%s): %s: %s", problems, res.Error, runner.ShortCause(res.Cause))
 		}
-		return &exitError{code: 1}
 	}
-	var st workflow.State
-	if err := json.Unmarshal(res.Output, &st); err != nil {
-		return fmt.Errorf("rollback: read the output: %w", err)
+	if asJSON {
+		doc["outcome"], doc["status"], doc["execution"], doc["metrics"] = outcome, res.Status, x.Name(), m
+		if res.Status != asl.StatusSucceeded {
+			doc["error"], doc["cause"] = res.Error, res.Cause
+		}
+		if err := writeJSON(env.Stdout, doc); err != nil {
+			return err
+		}
 	}
-	if !asJSON && st.Rollback != nil && st.Swap != nil {
-		fmt.Fprintf(env.Stdout, "rolled back: group %s now on %s (was %s; launch template %s version %s); %d state transitions\n",
-			st.Rollback.Target.Group, st.Rollback.ImageID, st.Rollback.FromImageID, st.Swap.LaunchTemplateID, st.Swap.NewVersion, x.Transitions())
+	fmt.Fprintln(out, line)
+	if code != 0 {
+		return &exitError{code: code}
 	}
 	return nil
 }

@@ -181,7 +181,8 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 		intr.observe(x, ev)
 		progress.Observe(x, ev)
 	}
-	ex, def, err := runner.Executor(runner.Options{AWS: awsCfg, Config: in.Config, Clock: clock, Journal: st, Observer: observe})
+	opts := runner.Options{AWS: awsCfg, Config: in.Config, Clock: clock, Journal: st, Observer: observe}
+	ex, def, err := runner.Executor(opts)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
@@ -202,6 +203,13 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 			return &usageError{fmt.Sprintf("run: execution %s already ended (%s): nothing to resume or abort", name, s)}
 		}
 		from = len(h)
+		if info, _ := h.Info(); info.StateMachineName != "" && info.StateMachineName != runner.StateMachineName {
+			// A rollback's execution resumes on the rollback definition.
+			opts.StateMachine = info.StateMachineName
+			if ex, def, err = runner.Executor(opts); err != nil {
+				return fmt.Errorf("run: %w", err)
+			}
+		}
 		if x, err = ex.Resume(def, h); err != nil {
 			return fmt.Errorf("run: %w", err)
 		}
@@ -239,7 +247,9 @@ var compensationStates = map[string]bool{"Compensate": true, "NotifyFailure": tr
 // finishingStates come after the swap completed and do not lead to the
 // compensation (their Catch goes on to the end): an abort there lets the
 // execution finish.
-var finishingStates = map[string]bool{"Notify": true, "Unlock": true, "Swapped": true, "Skipped": true, "AlreadyRunning": true, "InvalidInput": true, "": true}
+var finishingStates = map[string]bool{"Notify": true, "Unlock": true, "Swapped": true, "Skipped": true, "AlreadyRunning": true, "InvalidInput": true, "": true,
+	// The rollback definition's.
+	"RolledBack": true, "NothingToRollBack": true, "GroupBusy": true, "ResolveFailed": true}
 
 // divertToCompensation sends a stopped execution to Compensate, with an
 // error saying that the operator aborted it, as a Catch would have.

@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/amiswap/amiswap"
 	"github.com/amiswap/amiswap/awssim"
 	"github.com/amiswap/amiswap/sandbox"
 	"github.com/amiswap/amiswap/status"
+	"github.com/amiswap/amiswap/store"
 )
 
 // cliSandbox starts an in-process simulator and points the standard AWS
@@ -191,5 +194,46 @@ func TestRollbackCommand(t *testing.T) {
 		if code, _, stderr := run(t, env, c.args...); code != 2 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, %s; want 2 mentioning %q", c.args, code, stderr, c.want)
 		}
+	}
+}
+
+// TestRollbackInterruptedThenResumed: a SIGINT during a rollback stops it
+// after the step in flight (exit 130, INTERRUPTED), and `run --resume`
+// finishes it on the rollback definition.
+func TestRollbackInterruptedThenResumed(t *testing.T) {
+	sb, env := cliSandbox(t)
+	ctx := context.Background()
+	ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "web", Platform: "linux"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var golden []string
+	for range 2 {
+		job, _, err := sb.BackupEvent(ctx, ids[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, out, stderr := run(t, env, "run", "--backup-job-id", job); code != 0 {
+			t.Fatalf("run: exit %d\n%s\n%s", code, out, stderr)
+		}
+		golden = append(golden, statusJSON(t, env, "--group", "web").Groups[0].ImageID)
+	}
+	code, stdout, stderr := runSignaled(t, env, "Lock", []os.Signal{syscall.SIGINT}, "rollback", "--group", "web")
+	if code != 130 {
+		t.Fatalf("exit %d, want 130\n%s\n%s", code, stdout, stderr)
+	}
+	name := interruptedName(t, stdout)
+	if h := historyOf(t, env, name); h.Status != store.StatusInterrupted {
+		t.Errorf("history shows %s, want INTERRUPTED", h.Status)
+	}
+	code, stdout, stderr = run(t, env, "run", "--resume", name)
+	if code != 0 {
+		t.Fatalf("--resume: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "RolledBack") {
+		t.Errorf("the resumed rollback did not end in RolledBack:\n%s", stdout)
+	}
+	if g := statusJSON(t, env, "--group", "web").Groups[0]; g.ImageID != golden[0] {
+		t.Errorf("after the resumed rollback the group launches %s, want %s", g.ImageID, golden[0])
 	}
 }
