@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"time"
 
 	"github.com/amiswap/amiswap/deploy"
 )
@@ -92,6 +93,16 @@ func runDeploy(ctx context.Context, args []string, env *Env) error {
 	}
 	if !yes {
 		o.Confirm = confirm(env)
+	}
+	if v := env.Getenv("AMISWAP_CALL_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return &usageError{fmt.Sprintf("deploy: AMISWAP_CALL_TIMEOUT=%q is not a duration such as 30s (0: no limit)", v)}
+		}
+		o.CallTimeout = d
+		if d == 0 {
+			o.CallTimeout = deploy.NoCallTimeout
+		}
 	}
 	target, err := loadAWS(ctx, env, "deploy", awsf)
 	if err != nil {

@@ -48,6 +48,9 @@ func TestDeployUsageErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, stderr, c.want)
 		}
 	}
+	if code, _, stderr := run(t, map[string]string{"AMISWAP_CALL_TIMEOUT": "soon"}, "deploy", "--delete", "--yes"); code != 2 || !strings.Contains(stderr, "AMISWAP_CALL_TIMEOUT") {
+		t.Errorf("a bad AMISWAP_CALL_TIMEOUT: exit %d, stderr %q", code, stderr)
+	}
 }
 
 // TestDeployWithoutTerminalNeedsYes: with stdin not a terminal and no
@@ -125,7 +128,10 @@ func motoDeployEnv(t *testing.T, region string) (map[string]string, aws.Config) 
 	}
 	t.Cleanup(srv.Close)
 	noAWSConfigFiles(t)
-	env := map[string]string{"AWS_ENDPOINT_URL": srv.URL, "AWS_REGION": region, "AWS_ACCESS_KEY_ID": "AKIDMOTO", "AWS_SECRET_ACCESS_KEY": "secret"}
+	// No time limit on deploy's calls: under load, moto can take long to
+	// create the stack's resources, and the test must not fail for it.
+	env := map[string]string{"AWS_ENDPOINT_URL": srv.URL, "AWS_REGION": region, "AWS_ACCESS_KEY_ID": "AKIDMOTO", "AWS_SECRET_ACCESS_KEY": "secret",
+		"AMISWAP_CALL_TIMEOUT": "0"}
 	return env, srv.Config(region)
 }
 
