@@ -128,6 +128,12 @@ func runSim(ctx context.Context, args []string, env *Env) error {
 	// `aws stepfunctions start-execution` of amiswap-rollback rolls back.
 	if err := installStates(ctx, sim, "http://"+ln.Addr().String(), in.IAMTemplate != "", env); err != nil {
 		srv.Close()
+		if ctx.Err() != nil {
+			// Stopped (Ctrl-C, or the caller's context) while starting up:
+			// a stop, not a failure.
+			fmt.Fprintln(env.Stderr, "amiswap sim: stopped")
+			return nil
+		}
 		return fmt.Errorf("sim: %w", err)
 	}
 	select {
