@@ -320,3 +320,29 @@ func TestDoctorUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestDoctorVaultLock: a vault lock on the vault the group's plan backs up
+// into keeps the recovery points amiswap deletes: vault-lock fails, and a
+// group that keeps its recovery points on purpose passes.
+func TestDoctorVaultLock(t *testing.T) {
+	d := newDoctorSetup(t, "demo")
+	d.backupPlanFor(t, "demo-windows-web")
+	ctx := context.Background()
+	if _, err := backup.NewFromConfig(d.sb.AWS).PutBackupVaultLockConfiguration(ctx, &backup.PutBackupVaultLockConfigurationInput{
+		BackupVaultName: aws.String("Default"), MinRetentionDays: aws.Int64(35)}); err != nil {
+		t.Fatal(err)
+	}
+	code, rep, _ := d.doctor(t)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	failing(t, rep, doctor.CheckVaultLock, "demo-windows-web", "Default (vault lock: recovery points kept at least 35 days)", amiswap.TagDeleteRecoveryPoint+"=false")
+	if _, err := autoscaling.NewFromConfig(d.sb.AWS).CreateOrUpdateTags(ctx, &autoscaling.CreateOrUpdateTagsInput{Tags: []asgtypes.Tag{{
+		ResourceId: aws.String("demo-windows-web"), ResourceType: aws.String("auto-scaling-group"),
+		Key: aws.String(amiswap.TagDeleteRecoveryPoint), Value: aws.String("false")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if code, rep, _ := d.doctor(t); code != 0 {
+		t.Errorf("a group that keeps its recovery points: exit %d, %+v", code, rep.Checks)
+	}
+}
