@@ -44,6 +44,18 @@ type TransientError struct {
 func (e *TransientError) Error() string { return e.Op + ": " + e.Err.Error() }
 func (e *TransientError) Unwrap() error { return e.Err }
 
+// ThrottledError: AWS throttled a call (RequestLimitExceeded, Throttling,
+// ThrottlingException, ...). The definition retries it with its own
+// retrier, jittered and patient, so that throttling under fleet load does
+// not use up the budget of TransientError's retrier.
+type ThrottledError struct {
+	Op  string
+	Err error
+}
+
+func (e *ThrottledError) Error() string { return e.Op + ": throttled: " + e.Err.Error() }
+func (e *ThrottledError) Unwrap() error { return e.Err }
+
 // AWSError: an AWS call failed for good (access denied, validation, …).
 type AWSError struct {
 	Op  string
@@ -126,7 +138,7 @@ func (e *NothingToRollBackError) Error() string {
 
 // ErrorTypes lists one value of each error type, for tests and docs.
 var ErrorTypes = []error{
-	&InvalidInputError{}, &LockHeldError{}, &TransientError{}, &AWSError{},
+	&InvalidInputError{}, &LockHeldError{}, &TransientError{}, &ThrottledError{}, &AWSError{},
 	&BuilderFailedError{}, &GeneralizeFailedError{}, &ImageFailedError{},
 	&RefreshFailedError{}, &StepTimeoutError{}, &CompensationError{},
 	&NothingToRollBackError{},

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -107,8 +108,10 @@ type Executor struct {
 	// StateMachine names the state machine in execution ids and in the
 	// context object ($$.StateMachine.Name); default "StateMachine".
 	StateMachine string
-	// Rand returns a number in [0, 1) for FULL retry jitter; default
-	// math/rand/v2.
+	// Rand returns a number in [0, 1) for FULL retry jitter. By default
+	// each execution draws from its own generator seeded with its id:
+	// executions that fail together do not retry in step, and a run is
+	// reproducible.
 	Rand func() float64
 	// UUID generates execution names and States.UUID; default random v4.
 	UUID func() string
@@ -171,6 +174,7 @@ type Execution struct {
 	retries   int             // total retries of cur
 	retryAt   time.Time       // a resumed run waits for a scheduled retry until then
 	running   bool
+	jitter    *rand.Rand // FULL jitter draws without Executor.Rand (see there)
 }
 
 // ID returns the execution id (an ARN-like string).
@@ -880,9 +884,14 @@ func (x *Execution) retryDelay(r retrier, attempt int) time.Duration {
 		d = float64(math.MaxInt64 / 2)
 	}
 	if r.fullJitter {
-		rnd := rand.Float64
-		if x.ex.Rand != nil {
-			rnd = x.ex.Rand
+		rnd := x.ex.Rand
+		if rnd == nil {
+			if x.jitter == nil {
+				h := fnv.New64a()
+				h.Write([]byte(x.info.ID))
+				x.jitter = rand.New(rand.NewPCG(h.Sum64(), 0x616d6973776170)) // "amiswap"
+			}
+			rnd = x.jitter.Float64
 		}
 		d *= rnd()
 	}

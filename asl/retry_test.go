@@ -113,6 +113,37 @@ func TestRetryFullJitter(t *testing.T) {
 	}
 }
 
+// TestRetryJitterPerExecution: without Executor.Rand, each execution draws
+// its FULL jitter from its own generator seeded with its id: two executions
+// that fail together do not retry in step, and the same execution id waits
+// the same again (runs are reproducible).
+func TestRetryJitterPerExecution(t *testing.T) {
+	sleeps := func(name string) []time.Duration {
+		clk := newFakeClock()
+		e := &TaskError{Name: "Busy"}
+		inv, _ := failing(e, e, e)
+		ex := &Executor{Invoker: inv, Clock: clk}
+		_, res, err := ex.Run(context.Background(), taskDef(t, `,"Retry":[{"ErrorEquals":["Busy"],"IntervalSeconds":40,"MaxAttempts":5,"JitterStrategy":"FULL"}]`), name, nil)
+		if err != nil || res.Status != StatusSucceeded {
+			t.Fatalf("%v %+v", err, res)
+		}
+		got := clk.Sleeps()
+		for i, d := range got {
+			if limit := 40 * time.Second << i; d < 0 || d >= limit {
+				t.Errorf("%s: retry %d waits %v, want [0, %v)", name, i, d, limit)
+			}
+		}
+		return got
+	}
+	a, b, a2 := sleeps("run-a"), sleeps("run-b"), sleeps("run-a")
+	if slices.Equal(a, b) {
+		t.Errorf("two executions retried in step: %v", a)
+	}
+	if !slices.Equal(a, a2) {
+		t.Errorf("the same execution waited %v, then %v", a, a2)
+	}
+}
+
 func TestRetryCountInContext(t *testing.T) {
 	var seen []string
 	calls := 0

@@ -275,7 +275,7 @@ func (h *CheckBuilderReady) Check(ctx context.Context, p Payload) (*PollResult, 
 	if err != nil {
 		return nil, err
 	}
-	w, err := newWait("check-builder-ready", now, "state.builder.launchedAt", p.State.Builder.LaunchedAt, builderReadyDeadline)
+	w, err := newWait(p.Context.ExecutionID, "check-builder-ready", now, "state.builder.launchedAt", p.State.Builder.LaunchedAt, builderReadyDeadline)
 	if err != nil {
 		return nil, err
 	}
@@ -408,7 +408,7 @@ func (h *CheckBuilderStopped) Check(ctx context.Context, p Payload) (*PollResult
 	if p.State.Stop == nil {
 		return nil, &amiswap.InvalidInputError{Field: "state.stop", Reason: "missing: stop-builder has not run"}
 	}
-	w, err := newWait("check-builder-stopped", now, "state.stop.requestedAt", p.State.Stop.RequestedAt, builderStoppedDeadline)
+	w, err := newWait(p.Context.ExecutionID, "check-builder-stopped", now, "state.stop.requestedAt", p.State.Stop.RequestedAt, builderStoppedDeadline)
 	if err != nil {
 		return nil, err
 	}

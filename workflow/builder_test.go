@@ -420,7 +420,9 @@ func TestLaunchBuilderClassifiesErrors(t *testing.T) {
 		t.Run(c.code, func(t *testing.T) {
 			f := &fakeBuilderEC2{runFn: func(*ec2.RunInstancesInput) (*ec2.RunInstancesOutput, error) { return nil, apiErr(c.code) }}
 			_, err := (&LaunchBuilder{EC2: f}).Launch(context.Background(), btPayload(btNow, nil))
-			if c.transient {
+			if c.code == "RequestLimitExceeded" {
+				wantTyped[*amiswap.ThrottledError](t, err)
+			} else if c.transient {
 				wantTyped[*amiswap.TransientError](t, err)
 			} else {
 				wantTyped[*amiswap.AWSError](t, err)
@@ -451,6 +453,7 @@ func btPing(ping ssmtypes.PingStatus) func(*ssm.DescribeInstanceInformationInput
 }
 
 func TestCheckBuilderReady(t *testing.T) {
+	noJitter(t)
 	notFound := func(*ec2.DescribeInstancesInput) (*ec2.DescribeInstancesOutput, error) {
 		return nil, apiErr("InvalidInstanceID.NotFound")
 	}
@@ -482,7 +485,7 @@ func TestCheckBuilderReady(t *testing.T) {
 		{name: "past the deadline", after: 30 * time.Minute, describe: btInstanceOut("running", ""), status: btStatus("ok", "ok"), err: "StepTimeoutError", cause: "SSM agent not online yet"},
 		{name: "throttled", after: time.Minute, describe: func(*ec2.DescribeInstancesInput) (*ec2.DescribeInstancesOutput, error) {
 			return nil, apiErr("RequestLimitExceeded")
-		}, err: "TransientError"},
+		}, err: "ThrottledError"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -559,6 +562,7 @@ func TestStopBuilder(t *testing.T) {
 }
 
 func TestCheckBuilderStopped(t *testing.T) {
+	noJitter(t)
 	cases := []struct {
 		state   ec2types.InstanceStateName
 		after   time.Duration // since the stop request

@@ -112,7 +112,7 @@ func (h *Cleanup) deleteRecoveryPoint(ctx context.Context, src amiswap.Source) (
 		// busy with another action: its status says which.
 	default:
 		cerr := classify("backup:DeleteRecoveryPoint", err)
-		if _, ok := errorsAs[*amiswap.TransientError](cerr); ok {
+		if retryable(cerr) {
 			return nil, cerr
 		}
 		return &RecoveryPointOutcome{Status: RecoveryPointKept, Reason: fmt.Sprintf("%s was not deleted: %v", where, err)}, nil
@@ -126,7 +126,7 @@ func (h *Cleanup) deleteRecoveryPoint(ctx context.Context, src amiswap.Source) (
 		return &RecoveryPointOutcome{Status: RecoveryPointDeleted, Reason: "AWS Backup deleted " + where}, nil
 	case err != nil:
 		cerr := classify("backup:DescribeRecoveryPoint", err)
-		if _, ok := errorsAs[*amiswap.TransientError](cerr); ok {
+		if retryable(cerr) {
 			return nil, cerr
 		}
 		return &RecoveryPointOutcome{Status: RecoveryPointDeleting, Reason: fmt.Sprintf("AWS Backup accepted the deletion of %s; its status could not be read: %v", where, err)}, nil

@@ -83,8 +83,8 @@ func TestCleanupRecoveryPointOutcomes(t *testing.T) {
 		{name: "vault lock", err: apiErr("InvalidRequestException"), want: RecoveryPointKept, reason: "InvalidRequestException"},
 		{name: "access denied", err: apiErr("AccessDeniedException"), want: RecoveryPointKept, reason: "AccessDeniedException"},
 		{name: "status unreadable", descErr: apiErr("AccessDeniedException"), want: RecoveryPointDeleting, reason: "could not be read"},
-		{name: "throttled", err: apiErr("ThrottlingException"), fail: "TransientError"},
-		{name: "status throttled", descErr: apiErr("ThrottlingException"), fail: "TransientError"},
+		{name: "throttled", err: apiErr("ThrottlingException"), fail: "ThrottledError"},
+		{name: "status throttled", descErr: apiErr("ThrottlingException"), fail: "ThrottledError"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -291,5 +291,5 @@ func TestCleanupRetentionTolerance(t *testing.T) {
 	e = base()
 	e.deregFn = func(*ec2.DeregisterImageInput) error { return apiErr("RequestLimitExceeded") }
 	_, err = (&Cleanup{EC2: e, Backup: &fakeBuilderBackup{}}).Clean(context.Background(), p)
-	wantTyped[*amiswap.TransientError](t, err)
+	wantTyped[*amiswap.ThrottledError](t, err)
 }

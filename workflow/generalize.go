@@ -224,7 +224,7 @@ func (h *CheckGeneralized) Check(ctx context.Context, p Payload) (*PollResult, e
 		return nil, &amiswap.InvalidInputError{Field: "state.generalize", Reason: "missing: generalize has not run"}
 	}
 	sysprep := g.Document == SysprepDocument
-	w, err := newWait("check-generalized", now, "state.generalize.sentAt", g.SentAt, generalizeDeadline)
+	w, err := newWait(p.Context.ExecutionID, "check-generalized", now, "state.generalize.sentAt", g.SentAt, generalizeDeadline)
 	if err != nil {
 		return nil, err
 	}

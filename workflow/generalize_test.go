@@ -122,7 +122,7 @@ func TestGeneralizeErrors(t *testing.T) {
 		want string
 	}{
 		"agent offline": {"InvalidInstanceId", "TransientError"},
-		"throttled":     {"ThrottlingException", "TransientError"},
+		"throttled":     {"ThrottlingException", "ThrottledError"},
 		"no document":   {"InvalidDocument", "AWSError"},
 	}
 	for name, c := range cases {
@@ -157,6 +157,7 @@ func TestCommandCommentFitsSSM(t *testing.T) {
 }
 
 func TestCheckGeneralized(t *testing.T) {
+	noJitter(t)
 	inv := func(status ssmtypes.CommandInvocationStatus, stderr string) func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
 		return func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
 			return &ssm.GetCommandInvocationOutput{Status: status, StandardErrorContent: aws.String(stderr), StandardOutputContent: aws.String("stdout")}, nil

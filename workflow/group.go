@@ -705,7 +705,7 @@ func (o *GroupOps) CheckRefresh(ctx context.Context, p Payload) (*PollResult, er
 	if r.StartTime != nil {
 		start = *r.StartTime
 	}
-	w := wait{step: "check-refresh", now: now, start: start, deadline: start.Add(refreshDeadline)}
+	w := wait{exec: p.Context.ExecutionID, step: "check-refresh", now: now, start: start, deadline: start.Add(refreshDeadline)}
 	want := time.Minute
 	if elapsed := w.elapsed(); pct > 0 && pct < 100 && elapsed > 0 {
 		want = elapsed * time.Duration(100-pct) / time.Duration(pct) / 2

@@ -281,8 +281,8 @@ func TestFreezeAndThawErrors(t *testing.T) {
 	tg := grpTarget("4", false)
 	tg.Settings.FreezeMaxSize = true
 	_, err := (&GroupOps{asg: asg}).Freeze(t.Context(), grpPayload(State{Target: tg}))
-	if errType(err) != "TransientError" {
-		t.Errorf("throttled tagging: %v (%s), want TransientError", err, errType(err))
+	if errType(err) != "ThrottledError" {
+		t.Errorf("throttled tagging: %v (%s), want ThrottledError", err, errType(err))
 	}
 	if want := []string{"DescribeAutoScalingGroups", "CreateOrUpdateTags"}; !reflect.DeepEqual(calls.calls, want) {
 		t.Errorf("calls %v, want %v: MaxSize must not change before the original is saved", calls.calls, want)
@@ -603,6 +603,7 @@ func TestStartRefresh(t *testing.T) {
 }
 
 func TestCheckRefresh(t *testing.T) {
+	noJitter(t)
 	start := grpNow.Add(-20 * time.Minute)
 	cases := []struct {
 		name     string

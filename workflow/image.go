@@ -230,7 +230,7 @@ func (h *CheckImage) Check(ctx context.Context, p Payload) (*PollResult, error) 
 	if err := checkID("state.image.imageId", id, imageIDRe); err != nil {
 		return nil, err
 	}
-	w, err := newWait("check-image", now, "state.image.requestedAt", p.State.Image.RequestedAt, imageDeadline)
+	w, err := newWait(p.Context.ExecutionID, "check-image", now, "state.image.requestedAt", p.State.Image.RequestedAt, imageDeadline)
 	if err != nil {
 		return nil, err
 	}

@@ -166,6 +166,7 @@ func TestCreateImageErrors(t *testing.T) {
 }
 
 func TestCheckImage(t *testing.T) {
+	noJitter(t)
 	image := func(state ec2types.ImageState, reason string) func(*ec2.DescribeImagesInput) (*ec2.DescribeImagesOutput, error) {
 		return func(in *ec2.DescribeImagesInput) (*ec2.DescribeImagesOutput, error) {
 			img := ec2types.Image{ImageId: aws.String(btNewAMI), State: state}
@@ -204,7 +205,7 @@ func TestCheckImage(t *testing.T) {
 		{name: "deadline", after: 3 * time.Hour, images: image("pending", ""), err: "StepTimeoutError", cause: "image pending"},
 		{name: "throttled", after: time.Hour, images: func(*ec2.DescribeImagesInput) (*ec2.DescribeImagesOutput, error) {
 			return nil, apiErr("RequestLimitExceeded")
-		}, err: "TransientError"},
+		}, err: "ThrottledError"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

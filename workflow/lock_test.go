@@ -68,7 +68,7 @@ func TestLock(t *testing.T) {
 			wantErr: "LockHeldError", calls: []string{"PutItem", "GetItem"}, heldBy: "arn:other", heldTill: other,
 		},
 		{name: "released meanwhile", table: "locks", putErr: apiErr("ConditionalCheckFailedException"), wantErr: "TransientError", calls: []string{"PutItem", "GetItem"}},
-		{name: "throttled", table: "locks", putErr: apiErr("ProvisionedThroughputExceededException"), wantErr: "TransientError", calls: []string{"PutItem"}},
+		{name: "throttled", table: "locks", putErr: apiErr("ProvisionedThroughputExceededException"), wantErr: "ThrottledError", calls: []string{"PutItem"}},
 		{name: "no table", table: "locks", putErr: apiErr("ResourceNotFoundException"), wantErr: "AWSError", calls: []string{"PutItem"}},
 	}
 	for _, tc := range cases {
@@ -147,7 +147,7 @@ func TestUnlock(t *testing.T) {
 		{name: "locking disabled", lock: &LockResult{Table: "", Key: "group#web", Owner: grpExec}},
 		{name: "released", lock: held, want: true, calls: []string{"DeleteItem"}},
 		{name: "not ours any more", lock: held, delErr: apiErr("ConditionalCheckFailedException"), want: false, calls: []string{"DeleteItem"}},
-		{name: "throttled", lock: held, delErr: apiErr("ThrottlingException"), wantErr: "TransientError", calls: []string{"DeleteItem"}},
+		{name: "throttled", lock: held, delErr: apiErr("ThrottlingException"), wantErr: "ThrottledError", calls: []string{"DeleteItem"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

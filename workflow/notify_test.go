@@ -209,7 +209,7 @@ func TestNotifyUnknownTopic(t *testing.T) {
 	wantTyped[*amiswap.AWSError](t, err)
 	f = &fakeBuilderSNS{err: apiErr("Throttling")}
 	_, err = (&Notify{SNS: f, TopicArn: btTopic}).Send(context.Background(), btPayload(btNow, btSucceeded))
-	wantTyped[*amiswap.TransientError](t, err)
+	wantTyped[*amiswap.ThrottledError](t, err)
 }
 
 func ExampleNotificationMessage() {

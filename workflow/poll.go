@@ -5,6 +5,8 @@ package workflow
 // returns (ready, or how long to wait and for what).
 
 import (
+	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/amiswap/amiswap"
@@ -30,29 +32,52 @@ func needNow(p Payload) (time.Time, error) {
 	return p.Context.EnteredTime, nil
 }
 
-// wait is one check of a wait: the check's step, when it looks (now), when
-// the awaited work started and when the wait gives up.
+// wait is one check of a wait: the execution and the check's step, when it
+// looks (now), when the awaited work started and when the wait gives up.
 type wait struct {
-	step                 string
+	exec, step           string
 	now, start, deadline time.Time
 }
 
-// newWait returns the wait of step seen at now, which started at start (the
-// state's field) and lasts at most limit. A missing start is an
-// *amiswap.InvalidInputError: the deadline would be meaningless.
-func newWait(step string, now time.Time, field string, start time.Time, limit time.Duration) (wait, error) {
+// newWait returns the wait of step of execution exec seen at now, which
+// started at start (the state's field) and lasts at most limit. A missing
+// start is an *amiswap.InvalidInputError: the deadline would be
+// meaningless.
+func newWait(exec, step string, now time.Time, field string, start time.Time, limit time.Duration) (wait, error) {
 	if start.IsZero() {
 		return wait{}, &amiswap.InvalidInputError{Field: field, Reason: "missing"}
 	}
-	return wait{step: step, now: now, start: start, deadline: start.Add(limit)}, nil
+	return wait{exec: exec, step: step, now: now, start: start, deadline: start.Add(limit)}, nil
 }
 
 // elapsed is how long the awaited work has been going.
 func (w wait) elapsed() time.Duration { return w.now.Sub(w.start) }
 
-// again is pollAgain for this wait.
+// again is pollAgain for this wait, the wait jittered (see jitter).
 func (w wait) again(want time.Duration, waiting string) (*PollResult, error) {
-	return pollAgain(w.step, w.now, w.deadline, want, waiting)
+	return pollAgain(w.step, w.now, w.deadline, jitter(w.exec, w.step, w.now, want), waiting)
+}
+
+// jitterSpread is how far a jittered wait strays from the one asked for:
+// up to a fifth either way. (A variable so that tests of the waits' bases
+// can set it to 0.)
+var jitterSpread = 0.2
+
+// jitter spreads a wait around want (within ±jitterSpread), so that the
+// polls of executions that started together (a backup plan completes a
+// fleet's backups in one window) do not stay in step and hit the APIs at
+// the same instants. The spread is a hash of the execution, the step and
+// the time, not a random draw: different executions get different waits,
+// and the same check of the same execution gets the same one, so a run is
+// reproducible. Without an execution id want is returned as it is.
+func jitter(exec, step string, now time.Time, want time.Duration) time.Duration {
+	if exec == "" {
+		return want
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s|%s|%d", exec, step, now.UnixNano())
+	u := float64(h.Sum64()>>11) / (1 << 53) // [0, 1)
+	return time.Duration(float64(want) * (1 + jitterSpread*(2*u-1)))
 }
 
 // towards is half of what is left of a typical duration of the awaited

@@ -32,7 +32,7 @@ func TestPollAgainClamps(t *testing.T) {
 }
 
 func TestWaitTowardsTightensNearTheTypicalEnd(t *testing.T) {
-	w, err := newWait("x", btNow, "state.x", btNow, time.Hour)
+	w, err := newWait("", "x", btNow, "state.x", btNow, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestWaitTowardsTightensNearTheTypicalEnd(t *testing.T) {
 }
 
 func TestNewWaitRefusesAMissingStart(t *testing.T) {
-	_, err := newWait("x", btNow, "state.x.startedAt", time.Time{}, time.Hour)
+	_, err := newWait("", "x", btNow, "state.x.startedAt", time.Time{}, time.Hour)
 	if e := wantTyped[*amiswap.InvalidInputError](t, err); e.Field != "state.x.startedAt" {
 		t.Errorf("field = %q", e.Field)
 	}
@@ -80,5 +80,45 @@ func wantPoll(t *testing.T, res *PollResult, err error, wantErr, cause string, r
 	}
 	if res.Ready != ready || res.WaitSeconds != wait || res.Waiting != waiting {
 		t.Errorf("poll = %+v, want ready=%v wait=%d waiting=%q", *res, ready, wait, waiting)
+	}
+}
+
+// noJitter turns the waits' jitter off for the test: it checks their bases.
+func noJitter(t *testing.T) {
+	old := jitterSpread
+	jitterSpread = 0
+	t.Cleanup(func() { jitterSpread = old })
+}
+
+// TestPollWaitsAreJittered: the same check of two executions waits
+// differently, within a fifth of the base either way; the same check of the
+// same execution at the same time waits the same (runs are reproducible).
+func TestPollWaitsAreJittered(t *testing.T) {
+	base := 60 * time.Second
+	seen := map[time.Duration]bool{}
+	for i := range 50 {
+		exec := "arn:aws:states:us-east-1:123456789012:execution:amiswap:run-" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		d := jitter(exec, "check-image", btNow, base)
+		if d < 48*time.Second || d > 72*time.Second {
+			t.Errorf("jitter(%s) = %v, want within 48s..72s", exec, d)
+		}
+		if again := jitter(exec, "check-image", btNow, base); again != d {
+			t.Errorf("jitter(%s) = %v, then %v", exec, d, again)
+		}
+		seen[d.Round(time.Second)] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("50 executions got only %d distinct waits: %v", len(seen), seen)
+	}
+	if d := jitter("", "check-image", btNow, base); d != base {
+		t.Errorf("without an execution: %v, want %v", d, base)
+	}
+	w, err := newWait("exec-1", "check-image", btNow, "state.x", btNow.Add(-time.Minute), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.again(base, "w")
+	if want := int((jitter("exec-1", "check-image", btNow, base) + time.Second - 1) / time.Second); err != nil || res.WaitSeconds != want {
+		t.Errorf("again = %+v, %v; want %d s", res, err, want)
 	}
 }

@@ -345,9 +345,9 @@ func TestResolveErrors(t *testing.T) {
 			w.group(func(g *asgtypes.AutoScalingGroup) { *g = withTag(*g, amiswap.TagKeep, "lots") })
 		}, want: "InvalidInputError", field: "tag " + amiswap.TagKeep},
 		{name: "no instance type", change: func(w *resolveWorld) { w.ltv.LaunchTemplateData.InstanceType = "" }, want: "InvalidInputError", field: "tag " + amiswap.TagInstanceType},
-		{name: "throttled", change: func(w *resolveWorld) { w.instErr = apiErr("RequestLimitExceeded") }, want: "TransientError"},
+		{name: "throttled", change: func(w *resolveWorld) { w.instErr = apiErr("RequestLimitExceeded") }, want: "ThrottledError"},
 		{name: "access denied", change: func(w *resolveWorld) { w.jobErr = apiErr("AccessDeniedException") }, want: "AWSError"},
-		{name: "images throttled", change: func(w *resolveWorld) { w.imgErr = apiErr("RequestLimitExceeded") }, want: "TransientError"},
+		{name: "images throttled", change: func(w *resolveWorld) { w.imgErr = apiErr("RequestLimitExceeded") }, want: "ThrottledError"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

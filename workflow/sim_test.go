@@ -5,6 +5,7 @@ package workflow
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/amiswap/amiswap/awssim"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 )
 
 // serveSim serves a simulator made with opts on 127.0.0.1 until the test
@@ -62,4 +64,38 @@ func (b copiedBodyTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 	r.Body = io.NopCloser(bytes.NewReader(data))
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 	return b.rt.RoundTrip(r)
+}
+
+// TestClientsLeaveThrottlingToTheDefinition: the handlers' clients send a
+// throttled call once (the definition's ThrottledError retrier waits for
+// it) but still retry a server error.
+func TestClientsLeaveThrottlingToTheDefinition(t *testing.T) {
+	s, err := awssim.New(awssim.Options{Throttle: awssim.Throttle{ReadBurst: 1, ReadRate: 0.001}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	c := NewClients(aws.Config{
+		Region:           s.Region(),
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		BaseEndpoint:     aws.String(srv.URL),
+		RetryMaxAttempts: 3,
+		HTTPClient:       &http.Client{Transport: copiedBodyTransport{&http.Transport{}}},
+	})
+	ctx := context.Background()
+	calls := 0
+	s.OnCall(func(awssim.Call) { calls++ })
+	if _, err := c.EC2.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"amazon"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.EC2.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"amazon"}})
+	if cerr := classify("ec2:DescribeImages", err); errType(cerr) != "ThrottledError" || calls != 2 {
+		t.Errorf("throttled call: %v after %d calls, want a ThrottledError after 2 (no SDK retry)", cerr, calls)
+	}
+	s.AddFault(awssim.Fault{Service: "ec2", Action: "DescribeInstances", Code: "InternalError"})
+	calls = 0
+	if _, err := c.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); err != nil || calls != 2 {
+		t.Errorf("after a 500: %v in %d calls, want success on the SDK's retry", err, calls)
+	}
 }
