@@ -55,6 +55,30 @@ type snsMessage struct {
 	Time       time.Time               `json:"time"`
 }
 
+// PublishedMessage is a message a topic accepted; Attributes holds the
+// string value of each message attribute.
+type PublishedMessage struct {
+	MessageID, TopicArn, Subject, Message string
+	Attributes                            map[string]string
+	Time                                  time.Time
+}
+
+// Published returns the messages the topics accepted, oldest first: what
+// a subscriber would have received (SNS has no API to read a topic back).
+func (s *Sim) Published() []PublishedMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]PublishedMessage, 0, len(s.sns.messages))
+	for _, m := range s.sns.messages {
+		p := PublishedMessage{MessageID: m.MessageID, TopicArn: m.TopicArn, Subject: m.Subject, Message: m.Message, Attributes: map[string]string{}, Time: m.Time}
+		for k, v := range m.Attributes {
+			p.Attributes[k] = v.StringValue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 type snsAttrValue struct {
 	DataType    string `json:"dataType"`
 	StringValue string `json:"stringValue,omitempty"`

@@ -157,22 +157,11 @@ func requireSwapped(t *testing.T, sb *sandbox.Sandbox, r swapRun) {
 	}
 }
 
-// publishedMessages reads the simulator's record of SNS publications (SNS
-// has no API to read a topic back).
+// publishedMessages are the subjects and bodies of what the topic accepted.
 func publishedMessages(t *testing.T, sb *sandbox.Sandbox) []string {
 	t.Helper()
-	b, err := json.Marshal(sb.Sim.State()["sns"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var view struct {
-		Messages []struct{ Subject, Message string } `json:"messages"`
-	}
-	if err := json.Unmarshal(b, &view); err != nil {
-		t.Fatalf("sns state: %v: %s", err, b)
-	}
 	var out []string
-	for _, m := range view.Messages {
+	for _, m := range sb.Sim.Published() {
 		out = append(out, m.Subject+"\n"+m.Message)
 	}
 	return out

@@ -185,6 +185,7 @@ func TestCompensate(t *testing.T) {
 		versions     []ec2types.LaunchTemplateVersion
 		deleteResult *ec2.DeleteLaunchTemplateVersionsOutput
 		builders     []string
+		taggedSnaps  []ec2types.Snapshot // golden snapshots of the execution found by tag
 		calls        []string
 		problems     []string // substrings, in order
 		actions      int
@@ -324,6 +325,33 @@ func TestCompensate(t *testing.T) {
 			actions: 2, terminated: []string{"i-0e0e0e0e0e0e0e0e0"},
 		},
 		{
+			// A crash after DeregisterImage left the snapshot behind: found by
+			// its tags, deleted; a snapshot that cannot be deleted is a
+			// problem, not a silent leak.
+			name: "snapshot left by a crash, found by tag", group: grpGroup("$Default", false),
+			state: func() State {
+				st := failedState("$Default")
+				st.Thaw, st.Refresh, st.Swap, st.Image = &ThawResult{Restored: true, MaxSize: 10}, nil, nil, nil
+				return st
+			},
+			taggedSnaps: []ec2types.Snapshot{{SnapshotId: aws.String("snap-0left"), Tags: []ec2types.Tag{{Key: aws.String(amiswap.TagExecution), Value: aws.String(grpExec)}}}},
+			fail:        map[string]string{"DeleteSnapshot": "UnauthorizedOperation"},
+			calls:       join(find[:2], []string{"TerminateInstances"}, sweep, []string{"DeleteSnapshot"}),
+			problems:    []string{"delete the golden snapshots of execution"},
+			actions:     1, terminated: []string{cmpBuilder},
+		},
+		{
+			name: "snapshot left by a crash, deleted", group: grpGroup("$Default", false),
+			state: func() State {
+				st := failedState("$Default")
+				st.Thaw, st.Refresh, st.Swap, st.Image = &ThawResult{Restored: true, MaxSize: 10}, nil, nil, nil
+				return st
+			},
+			taggedSnaps: []ec2types.Snapshot{{SnapshotId: aws.String("snap-0left"), Tags: []ec2types.Tag{{Key: aws.String(amiswap.TagExecution), Value: aws.String(grpExec)}}}},
+			calls:       join(find[:2], []string{"TerminateInstances"}, sweep, []string{"DeleteSnapshot"}),
+			actions:     2, terminated: []string{cmpBuilder},
+		},
+		{
 			name: "failed in resolve: nothing found to undo", state: func() State { return State{Error: &ErrorInfo{Error: "AWSError"}} },
 			calls: join(find[:2], sweep),
 		},
@@ -331,7 +359,7 @@ func TestCompensate(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			calls := &grpCalls{t: t}
-			w := &compWorld{calls: calls, fail: tc.fail, refresh: tc.refresh, group: tc.group, versions: tc.versions, deleteResult: tc.deleteResult, builders: tc.builders}
+			w := &compWorld{calls: calls, fail: tc.fail, refresh: tc.refresh, group: tc.group, versions: tc.versions, deleteResult: tc.deleteResult, builders: tc.builders, taggedSnaps: tc.taggedSnaps}
 			got, err := w.compensator().Compensate(t.Context(), grpPayload(tc.state()))
 			if !reflect.DeepEqual(calls.calls, tc.calls) {
 				t.Errorf("calls %v\nwant  %v", calls.calls, tc.calls)

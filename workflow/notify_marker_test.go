@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 
 	"github.com/amiswap/amiswap/awssim"
@@ -11,32 +10,6 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
-
-// simMessage is one message the simulator's topic accepted.
-type simMessage struct {
-	MessageID  string `json:"messageId"`
-	Subject    string `json:"subject"`
-	Attributes map[string]struct {
-		StringValue string `json:"stringValue"`
-	} `json:"messageAttributes"`
-}
-
-// simMessages reads what the simulator's topics accepted (SNS has no API
-// to read a topic back).
-func simMessages(t *testing.T, s *awssim.Sim) []simMessage {
-	t.Helper()
-	b, err := json.Marshal(s.State()["sns"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var view struct {
-		Messages []simMessage `json:"messages"`
-	}
-	if err := json.Unmarshal(b, &view); err != nil {
-		t.Fatal(err)
-	}
-	return view.Messages
-}
 
 // TestNotifyOncePerOutcome: the marker in the lock table keeps a retried or
 // resumed Notify to one message per outcome; only when the marker could not
@@ -60,8 +33,8 @@ func TestNotifyOncePerOutcome(t *testing.T) {
 	n := &Notify{SNS: c.SNS, TopicArn: aws.ToString(topic.TopicArn), DB: c.DynamoDB, Table: "locks"}
 	count := func(dedup string) int {
 		k := 0
-		for _, m := range simMessages(t, s) {
-			if m.Attributes[DedupAttribute].StringValue == dedup {
+		for _, m := range s.Published() {
+			if m.Attributes[DedupAttribute] == dedup {
 				k++
 			}
 		}
@@ -129,8 +102,8 @@ func TestNotifyOncePerOutcome(t *testing.T) {
 	if got := count(DedupID(btExec+"-3", "swapped")); got != 2 {
 		t.Errorf("no table: %d messages, want 2", got)
 	}
-	for _, m := range simMessages(t, s) {
-		if m.Attributes[DedupAttribute].StringValue == "" {
+	for _, m := range s.Published() {
+		if m.Attributes[DedupAttribute] == "" {
 			t.Errorf("message %s (%s) has no %s attribute", m.MessageID, m.Subject, DedupAttribute)
 		}
 	}
