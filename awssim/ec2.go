@@ -546,8 +546,9 @@ func (s *Sim) ec2RunInstances(r *request, p params, w *xmlWriter) error {
 	return nil
 }
 
-// runFingerprint is the RunInstances parameters other than the token, to
-// tell an idempotent retry from a conflicting reuse of the token.
+// runFingerprint is a request's parameters other than the token
+// (RunInstances, CreateLaunchTemplateVersion), to tell an idempotent retry
+// from a conflicting reuse of the token.
 func runFingerprint(p params) string {
 	keys := make([]string, 0, len(p.v))
 	for k := range p.v {

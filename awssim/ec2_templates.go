@@ -251,9 +251,42 @@ func (s *Sim) ec2CreateLaunchTemplateVersion(r *request, p params, w *xmlWriter)
 	if err := s.authorize(r, Resource{ARN: s.ltARN(lt.ID), Tags: lt.Tags}); err != nil {
 		return err
 	}
+	// ClientToken: "Unique, case-sensitive identifier you provide to ensure
+	// the idempotency of the request ... Constraint: Maximum 128 ASCII
+	// characters" (EC2 API Reference, CreateLaunchTemplateVersion,
+	// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateLaunchTemplateVersion.html).
+	// A retry with the same token and parameters gets the version the first
+	// call created; other parameters are IdempotentParameterMismatch
+	// ("Ensuring idempotency in Amazon EC2 API requests",
+	// https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html).
+	// AWS is silent on a token whose version was deleted since: the
+	// simulator then creates a new version.
+	token := p.str("ClientToken")
+	if len(token) > 128 {
+		return errorf("InvalidParameterValue", "Value for parameter clientToken is invalid: longer than 128 characters")
+	}
+	var fingerprint string
+	if token != "" {
+		fingerprint = runFingerprint(p)
+		if rec, ok := lt.tokens[token]; ok {
+			if rec.fingerprint != fingerprint {
+				return errorf("IdempotentParameterMismatch", "Arguments on this idempotent request are inconsistent with arguments used in previous request(s).")
+			}
+			if v, err := lt.version(strconv.Itoa(rec.version)); err == nil {
+				writeLTVersion(w, "launchTemplateVersion", lt, v)
+				return nil
+			}
+		}
+	}
 	v := &ltVersion{Number: len(lt.Versions) + 1, Description: desc, CreateTime: s.clock.now, Data: data}
 	lt.Versions = append(lt.Versions, v)
 	lt.LatestVersion = v.Number
+	if token != "" {
+		if lt.tokens == nil {
+			lt.tokens = map[string]ltToken{}
+		}
+		lt.tokens[token] = ltToken{fingerprint: fingerprint, version: v.Number}
+	}
 	writeLTVersion(w, "launchTemplateVersion", lt, v)
 	return nil
 }

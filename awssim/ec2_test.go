@@ -1359,3 +1359,40 @@ func TestThrottleRefillsOnTheSimulatedClock(t *testing.T) {
 	_, err = c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
 	ec2WantCode(t, err, "RequestLimitExceeded")
 }
+
+// TestLaunchTemplateVersionClientToken: a retried CreateLaunchTemplateVersion
+// (same ClientToken, same parameters) gets the version the first call
+// created; the token with other parameters is IdempotentParameterMismatch
+// (EC2 API Reference, CreateLaunchTemplateVersion; "Ensuring idempotency in
+// Amazon EC2 API requests").
+func TestLaunchTemplateVersionClientToken(t *testing.T) {
+	ctx := context.Background()
+	_, c := newEC2Test(t, Options{})
+	lt, err := c.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("web"),
+		LaunchTemplateData: &types.RequestLaunchTemplateData{ImageId: aws.String(ec2BaseImage(t, c, "linux"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: lt.LaunchTemplate.LaunchTemplateId, SourceVersion: aws.String("1"),
+		VersionDescription: aws.String("v2"), ClientToken: aws.String("token-1"),
+		LaunchTemplateData: &types.RequestLaunchTemplateData{InstanceType: types.InstanceTypeT3Small}}
+	var got []int64
+	for range 2 {
+		out, err := c.CreateLaunchTemplateVersion(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, aws.ToInt64(out.LaunchTemplateVersion.VersionNumber))
+	}
+	if got[0] != 2 || got[1] != 2 {
+		t.Errorf("versions %v, want 2 twice", got)
+	}
+	in.VersionDescription = aws.String("other")
+	_, err = c.CreateLaunchTemplateVersion(ctx, in)
+	ec2WantCode(t, err, "IdempotentParameterMismatch")
+	in.ClientToken = aws.String("token-2")
+	out, err := c.CreateLaunchTemplateVersion(ctx, in)
+	if err != nil || aws.ToInt64(out.LaunchTemplateVersion.VersionNumber) != 3 {
+		t.Errorf("a new token: %+v, %v; want version 3", out, err)
+	}
+}

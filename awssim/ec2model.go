@@ -143,6 +143,15 @@ type launchTemplate struct {
 	LatestVersion  int
 	Versions       []*ltVersion // index i holds version i+1
 	Tags           tags
+	// tokens are the ClientTokens of CreateLaunchTemplateVersion calls.
+	tokens map[string]ltToken
+}
+
+// ltToken is what a CreateLaunchTemplateVersion ClientToken created: the
+// version, and the request's other parameters (see runFingerprint).
+type ltToken struct {
+	fingerprint string
+	version     int
 }
 
 type ltVersion struct {

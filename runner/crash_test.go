@@ -84,12 +84,20 @@ type crashScenario struct {
 }
 
 // crashPoint is where a run is interrupted: on entering a state, or once
-// an AWS action has been served (its first call).
-type crashPoint struct{ state, action string }
+// an AWS action has been served (its first call). With lost set there is
+// no interruption: the first call of the action is served and its answer
+// lost (a 500 instead), and the SDK's retry sends it again.
+type crashPoint struct {
+	state, service, action string
+	lost                   bool
+}
 
 func (c crashPoint) String() string {
-	if c.state != "" {
+	switch {
+	case c.state != "":
 		return "state " + c.state
+	case c.lost:
+		return "answer of " + c.action + " lost"
 	}
 	return "after " + c.action
 }
@@ -207,7 +215,7 @@ type crashRun struct {
 	id      string // the execution's id
 	res     asl.Result
 	path    []string
-	calls   []string // the mutating actions served, in order (first run and resume)
+	calls   []string // the mutating calls served ("service action"), in order (first run and resume)
 }
 
 // runCrashed runs sc, interrupting it at cp (none when cp is zero), then
@@ -239,7 +247,7 @@ func runCrashed(t *testing.T, sc crashScenario, cp crashPoint) crashRun {
 			return
 		}
 		mu.Lock()
-		run.calls = append(run.calls, c.Action)
+		run.calls = append(run.calls, c.Service+" "+c.Action)
 		mu.Unlock()
 		if armed.Load() && cp.action == c.Action && fired.CompareAndSwap(false, true) {
 			die()
@@ -258,7 +266,11 @@ func runCrashed(t *testing.T, sc crashScenario, cp crashPoint) crashRun {
 		t.Fatal(err)
 	}
 	input, _ := json.Marshal(req)
-	armed.Store(true)
+	if cp.lost {
+		sb.Sim.AddFault(awssim.Fault{Service: cp.service, Action: cp.action, Outcome: "lost"})
+		fired.Store(true)
+	}
+	armed.Store(!cp.lost)
 	x, err := ex.Start(runCtx, def, "crash", input)
 	if err != nil {
 		t.Fatal(err)
@@ -466,10 +478,11 @@ func TestCrashAnywhereThenResume(t *testing.T) {
 			}
 		}
 		seen := map[string]bool{}
-		for _, a := range ref.calls {
-			if !seen[a] {
-				seen[a] = true
-				cases = append(cases, crashCase{sc, crashPoint{action: a}})
+		for _, c := range ref.calls {
+			if !seen[c] {
+				seen[c] = true
+				service, action, _ := strings.Cut(c, " ")
+				cases = append(cases, crashCase{sc, crashPoint{service: service, action: action}}, crashCase{sc, crashPoint{service: service, action: action, lost: true}})
 			}
 		}
 	}
@@ -485,9 +498,10 @@ func TestCrashAnywhereThenResume(t *testing.T) {
 	}
 	states, calls := 0, 0
 	for _, c := range cases {
-		if c.cp.state != "" {
+		switch {
+		case c.cp.state != "":
 			states++
-		} else {
+		case !c.cp.lost:
 			calls++
 		}
 		t.Run(c.sc.name+"/"+strings.ReplaceAll(c.cp.String(), " ", "-"), func(t *testing.T) {
@@ -495,7 +509,7 @@ func TestCrashAnywhereThenResume(t *testing.T) {
 			runCrashed(t, c.sc, c.cp)
 		})
 	}
-	t.Logf("%d crash points: %d states (of %d in the definition), %d (scenario, mutating call) pairs", len(cases), states, len(defJSON.States), calls)
+	t.Logf("%d cases: crashes at %d states (of %d in the definition) and after %d (scenario, mutating call) pairs; as many lost answers", len(cases), states, len(defJSON.States), calls)
 }
 
 // TestRegressionLeaks are issue 8's three snapshot leaks, on real swaps.
