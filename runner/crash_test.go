@@ -710,3 +710,44 @@ func crashAfterCall(t *testing.T, sb *sandbox.Sandbox, req amiswap.Request, acti
 	}
 	return x.ID()
 }
+
+// TestCompensateFromTheInputAloneKeepsASwapThatStands: a run dies in
+// Cleanup, after the swap stands (the group launches the golden AMI and is
+// thawed). Compensate from the input alone must find that out from AWS and
+// keep the swap: only the builder and MaxSize are its business then.
+func TestCompensateFromTheInputAloneKeepsASwapThatStands(t *testing.T) {
+	sb := newSandbox(t, awssim.Options{})
+	ctx := context.Background()
+	req := groupRequest(t, sb, sandbox.GroupSpec{Name: "web", Platform: "linux", Tags: map[string]string{
+		amiswap.TagEnabled: "true", amiswap.TagFreezeMaxSize: "true"}})
+	before, err := sandbox.Snapshot(ctx, sb.AWS, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := crashAfterCall(t, sb, req, "TerminateInstances", nil)
+	swapped, err := sandbox.Snapshot(ctx, sb.AWS, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if swapped.ImageID == before.ImageID {
+		t.Fatal("the crashed run had not swapped yet")
+	}
+	payload, _ := json.Marshal(map[string]any{"op": "compensate", "state": req,
+		"context": map[string]any{"executionId": id, "enteredTime": sb.Sim.Now()}})
+	out, err := workflow.New(workflow.NewClients(sb.AWS), sb.Config, nil).Invoke(ctx, "", payload)
+	if err != nil {
+		t.Fatalf("compensate: %v", err)
+	}
+	after, err := sandbox.Snapshot(ctx, sb.AWS, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.ImageID != swapped.ImageID || after.DefaultVersion != swapped.DefaultVersion || after.Max != before.Max {
+		t.Errorf("compensate undid a swap that stood: group on %s (default %d, max %d), want %s (default %d, max %d); %s",
+			after.ImageID, after.DefaultVersion, after.Max, swapped.ImageID, swapped.DefaultVersion, before.Max, out)
+	}
+	imgs, err := ec2.NewFromConfig(sb.AWS).DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{swapped.ImageID}})
+	if err != nil || len(imgs.Images) != 1 || imgs.Images[0].State != ec2types.ImageStateAvailable {
+		t.Errorf("the golden AMI in use: %+v, %v", imgs, err)
+	}
+}

@@ -95,6 +95,15 @@ func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationR
 		t = h.findTarget(ctx, c, p, builders, images)
 		st.Target = t
 		p.State.Target = t
+		if t != nil && len(images) > 0 {
+			// From the input alone the state cannot say whether the swap
+			// already stands: AWS does.
+			var refresh string
+			st.RolledOut, refresh = h.standsInAWS(ctx, c, t, images)
+			if refresh != "" && st.Refresh == nil {
+				st.Refresh = &RefreshResult{RefreshID: refresh}
+			}
+		}
 	}
 	group := ""
 	if t != nil {
@@ -256,6 +265,51 @@ func (h *Compensator) findTarget(ctx context.Context, c *compensation, p Payload
 		}
 	}
 	return t
+}
+
+// standsInAWS tells, for a compensation from the execution's input alone,
+// whether the swap already stands (rolledOut): the group is thawed (no
+// amiswap:original-max-size tag), launches one of this execution's golden
+// AMIs, and, on a rolling refresh, its newest instance refresh is
+// Successful. It also returns the id of an instance refresh still going,
+// for compensate to cancel. When the group cannot be read it answers
+// true: nothing that may be in use is then removed.
+func (h *Compensator) standsInAWS(ctx context.Context, c *compensation, t *amiswap.Target, images []ec2types.Image) (bool, string) {
+	if t.Settings.Refresh == "rolling" {
+		out, err := h.asg.DescribeInstanceRefreshes(ctx, &autoscaling.DescribeInstanceRefreshesInput{AutoScalingGroupName: aws.String(t.Group)})
+		if err != nil {
+			c.problem("read the instance refreshes of %s: %v", t.Group, classify("autoscaling:DescribeInstanceRefreshes", err))
+			return true, ""
+		}
+		// Auto Scaling lists the newest first.
+		if len(out.InstanceRefreshes) == 0 {
+			return false, ""
+		}
+		switch r := out.InstanceRefreshes[0]; {
+		case activeRefresh(r.Status):
+			return false, aws.ToString(r.InstanceRefreshId)
+		case r.Status != asgtypes.InstanceRefreshStatusSuccessful:
+			return false, ""
+		}
+	}
+	g, spec, err := describeTemplateGroup(ctx, h.asg, t.Group)
+	if err != nil {
+		c.problem("read group %s: %v", t.Group, err)
+		return true, ""
+	}
+	if _, frozen := groupTag(g, amiswap.TagOriginalMaxSize); frozen {
+		return false, ""
+	}
+	version := cmp.Or(aws.ToString(spec.Version), "$Default")
+	out, err := h.ec2.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{
+		LaunchTemplateId: spec.LaunchTemplateId, LaunchTemplateName: spec.LaunchTemplateName, Versions: []string{version},
+	})
+	if err != nil || len(out.LaunchTemplateVersions) == 0 || out.LaunchTemplateVersions[0].LaunchTemplateData == nil {
+		c.problem("read version %s of the launch template of %s: %v", version, t.Group, err)
+		return true, ""
+	}
+	launches := aws.ToString(out.LaunchTemplateVersions[0].LaunchTemplateData.ImageId)
+	return slices.ContainsFunc(images, func(i ec2types.Image) bool { return aws.ToString(i.ImageId) == launches }), ""
 }
 
 // pinnedTo is the version number update-launch-template pinned a group on
