@@ -74,9 +74,13 @@ func runDemo(ctx context.Context, args []string, env *Env) error {
 	swapStart := sb.Sim.Now()
 	progress := &runner.Progress{W: out, Terminal: isTerminal(out)}
 	calls := &runner.Calls{}
+	// The execution is named after the backup job, which the simulator
+	// numbers the same way every time: poll waits and retry jitter are
+	// drawn from the execution's id, so the demo's figures are the same
+	// from run to run.
 	x, res, err := runner.Run(ctx, runner.Options{
 		AWS: calls.Instrument(sb.AWS), Config: sb.Config, Clock: sb.Sim, Observer: progress.Observe,
-	}, "", req)
+	}, "demo-"+jobID, req)
 	if err != nil {
 		return fmt.Errorf("demo: run the workflow: %w", err)
 	}
