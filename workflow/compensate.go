@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/amiswap/amiswap"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -163,7 +164,7 @@ func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationR
 		}
 	}
 
-	h.terminateBuilders(ctx, c, builders)
+	unseen := h.terminateBuilders(ctx, c, p, builders)
 
 	if !st.RolledOut && st.Rollback == nil {
 		switch {
@@ -174,6 +175,11 @@ func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationR
 		}
 	}
 
+	if unseen != "" && busy == "" {
+		return c.res, &amiswap.TransientError{Op: "compensate", Err: fmt.Errorf(
+			"builder %s was launched at %s and EC2 does not show it yet: terminating it again once it is visible (done so far: %s)",
+			unseen, p.State.Builder.LaunchedAt.UTC().Format(time.RFC3339), strings.Join(c.res.Actions, "; "))}
+	}
 	if busy != "" {
 		return c.res, &amiswap.TransientError{Op: "compensate", Err: fmt.Errorf(
 			"instance refresh %s of %s is %s: the group, its new launch template version and the golden AMI are reverted once it ends (done so far: %s; problems: %s)",
@@ -494,8 +500,12 @@ func (h *Compensator) findBuilders(ctx context.Context, c *compensation, p Paylo
 	return found
 }
 
-// terminateBuilders terminates the builders findBuilders found.
-func (h *Compensator) terminateBuilders(ctx context.Context, c *compensation, builders []ec2types.Instance) {
+// terminateBuilders terminates the builders findBuilders found. It returns
+// the state's builder when EC2 does not know it yet: launched less than
+// notFoundGrace ago, an InvalidInstanceID.NotFound means "not visible
+// yet" (EC2's eventual consistency), not "gone", and the builder would
+// be left running if compensation took it for gone.
+func (h *Compensator) terminateBuilders(ctx context.Context, c *compensation, p Payload, builders []ec2types.Instance) (unseen string) {
 	for _, b := range builders {
 		id := aws.ToString(b.InstanceId)
 		_, err := h.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
@@ -503,11 +513,16 @@ func (h *Compensator) terminateBuilders(ctx context.Context, c *compensation, bu
 		case err == nil:
 			c.did("terminated builder %s", id)
 		case apiCode(err) == "InvalidInstanceID.NotFound":
-			// Gone already.
+			if sb := p.State.Builder; sb != nil && sb.InstanceID == id && !sb.LaunchedAt.IsZero() &&
+				p.Context.EnteredTime.Sub(sb.LaunchedAt) < notFoundGrace {
+				unseen = id
+			}
+			// Otherwise gone already.
 		default:
 			c.problem("terminate builder %s: %v", id, classify("ec2:TerminateInstances", err))
 		}
 	}
+	return unseen
 }
 
 // removeImages deregisters the golden AMIs and deletes the snapshots they
