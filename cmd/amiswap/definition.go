@@ -11,13 +11,19 @@ func init() {
 }
 
 func runDefinition(ctx context.Context, args []string, env *Env) error {
-	fs := newFlagSet("definition", "[--local]", env)
+	fs := newFlagSet("definition", "[--local] [--rollback]", env)
 	local := fs.Bool("local", false, "replace the ${…FunctionArn} placeholders with the local function names")
+	rollback := fs.Bool("rollback", false, "the rollback state machine's definition instead of the swap's")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	def := workflow.Definition()
-	if *local {
+	switch {
+	case *rollback && *local:
+		def = workflow.LocalRollbackDefinition()
+	case *rollback:
+		def = workflow.RollbackDefinition()
+	case *local:
 		def = workflow.LocalDefinition()
 	}
 	_, err := env.Stdout.Write(def)

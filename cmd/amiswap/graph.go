@@ -13,11 +13,16 @@ func init() {
 }
 
 func runGraph(ctx context.Context, args []string, env *Env) error {
-	fs := newFlagSet("graph", "", env)
+	fs := newFlagSet("graph", "[--rollback]", env)
+	rollback := fs.Bool("rollback", false, "the rollback state machine instead of the swap's")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	def, err := asl.Parse(workflow.Definition())
+	raw := workflow.Definition()
+	if *rollback {
+		raw = workflow.RollbackDefinition()
+	}
+	def, err := asl.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("graph: %w", err)
 	}
