@@ -106,20 +106,17 @@ func executorFor(opts Options, raw []byte) (*asl.Executor, *asl.Definition, erro
 // does a swap.
 func Rollback(ctx context.Context, opts Options, name string, req amiswap.RollbackRequest) (*asl.Execution, asl.Result, error) {
 	opts.StateMachine = RollbackStateMachineName
-	ex, def, err := Executor(opts)
-	if err != nil {
-		return nil, asl.Result{}, err
-	}
-	input, err := json.Marshal(req)
-	if err != nil {
-		return nil, asl.Result{}, fmt.Errorf("encode request: %w", err)
-	}
-	return ex.Run(ctx, def, name, input)
+	return run(ctx, opts, name, req)
 }
 
 // Run executes one swap for req and waits for its end. The error is for
 // failures to run at all; a swap that failed is reported in the Result.
 func Run(ctx context.Context, opts Options, name string, req amiswap.Request) (*asl.Execution, asl.Result, error) {
+	return run(ctx, opts, name, req)
+}
+
+// run executes opts' state machine with req as its input.
+func run(ctx context.Context, opts Options, name string, req any) (*asl.Execution, asl.Result, error) {
 	ex, def, err := Executor(opts)
 	if err != nil {
 		return nil, asl.Result{}, err

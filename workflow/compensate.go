@@ -257,11 +257,7 @@ func (h *Compensator) findTarget(ctx context.Context, c *compensation, p Payload
 		c.problem("read group %s: %v", t.Group, err)
 		return t
 	}
-	tags := map[string]string{}
-	for _, tg := range g.Tags {
-		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
-	}
-	if s, err := amiswap.ParseSettings(tags); err == nil {
+	if s, err := amiswap.ParseSettings(groupTags(g)); err == nil {
 		t.Settings = s
 	}
 	if spec := groupTemplate(g); spec != nil {

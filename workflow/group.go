@@ -109,6 +109,15 @@ func describeTemplateGroup(ctx context.Context, c groupReader, name string) (*as
 	return g, spec, nil
 }
 
+// groupTags returns a group's tags as a map.
+func groupTags(g *asgtypes.AutoScalingGroup) map[string]string {
+	tags := make(map[string]string, len(g.Tags))
+	for _, t := range g.Tags {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return tags
+}
+
 // groupTag returns the value of a group's tag.
 func groupTag(g *asgtypes.AutoScalingGroup, key string) (string, bool) {
 	for _, t := range g.Tags {

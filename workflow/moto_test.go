@@ -324,15 +324,6 @@ func TestMotoLock(t *testing.T) {
 	}
 }
 
-// groupTags returns a group's tags as a map.
-func groupTags(g asgtypes.AutoScalingGroup) map[string]string {
-	m := map[string]string{}
-	for _, tg := range g.Tags {
-		m[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
-	}
-	return m
-}
-
 func TestMotoFreezeThaw(t *testing.T) {
 	w := newMotoWorld(t)
 	st := State{Target: w.target()}
@@ -342,8 +333,8 @@ func TestMotoFreezeThaw(t *testing.T) {
 		t.Errorf("freeze = %+v, want 2 frozen at 1", fr)
 	}
 	g := w.describeGroup(t, w.group)
-	if aws.ToInt32(g.MaxSize) != 1 || groupTags(g)[amiswap.TagOriginalMaxSize] != "2" {
-		t.Errorf("frozen group: MaxSize %d, tags %v", aws.ToInt32(g.MaxSize), groupTags(g))
+	if aws.ToInt32(g.MaxSize) != 1 || groupTags(&g)[amiswap.TagOriginalMaxSize] != "2" {
+		t.Errorf("frozen group: MaxSize %d, tags %v", aws.ToInt32(g.MaxSize), groupTags(&g))
 	}
 	// A retried freeze keeps the original size, not the frozen one.
 	var again FreezeResult
@@ -358,8 +349,8 @@ func TestMotoFreezeThaw(t *testing.T) {
 		t.Errorf("thaw = %+v", th)
 	}
 	g = w.describeGroup(t, w.group)
-	if _, tagged := groupTags(g)[amiswap.TagOriginalMaxSize]; aws.ToInt32(g.MaxSize) != 2 || tagged {
-		t.Errorf("thawed group: MaxSize %d, tags %v", aws.ToInt32(g.MaxSize), groupTags(g))
+	if _, tagged := groupTags(&g)[amiswap.TagOriginalMaxSize]; aws.ToInt32(g.MaxSize) != 2 || tagged {
+		t.Errorf("thawed group: MaxSize %d, tags %v", aws.ToInt32(g.MaxSize), groupTags(&g))
 	}
 }
 

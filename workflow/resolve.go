@@ -188,10 +188,7 @@ func (r *Resolver) Resolve(ctx context.Context, p Payload) (*amiswap.Target, err
 	if err != nil {
 		return nil, err
 	}
-	tags := map[string]string{}
-	for _, tag := range g.Tags {
-		tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
-	}
+	tags := groupTags(g)
 	if ok, why := amiswap.Enabled(tags); !ok {
 		return skip("%s", why)
 	}

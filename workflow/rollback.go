@@ -82,10 +82,7 @@ func (r *RollbackResolver) Resolve(ctx context.Context, p Payload) (*RollbackRes
 	if err != nil {
 		return nil, err
 	}
-	tags := map[string]string{}
-	for _, tag := range g.Tags {
-		tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
-	}
+	tags := groupTags(g)
 	if ok, why := amiswap.Enabled(tags); !ok {
 		return nil, &amiswap.InvalidInputError{Field: "group", Reason: why}
 	}
