@@ -66,6 +66,7 @@ var conformanceScenarios = []scenario{
 	{"autoscaling/mixed-instances-and-errors", scenarioMixedGroup},
 	{"autoscaling/tags", scenarioGroupTags},
 	{"ssm/commands", scenarioCommands},
+	{"ssm/parameters-and-documents", scenarioParametersAndDocuments},
 	{"sts/caller-identity", scenarioCallerIdentity},
 	{"sns/topics-and-publish", scenarioSNS},
 	{"dynamodb/lock-conditions", scenarioDynamoDBLock},
@@ -1459,4 +1460,82 @@ func scenarioMoreErrors(t *testing.T, cfg aws.Config, on impl) {
 	} else {
 		wantCode(t, err, "InvalidLaunchTemplateId.NotFound")
 	}
+}
+
+// scenarioParametersAndDocuments compares Parameter Store (text and
+// aws:ec2:image parameters, versions, history, errors) and Command
+// documents (CreateDocument, DescribeDocument, DeleteDocument).
+func scenarioParametersAndDocuments(t *testing.T, cfg aws.Config, on impl) {
+	ctx := context.Background()
+	e, c := ec2.NewFromConfig(cfg), ssm.NewFromConfig(cfg)
+	put := func(name, value, dataType string, overwrite bool) (*ssm.PutParameterOutput, error) {
+		return c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(value),
+			Type: ssmtypes.ParameterTypeString, DataType: aws.String(dataType), Overwrite: aws.Bool(overwrite)})
+	}
+	out, err := put("/conf/plain", "one", "text", false)
+	must(t, "PutParameter", err)
+	if out.Version != 1 {
+		t.Errorf("first version = %d", out.Version)
+	}
+	_, err = put("/conf/plain", "two", "text", false)
+	wantCode(t, err, "ParameterAlreadyExists")
+	out, err = put("/conf/plain", "two", "text", true)
+	must(t, "PutParameter Overwrite", err)
+	if out.Version != 2 {
+		t.Errorf("overwritten version = %d", out.Version)
+	}
+	got, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/conf/plain")})
+	must(t, "GetParameter", err)
+	if p := got.Parameter; aws.ToString(p.Value) != "two" || p.Version != 2 || p.Type != ssmtypes.ParameterTypeString || aws.ToString(p.DataType) != "text" || !strings.HasSuffix(aws.ToString(p.ARN), ":parameter/conf/plain") {
+		t.Errorf("GetParameter = %+v", p)
+	}
+	h, err := c.GetParameterHistory(ctx, &ssm.GetParameterHistoryInput{Name: aws.String("/conf/plain")})
+	must(t, "GetParameterHistory", err)
+	if len(h.Parameters) != 2 || aws.ToString(h.Parameters[0].Value) != "one" || h.Parameters[1].Version != 2 {
+		t.Errorf("history = %+v", h.Parameters)
+	}
+	_, err = c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/conf/missing")})
+	wantCode(t, err, "ParameterNotFound")
+	_, err = c.GetParameterHistory(ctx, &ssm.GetParameterHistoryInput{Name: aws.String("/conf/missing")})
+	wantCode(t, err, "ParameterNotFound")
+
+	// aws:ec2:image: AWS validates asynchronously; moto stores at once.
+	image := baseImage(t, e)
+	_, err = put("/conf/golden", image, "aws:ec2:image", false)
+	must(t, "PutParameter aws:ec2:image", err)
+	if !on.moto {
+		_, err = c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/conf/golden")})
+		wantCode(t, err, "ParameterNotFound")
+	}
+	on.advance(10 * time.Second)
+	got, err = c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/conf/golden")})
+	must(t, "GetParameter aws:ec2:image", err)
+	if aws.ToString(got.Parameter.Value) != image || aws.ToString(got.Parameter.DataType) != "aws:ec2:image" {
+		t.Errorf("aws:ec2:image parameter = %+v", got.Parameter)
+	}
+	_, err = c.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String("/conf/plain")})
+	must(t, "DeleteParameter", err)
+	_, err = c.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String("/conf/plain")})
+	wantCode(t, err, "ParameterNotFound")
+
+	content := `{"schemaVersion":"2.2","description":"conformance","parameters":{"Message":{"type":"String","default":"hi"}},` +
+		`"mainSteps":[{"action":"aws:runShellScript","name":"say","inputs":{"runCommand":["echo {{ Message }}"]}}]}`
+	doc, err := c.CreateDocument(ctx, &ssm.CreateDocumentInput{Name: aws.String("Conf-Smoke"), Content: aws.String(content),
+		DocumentType: ssmtypes.DocumentTypeCommand, DocumentFormat: ssmtypes.DocumentFormatJson})
+	must(t, "CreateDocument", err)
+	if d := doc.DocumentDescription; aws.ToString(d.Name) != "Conf-Smoke" || d.DocumentType != ssmtypes.DocumentTypeCommand || aws.ToString(d.SchemaVersion) != "2.2" || len(d.Parameters) != 1 {
+		t.Errorf("CreateDocument = %+v", d)
+	}
+	_, err = c.CreateDocument(ctx, &ssm.CreateDocumentInput{Name: aws.String("Conf-Smoke"), Content: aws.String(content),
+		DocumentType: ssmtypes.DocumentTypeCommand, DocumentFormat: ssmtypes.DocumentFormatJson})
+	wantCode(t, err, "DocumentAlreadyExists")
+	desc, err := c.DescribeDocument(ctx, &ssm.DescribeDocumentInput{Name: aws.String("Conf-Smoke")})
+	must(t, "DescribeDocument", err)
+	if d := desc.Document; d.Status != ssmtypes.DocumentStatusActive || d.HashType != ssmtypes.DocumentHashTypeSha256 || aws.ToString(d.DocumentVersion) != "1" {
+		t.Errorf("DescribeDocument = %+v", d)
+	}
+	_, err = c.DeleteDocument(ctx, &ssm.DeleteDocumentInput{Name: aws.String("Conf-Smoke")})
+	must(t, "DeleteDocument", err)
+	_, err = c.DescribeDocument(ctx, &ssm.DescribeDocumentInput{Name: aws.String("Conf-Smoke")})
+	wantCode(t, err, "InvalidDocument")
 }

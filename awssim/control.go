@@ -37,24 +37,8 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 			controlError(w, http.StatusBadRequest, "cannot read fault: %v", err)
 			return
 		}
-		if f.Service == "" || f.Action == "" {
-			controlError(w, http.StatusBadRequest, "a fault needs \"service\" and \"action\"")
-			return
-		}
-		if f.Outcome == "" && f.Code == "" {
-			controlError(w, http.StatusBadRequest, "a fault needs \"code\" (an error to return) or \"outcome\":\"failed\"")
-			return
-		}
-		if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
-			controlError(w, http.StatusBadRequest, "status must be an HTTP error status (400-599), got %d", f.Status)
-			return
-		}
-		if f.Count < 0 {
-			controlError(w, http.StatusBadRequest, "count must be positive (0 means 1), got %d", f.Count)
-			return
-		}
-		if f.Outcome != "" && f.Outcome != "failed" && f.Outcome != "lost" {
-			controlError(w, http.StatusBadRequest, "outcome must be \"failed\" or \"lost\", got %q", f.Outcome)
+		if err := f.validate(); err != nil {
+			controlError(w, http.StatusBadRequest, "%v", err)
 			return
 		}
 		s.AddFault(f)

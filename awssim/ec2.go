@@ -26,6 +26,8 @@ func init() {
 		"CreateImage":                    (*Sim).ec2CreateImage,
 		"DescribeImages":                 (*Sim).ec2DescribeImages,
 		"DeregisterImage":                (*Sim).ec2DeregisterImage,
+		"EnableImageDeprecation":         (*Sim).ec2EnableImageDeprecation,
+		"DisableImageDeprecation":        (*Sim).ec2DisableImageDeprecation,
 		"DescribeSnapshots":              (*Sim).ec2DescribeSnapshots,
 		"DeleteSnapshot":                 (*Sim).ec2DeleteSnapshot,
 		"CreateTags":                     (*Sim).ec2CreateTags,
@@ -841,6 +843,8 @@ func instanceCheck(in *instance) (status, detail string) {
 	switch {
 	case in.State != "running":
 		return "not-applicable", "not-applicable"
+	case in.Impaired:
+		return "impaired", "failed"
 	case in.StatusOK:
 		return "ok", "passed"
 	}

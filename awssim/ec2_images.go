@@ -5,10 +5,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // This file serves EC2's image and snapshot actions: CreateImage,
-// DescribeImages, DeregisterImage, DescribeSnapshots and DeleteSnapshot.
+// DescribeImages, DeregisterImage, EnableImageDeprecation,
+// DisableImageDeprecation, DescribeSnapshots and DeleteSnapshot.
 
 // amiNameRe is what EC2 accepts as an AMI name.
 var amiNameRe = regexp.MustCompile(`^[a-zA-Z0-9()\[\] ./\-'@_]{3,128}$`)
@@ -208,6 +210,9 @@ func (s *Sim) writeImage(w *xmlWriter, im *image) {
 		w.close("stateReason")
 	}
 	w.elemIf("sourceInstanceId", im.SourceInstanceID)
+	if !im.DeprecationTime.IsZero() {
+		w.time("deprecationTime", im.DeprecationTime)
+	}
 	writeTagSet(w, im.Tags)
 	w.elem("hypervisor", "xen")
 	w.bool("enaSupport", true)
@@ -366,4 +371,71 @@ func (s *Sim) ec2DeleteSnapshot(r *request, p params, w *xmlWriter) error {
 	}
 	w.elem("return", "true")
 	return nil
+}
+
+// ec2EnableImageDeprecation schedules an image's deprecation. As
+// "EnableImageDeprecation" (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_EnableImageDeprecation.html)
+// says: DeprecateAt is rounded to the nearest minute, may not be in the
+// past, and at most 10 years from now (2 years from creation for a public
+// image). Only the owner may deprecate an image. The error code for a
+// DeprecateAt out of range is not documented; the simulator answers
+// InvalidParameterValue, EC2's code for a value it refuses.
+func (s *Sim) ec2EnableImageDeprecation(r *request, p params, w *xmlWriter) error {
+	im, err := s.ownImageFor(r, p)
+	if err != nil {
+		return err
+	}
+	raw, err := p.required("DeprecateAt", true)
+	if err != nil {
+		return err
+	}
+	at, err := time.Parse(time.RFC3339, raw)
+	if err != nil {
+		return errorf("InvalidParameterValue", "Value (%s) for parameter DeprecateAt is invalid. Expected format: YYYY-MM-DDTHH:MM:SSZ.", raw)
+	}
+	at = at.UTC().Round(time.Minute)
+	limit := s.clock.now.AddDate(10, 0, 0)
+	if im.Public {
+		limit = im.CreationDate.AddDate(2, 0, 0)
+	}
+	switch {
+	case at.Before(s.clock.now.Truncate(time.Minute)):
+		return errorf("InvalidParameterValue", "The deprecation time %s is in the past.", at.Format(time.RFC3339))
+	case at.After(limit):
+		return errorf("InvalidParameterValue", "The deprecation time %s is beyond the limit %s.", at.Format(time.RFC3339), limit.UTC().Format(time.RFC3339))
+	}
+	im.DeprecationTime = at
+	w.bool("return", true)
+	return nil
+}
+
+// ec2DisableImageDeprecation cancels an image's scheduled deprecation.
+func (s *Sim) ec2DisableImageDeprecation(r *request, p params, w *xmlWriter) error {
+	im, err := s.ownImageFor(r, p)
+	if err != nil {
+		return err
+	}
+	im.DeprecationTime = time.Time{}
+	w.bool("return", true)
+	return nil
+}
+
+// ownImageFor finds the ImageId of a call that changes an image, which
+// only its owner may do, and authorizes the call on it.
+func (s *Sim) ownImageFor(r *request, p params) (*image, error) {
+	id, err := p.required("ImageId", true)
+	if err != nil {
+		return nil, err
+	}
+	im, err := s.imageByID(id, false)
+	if err != nil {
+		return nil, err
+	}
+	if im.OwnerID != s.opts.AccountID {
+		return nil, errorf("AuthFailure", "Not authorized for image:%s", id)
+	}
+	if err := s.authorize(r, Resource{ARN: s.imageARN(im.ID), Tags: im.Tags}); err != nil {
+		return nil, err
+	}
+	return im, nil
 }

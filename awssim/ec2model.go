@@ -101,6 +101,8 @@ type instance struct {
 	Tags                           tags
 	Volumes                        []volume
 	StatusOK, AgentOnline          bool
+	Impaired                       bool // a fault failed its status checks
+	Patched                        bool // AWS-RunPatchBaseline installed its patches (or its AMI's)
 	ComputerName                   string
 	gen                            int // bumps on every transition; stale timers check it
 	LaunchTemplateID, LTVersion    string
@@ -125,6 +127,8 @@ type image struct {
 	SnapshotIDs                    []string
 	Devices                        []volume // device → snapshot by index
 	SourceInstanceID               string
+	DeprecationTime                time.Time // zero: no deprecation scheduled
+	Patched                        bool      // made from a patched instance
 }
 
 type snapshot struct {
@@ -343,7 +347,7 @@ func (s *Sim) launchInstance(sp instanceSpec) (*instance, error) {
 		SubnetID: sn.ID, VpcID: sn.VpcID, AZ: sn.AZ,
 		PrivateIP:        privateIP(sn.CIDR, sn.next),
 		SecurityGroupIDs: sgs, InstanceProfileArn: sp.InstanceProfileArn, KeyName: sp.KeyName,
-		HTTPTokens: sp.HTTPTokens, Platform: im.Platform, State: "pending",
+		HTTPTokens: sp.HTTPTokens, Platform: im.Platform, State: "pending", Patched: im.Patched,
 		LaunchTime: s.clock.now, Tags: tags{}.with(sp.Tags),
 		LaunchTemplateID: sp.LaunchTemplateID, LTVersion: sp.LaunchTemplateVers,
 		ReservationID: sp.ReservationID, ClientToken: sp.ClientToken, LaunchIndex: sp.LaunchIndex,
@@ -384,6 +388,10 @@ func (s *Sim) scheduleChecks(in *instance) {
 	g := in.gen
 	s.after(s.dur.StatusChecks, func() {
 		if in.gen == g && in.State == "running" {
+			if s.takeOutcomeMatching("ec2", instanceStatusAction, in.faultMatches) {
+				s.impair(in)
+				return
+			}
 			in.StatusOK = true
 			s.instanceChanged(in)
 		}
@@ -394,6 +402,35 @@ func (s *Sim) scheduleChecks(in *instance) {
 			s.instanceChanged(in)
 		}
 	})
+}
+
+// impair fails a running instance's status checks (the InstanceStatus
+// fault). The instance stays running; a stop and start clears it, as
+// moving to new hardware does in EC2.
+func (s *Sim) impair(in *instance) {
+	in.Impaired, in.StatusOK = true, false
+	s.instanceChanged(in)
+}
+
+// faultMatches reports whether an InstanceStatus fault's Match selects
+// the instance.
+func (in *instance) faultMatches(m map[string]string) bool {
+	for k, v := range m {
+		var got string
+		var ok bool
+		switch {
+		case k == "instance-id":
+			got, ok = in.ID, true
+		case k == "image-id":
+			got, ok = in.ImageID, true
+		case strings.HasPrefix(k, "tag:"):
+			got, ok = in.Tags[strings.TrimPrefix(k, "tag:")]
+		}
+		if !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 // rebootInstance reboots a running instance (CreateImage without NoReboot
@@ -415,7 +452,7 @@ func (s *Sim) setInstanceState(in *instance, state, reason string) {
 	in.stateTime = s.clock.now
 	in.gen++
 	if state != "running" {
-		in.StatusOK, in.AgentOnline = false, false
+		in.StatusOK, in.AgentOnline, in.Impaired = false, false, false
 	}
 	s.instanceChanged(in)
 }
@@ -487,7 +524,7 @@ func (s *Sim) newImage(in *instance, name, description string, imageTags, snapTa
 	im := &image{
 		ID: s.newID("ami"), Name: name, Description: description, OwnerID: s.opts.AccountID,
 		Platform: in.Platform, State: "pending", Architecture: "x86_64",
-		CreationDate: s.clock.now, Tags: tags{}.with(imageTags), SourceInstanceID: in.ID,
+		CreationDate: s.clock.now, Tags: tags{}.with(imageTags), SourceInstanceID: in.ID, Patched: in.Patched,
 	}
 	for _, v := range in.Volumes {
 		sn := &snapshot{

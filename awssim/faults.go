@@ -1,6 +1,7 @@
 package awssim
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -11,6 +12,14 @@ import (
 //
 //	{"service":"ec2","action":"CreateImage","code":"InternalError","status":500,"count":1}
 //	{"service":"ec2","action":"CreateImage","outcome":"failed"}
+//	{"service":"ec2","action":"InstanceStatus","outcome":"impaired","match":{"tag:amiswap:role":"verifier"}}
+//
+// The last form is not an API action: it makes the status checks of the
+// next matching instance fail (DescribeInstanceStatus shows it impaired,
+// its reachability failed), as a kernel panic or a broken network stack
+// does on a real instance. It applies at once to matching instances
+// already running, and otherwise when a matching instance's checks would
+// pass.
 type Fault struct {
 	Service string `json:"service"`
 	Action  string `json:"action"`
@@ -24,7 +33,13 @@ type Fault struct {
 	// (its effect takes place) and then answers with the error instead of
 	// the result, as when a request reaches AWS and its answer is lost
 	// (Code defaults to InternalError, status 500).
+	// Outcome "impaired" (with action InstanceStatus) fails an instance's
+	// status checks.
 	Outcome string `json:"outcome,omitempty"`
+	// Match limits an outcome fault to the resources it matches: every
+	// key must match. For instances the keys are "instance-id",
+	// "image-id" and "tag:<key>".
+	Match map[string]string `json:"match,omitempty"`
 	// Count is how many calls (or resources) the fault applies to; 0 means 1.
 	Count int `json:"count,omitempty"`
 	// AccessKeyID, when set, limits the fault to one caller.
@@ -36,6 +51,35 @@ func (f *Fault) matches(service, action, akid string) bool {
 		(f.AccessKeyID == "" || f.AccessKeyID == akid)
 }
 
+// validate checks a fault given to the control API.
+func (f *Fault) validate() error {
+	switch {
+	case f.Service == "" || f.Action == "":
+		return fmt.Errorf("a fault needs \"service\" and \"action\"")
+	case f.Outcome == "" && f.Code == "":
+		return fmt.Errorf("a fault needs \"code\" (an error to return) or an \"outcome\"")
+	case f.Status != 0 && (f.Status < 400 || f.Status > 599):
+		return fmt.Errorf("status must be an HTTP error status (400-599), got %d", f.Status)
+	case f.Count < 0:
+		return fmt.Errorf("count must be positive (0 means 1), got %d", f.Count)
+	case f.Action == instanceStatusAction && (f.Outcome != "impaired" || !strings.EqualFold(f.Service, "ec2")):
+		return fmt.Errorf("the %s fault is {\"service\":\"ec2\",\"action\":\"%s\",\"outcome\":\"impaired\"}", instanceStatusAction, instanceStatusAction)
+	case f.Action != instanceStatusAction && f.Outcome != "" && f.Outcome != "failed" && f.Outcome != "lost":
+		return fmt.Errorf("outcome must be \"failed\" or \"lost\" (or \"impaired\" with action %s), got %q", instanceStatusAction, f.Outcome)
+	case len(f.Match) > 0 && f.Action != instanceStatusAction:
+		return fmt.Errorf("\"match\" is only used by the %s fault", instanceStatusAction)
+	}
+	for k := range f.Match {
+		if k != "instance-id" && k != "image-id" && !strings.HasPrefix(k, "tag:") {
+			return fmt.Errorf("match key %q is not instance-id, image-id or tag:<key>", k)
+		}
+	}
+	return nil
+}
+
+// instanceStatusAction names the fault that impairs instances.
+const instanceStatusAction = "InstanceStatus"
+
 // AddFault installs a fault.
 func (s *Sim) AddFault(f Fault) {
 	s.mu.Lock()
@@ -45,6 +89,16 @@ func (s *Sim) AddFault(f Fault) {
 	}
 	if f.Outcome == "lost" && f.Code == "" {
 		f.Code = "InternalError"
+	}
+	if f.Action == instanceStatusAction {
+		s.faults = append(s.faults, f)
+		// Instances already running are impaired at once.
+		for _, in := range s.ec2.instanceOrder {
+			if in.State == "running" && !in.Impaired && s.takeOutcomeMatching("ec2", instanceStatusAction, in.faultMatches) {
+				s.impair(in)
+			}
+		}
+		return
 	}
 	if f.Outcome != "failed" && (f.Status < 400 || f.Status > 599) {
 		// An error fault must look like an error to the client.
@@ -70,9 +124,18 @@ func (s *Sim) ClearFaults() {
 // takeOutcome reports whether a resource being created by service/action
 // must end failed, consuming one use of the matching fault. Callers hold s.mu.
 func (s *Sim) takeOutcome(service, action string) bool {
+	return s.takeOutcomeMatching(service, action, nil)
+}
+
+// takeOutcomeMatching is takeOutcome for a resource that matches (a fault
+// with a Match needs a matcher that accepts it). Callers hold s.mu.
+func (s *Sim) takeOutcomeMatching(service, action string, matches func(map[string]string) bool) bool {
 	for i := range s.faults {
 		f := &s.faults[i]
-		if f.Outcome == "failed" && f.matches(service, action, "") {
+		if len(f.Match) > 0 && (matches == nil || !matches(f.Match)) {
+			continue
+		}
+		if (f.Outcome == "failed" || f.Outcome == "impaired") && f.matches(service, action, "") {
 			f.Count--
 			if f.Count == 0 {
 				s.faults = append(s.faults[:i], s.faults[i+1:]...)

@@ -39,6 +39,12 @@ type ssmStore struct {
 	active    map[string][]*ssmInvocation
 	nodes     map[string]*managedNode
 	nodeOrder []*managedNode
+	// Parameter Store: parameters by name, and the puts of each name
+	// whose asynchronous validation has not run yet.
+	params       map[string]*ssmParameter
+	paramPending map[string]int
+	// docs are the account's own documents (CreateDocument), by name.
+	docs map[string]*ssmDocument
 }
 
 // managedNode is an instance whose agent has registered with SSM.
@@ -71,26 +77,66 @@ type ssmInvocation struct {
 	Stdout, Stderr        string
 	in                    *instance
 	gen                   int // bumps when the invocation moves; stale timers check it
+	plan                  *runPlan
+	phase                 int  // the phase of plan running
+	awaitingAgent         bool // rebooted by its command, resumes when the agent is back
 }
 
-// ssmDocument is a command document the simulator can run.
+// ssmDocument is a command document the simulator can run: one of AWS's
+// (ssmDocuments) or one of the account's (CreateDocument, ssm_docs.go).
 type ssmDocument struct {
 	plugin    string
 	platforms []string // "Windows", "Linux"
 	// params lists the accepted parameters (nil: any); required ones are
 	// marked true.
 	params map[string]bool
+	// allowed lists the accepted values of a parameter, when limited.
+	allowed map[string][]string
+
+	// The account's documents.
+	name, owner, content, targetType string
+	schemaVersion, description       string
+	created                          time.Time
+	paramDefs                        []docParam
+	steps                            []docStep
+	tags                             tags
+}
+
+// custom reports whether the document is one of the account's.
+func (d *ssmDocument) custom() bool { return d.steps != nil }
+
+// stepNames are the names GetCommandInvocation's PluginName accepts.
+func (d *ssmDocument) stepNames() []string {
+	if d.custom() {
+		names := make([]string, 0, len(d.steps))
+		for _, st := range d.steps {
+			names = append(names, st.Name)
+		}
+		return names
+	}
+	if d.plugin == "" {
+		return []string{"PatchWindows", "PatchLinux", "PatchMacOS"}
+	}
+	return []string{d.plugin}
 }
 
 var ssmDocuments = map[string]ssmDocument{
 	"AWSEC2-RunSysprep":       {plugin: "aws:runPowerShellScript", platforms: []string{"Windows"}},
 	"AWS-RunPowerShellScript": {plugin: "aws:runPowerShellScript", platforms: []string{"Windows", "Linux"}, params: map[string]bool{"commands": true, "workingDirectory": false, "executionTimeout": false}},
 	"AWS-RunShellScript":      {plugin: "aws:runShellScript", platforms: []string{"Linux"}, params: map[string]bool{"commands": true, "workingDirectory": false, "executionTimeout": false}},
+	// AWS-RunPatchBaseline has three steps (PatchWindows, PatchLinux,
+	// PatchMacOS), each run on its platform only ("SSM Command document
+	// for patching: AWS-RunPatchBaseline",
+	// https://docs.aws.amazon.com/systems-manager/latest/userguide/patch-manager-aws-runpatchbaseline.html).
+	"AWS-RunPatchBaseline": {platforms: []string{"Windows", "Linux"},
+		params:  map[string]bool{"Operation": false, "RebootOption": false, "SnapshotId": false, "InstallOverrideList": false, "BaselineOverride": false, "AssociationId": false},
+		allowed: map[string][]string{"Operation": {"Scan", "Install"}, "RebootOption": {"RebootIfNeeded", "NoReboot"}}},
 }
 
 func init() {
 	registerStore("ssm", func(s *Sim) {
-		s.ssm = ssmStore{commands: map[string]*ssmCommand{}, active: map[string][]*ssmInvocation{}, nodes: map[string]*managedNode{}}
+		s.ssm = ssmStore{commands: map[string]*ssmCommand{}, active: map[string][]*ssmInvocation{}, nodes: map[string]*managedNode{},
+			params: map[string]*ssmParameter{}, paramPending: map[string]int{}, docs: map[string]*ssmDocument{}}
 		s.ec2.instanceHooks = append(s.ec2.instanceHooks, s.ssmInstanceChanged)
 	}, ssmStateView)
 	registerJSON("ssm", "AmazonSSM", "application/x-amz-json-1.1", map[string]jsonHandler{
@@ -99,6 +145,13 @@ func init() {
 		"ListCommandInvocations":      ssmListCommandInvocations,
 		"ListCommands":                ssmListCommands,
 		"DescribeInstanceInformation": ssmDescribeInstanceInformation,
+		"PutParameter":                ssmPutParameter,
+		"GetParameter":                ssmGetParameter,
+		"GetParameterHistory":         ssmGetParameterHistory,
+		"DeleteParameter":             ssmDeleteParameter,
+		"CreateDocument":              ssmCreateDocument,
+		"DescribeDocument":            ssmDescribeDocument,
+		"DeleteDocument":              ssmDeleteDocument,
 	})
 }
 
@@ -123,8 +176,12 @@ func (s *Sim) ssmInstanceChanged(in *instance) {
 		}
 		n.online, n.onlineSince, n.lastPing = true, s.clock.now, s.clock.now
 		for _, inv := range s.ssm.active[in.ID] {
-			if inv.Status == "Pending" {
+			switch {
+			case inv.Status == "Pending":
 				s.deliver(inv)
+			case inv.Status == "InProgress" && inv.awaitingAgent:
+				inv.awaitingAgent = false
+				s.runPhase(inv)
 			}
 		}
 	case !in.AgentOnline && n != nil && n.online:
@@ -172,7 +229,7 @@ func ssmSendCommand(s *Sim, r *request, body []byte) (any, error) {
 	if i := strings.LastIndex(docName, ":document/"); i >= 0 && strings.HasPrefix(docName, "arn:") {
 		docName = docName[i+len(":document/"):]
 	}
-	doc, ok := ssmDocuments[docName]
+	doc, ok := s.document(docName)
 	if !ok {
 		return nil, errorf("InvalidDocument", "Document with name %s does not exist.", in.DocumentName)
 	}
@@ -251,7 +308,29 @@ func ssmSendCommand(s *Sim, r *request, body []byte) (any, error) {
 
 // checkSSMParameters validates a command's parameters against its document
 // and returns the execution timeout.
-func checkSSMParameters(doc ssmDocument, params map[string][]string) (time.Duration, error) {
+func checkSSMParameters(doc *ssmDocument, params map[string][]string) (time.Duration, error) {
+	for name, vals := range params {
+		if ok := doc.allowed[name]; ok != nil {
+			for _, v := range vals {
+				if !contains(ok, v) {
+					return 0, errorf("InvalidParameters", "Parameter %q value %q is not one of %v.", name, v, ok)
+				}
+			}
+		}
+		for _, p := range doc.paramDefs {
+			if p.Name != name {
+				continue
+			}
+			if p.Type == "String" && len(vals) > 1 {
+				return 0, errorf("InvalidParameters", "Parameter %q is a String: give one value, not %d.", name, len(vals))
+			}
+			for _, v := range vals {
+				if p.AllowedValues != nil && !contains(p.AllowedValues, v) {
+					return 0, errorf("InvalidParameters", "Parameter %q value %q is not one of %v.", name, v, p.AllowedValues)
+				}
+			}
+		}
+	}
 	if doc.params != nil {
 		for name := range params {
 			if _, ok := doc.params[name]; !ok {
@@ -350,10 +429,11 @@ var (
 )
 
 // deliver hands an invocation to the agent: it starts, and ends after the
-// document's run time, unless its execution timeout comes first.
+// document's run time, unless its execution timeout comes first. A run
+// may reboot the instance on the way (see ssm_docs.go).
 func (s *Sim) deliver(inv *ssmInvocation) {
 	cmd := inv.cmd
-	doc := ssmDocuments[cmd.DocumentName]
+	doc, _ := s.document(cmd.DocumentName)
 	inv.gen++
 	inv.Started = s.clock.now
 	if !contains(doc.platforms, ssmPlatformType(inv.in)) {
@@ -362,34 +442,76 @@ func (s *Sim) deliver(inv *ssmInvocation) {
 		return
 	}
 	inv.Status, inv.StatusDetails = "InProgress", "InProgress"
-	run, code, stdout, stderr := s.plan(cmd)
-	gen := inv.gen
-	if cmd.execTimeout < run {
+	inv.plan = s.plan(cmd, doc, inv.in)
+	inv.phase = 0
+	if run := inv.plan.total(); cmd.execTimeout < run {
+		gen := inv.gen
 		s.after(cmd.execTimeout, func() {
 			if inv.gen == gen && inv.Status == "InProgress" {
-				s.finishInvocation(inv, "TimedOut", "ExecutionTimedOut", -1, stdout, "command execution timed out")
+				s.finishInvocation(inv, "TimedOut", "ExecutionTimedOut", -1, inv.plan.stdout, "command execution timed out")
 			}
 		})
 		return
 	}
-	s.after(run, func() {
+	s.runPhase(inv)
+}
+
+// runPhase runs the invocation's current phase: at its end the command
+// finishes, or the instance reboots and the next phase waits for the
+// agent to come back (ssmInstanceChanged resumes it).
+func (s *Sim) runPhase(inv *ssmInvocation) {
+	gen := inv.gen
+	ph := inv.plan.phases[inv.phase]
+	s.after(ph.run, func() {
 		if inv.gen != gen || inv.Status != "InProgress" {
 			return
 		}
-		if code != 0 {
-			s.finishInvocation(inv, "Failed", "Failed", code, stdout, stderr)
+		if ph.reboot {
+			inv.phase++
+			inv.awaitingAgent = true
+			if inv.plan.patched {
+				inv.in.Patched = true
+			}
+			s.rebootInstance(inv.in)
 			return
 		}
-		s.finishInvocation(inv, "Success", "Success", 0, stdout, "")
-		if cmd.DocumentName == "AWSEC2-RunSysprep" {
-			// Sysprep ends with a shutdown; the agent stops reporting.
-			s.stopInstance(inv.in, "Client.InstanceInitiatedShutdown")
-		}
+		s.complete(inv)
 	})
 }
 
-// plan works out how a command will run: how long, its exit code and output.
-func (s *Sim) plan(cmd *ssmCommand) (run time.Duration, code int, stdout, stderr string) {
+// complete ends an invocation that ran to its end.
+func (s *Sim) complete(inv *ssmInvocation) {
+	p := inv.plan
+	if p.code != 0 {
+		s.finishInvocation(inv, "Failed", "Failed", p.code, p.stdout, p.stderr)
+		return
+	}
+	if p.patched {
+		inv.in.Patched = true
+	}
+	s.finishInvocation(inv, "Success", "Success", 0, p.stdout, p.stderr)
+	if inv.cmd.DocumentName == "AWSEC2-RunSysprep" {
+		// Sysprep ends with a shutdown; the agent stops reporting.
+		s.stopInstance(inv.in, "Client.InstanceInitiatedShutdown")
+	}
+}
+
+// plan works out how a command will run on an instance: how long, whether
+// it reboots, its exit code and output.
+func (s *Sim) plan(cmd *ssmCommand, doc *ssmDocument, in *instance) *runPlan {
+	switch {
+	case doc.custom():
+		return s.planSteps(cmd, doc, ssmPlatformType(in))
+	case cmd.DocumentName == "AWS-RunPatchBaseline":
+		return s.planPatchBaseline(cmd, in)
+	}
+	run, code, stdout, stderr := s.planScript(cmd)
+	return &runPlan{phases: []runPhase{{run: run}}, code: code, stdout: stdout, stderr: stderr}
+}
+
+// planScript is how AWSEC2-RunSysprep, AWS-RunShellScript and
+// AWS-RunPowerShellScript run: how long, their exit code and output.
+func (s *Sim) planScript(cmd *ssmCommand) (run time.Duration, code int, stdout, stderr string) {
 	if cmd.DocumentName == "AWSEC2-RunSysprep" {
 		run = s.dur.Sysprep
 		stdout = "Running Sysprep with the EC2Launch answer file.\nSysprep generalization finished; shutting down.\n"
@@ -583,13 +705,35 @@ func ssmGetCommandInvocation(s *Sim, r *request, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc := ssmDocuments[inv.cmd.DocumentName]
-	if in.PluginName != "" && in.PluginName != doc.plugin {
+	doc, _ := s.document(inv.cmd.DocumentName)
+	names := doc.stepNames()
+	// "If the document contains more than one step, you must specify the
+	// name of the step" (GetCommandInvocation, PluginName).
+	switch {
+	case in.PluginName != "" && !contains(names, in.PluginName):
 		return nil, errorf("InvalidPluginName", "Plugin %s is not part of document %s.", in.PluginName, inv.cmd.DocumentName)
+	case in.PluginName == "" && len(names) > 1:
+		return nil, errorf("InvalidPluginName", "Document %s has more than one step (%s): name the step in PluginName.", inv.cmd.DocumentName, strings.Join(names, ", "))
+	}
+	if in.PluginName != "" && inv.plan != nil && inv.plan.plugins != nil && inv.done() {
+		for _, p := range inv.plan.plugins {
+			if p.Name == in.PluginName {
+				out := p.Output
+				return map[string]any{
+					"CommandId": inv.cmd.ID, "InstanceId": inv.InstanceID, "Comment": inv.cmd.Comment,
+					"DocumentName": inv.cmd.DocumentName, "DocumentVersion": "$DEFAULT", "PluginName": p.Name,
+					"ResponseCode": p.Code, "ExecutionStartDateTime": ssmStringTime(inv.Started),
+					"ExecutionElapsedTime": inv.elapsed(s.clock.now), "ExecutionEndDateTime": ssmStringTime(inv.Ended),
+					"Status": p.Status, "StatusDetails": p.Details,
+					"StandardOutputContent": ssmTruncate(out, maxOutputContent), "StandardOutputUrl": "",
+					"StandardErrorContent": "", "StandardErrorUrl": "", "CloudWatchOutputConfig": cloudWatchOutputConfig{},
+				}, nil
+			}
+		}
 	}
 	return map[string]any{
 		"CommandId": inv.cmd.ID, "InstanceId": inv.InstanceID, "Comment": inv.cmd.Comment,
-		"DocumentName": inv.cmd.DocumentName, "DocumentVersion": "$DEFAULT", "PluginName": doc.plugin,
+		"DocumentName": inv.cmd.DocumentName, "DocumentVersion": "$DEFAULT", "PluginName": names[0],
 		"ResponseCode":           inv.ResponseCode,
 		"ExecutionStartDateTime": ssmStringTime(inv.Started), "ExecutionElapsedTime": inv.elapsed(s.clock.now),
 		"ExecutionEndDateTime": ssmStringTime(inv.Ended),
@@ -691,7 +835,7 @@ func ssmListCommandInvocations(s *Sim, r *request, body []byte) (any, error) {
 		}
 	}
 	return listOutput("CommandInvocations", all, offset, max, func(inv *ssmInvocation) map[string]any {
-		doc := ssmDocuments[inv.cmd.DocumentName]
+		doc, _ := s.document(inv.cmd.DocumentName)
 		v := map[string]any{
 			"CommandId": inv.cmd.ID, "InstanceId": inv.InstanceID, "InstanceName": inv.InstanceName,
 			"Comment": inv.cmd.Comment, "DocumentName": inv.cmd.DocumentName, "DocumentVersion": "$DEFAULT",
@@ -701,7 +845,7 @@ func ssmListCommandInvocations(s *Sim, r *request, body []byte) (any, error) {
 		}
 		if in.Details {
 			p := map[string]any{
-				"Name": doc.plugin, "Status": inv.Status, "StatusDetails": inv.StatusDetails,
+				"Name": doc.stepNames()[0], "Status": inv.Status, "StatusDetails": inv.StatusDetails,
 				"ResponseCode": inv.ResponseCode, "Output": ssmTruncate(inv.Stdout+inv.Stderr, maxPluginOutput),
 				"StandardOutputUrl": "", "StandardErrorUrl": "", "OutputS3Region": s.opts.Region,
 				"OutputS3BucketName": "", "OutputS3KeyPrefix": "",
@@ -713,6 +857,9 @@ func ssmListCommandInvocations(s *Sim, r *request, body []byte) (any, error) {
 				p["ResponseFinishDateTime"] = epochSeconds(inv.Ended)
 			}
 			v["CommandPlugins"] = []any{p}
+			if inv.plan != nil && inv.plan.plugins != nil && inv.done() {
+				v["CommandPlugins"] = s.pluginViews(inv)
+			}
 		}
 		return v
 	}), nil
@@ -915,4 +1062,19 @@ func ssmStateView(s *Sim) any {
 	}
 	sort.SliceStable(cmds, func(i, j int) bool { return cmds[i].Requested.Before(cmds[j].Requested) })
 	return map[string]any{"managedInstances": nodes, "commands": cmds}
+}
+
+// pluginViews are the CommandPlugins of a finished invocation of a
+// multi-step document: one per step.
+func (s *Sim) pluginViews(inv *ssmInvocation) []any {
+	out := make([]any, 0, len(inv.plan.plugins))
+	for _, p := range inv.plan.plugins {
+		out = append(out, map[string]any{
+			"Name": p.Name, "Status": p.Status, "StatusDetails": p.Details, "ResponseCode": p.Code,
+			"Output": ssmTruncate(p.Output, maxPluginOutput), "StandardOutputUrl": "", "StandardErrorUrl": "",
+			"OutputS3Region": s.opts.Region, "OutputS3BucketName": "", "OutputS3KeyPrefix": "",
+			"ResponseStartDateTime": epochSeconds(inv.Started), "ResponseFinishDateTime": epochSeconds(inv.Ended),
+		})
+	}
+	return out
 }
