@@ -19,9 +19,17 @@ const (
 	TagDeleteRecoveryPoint = "amiswap:delete-recovery-point" // false keeps the backup recovery point
 	TagInstanceType        = "amiswap:builder-instance-type" // builder instance type (default: the group's)
 	TagOriginalMaxSize     = "amiswap:original-max-size"     // written by Freeze, removed by Thaw
+	TagVerify              = "amiswap:verify"                // true | false: test the golden AMI on a verifier before rollout (default true)
+	TagVerifyDocument      = "amiswap:verify-document"       // an SSM Command document run on the verifier; it must succeed
+	TagVerifyParameters    = "amiswap:verify-parameters"     // its parameters: a JSON object of string lists
+	TagPrepareDocument     = "amiswap:prepare-document"      // an SSM Command document run on the builder before generalizing
+	TagPrepareParameters   = "amiswap:prepare-parameters"    // its parameters: a JSON object of string lists
+	TagGeneralizeDocument  = "amiswap:generalize-document"   // a Linux Command document that replaces the built-in cleanup script
+	TagSSMParameter        = "amiswap:ssm-parameter"         // a Parameter Store name that receives the golden AMI id after rollout
+	TagDeprecateAfter      = "amiswap:deprecate-after"       // a duration (12h, 90d, 2w): EnableImageDeprecation on each new golden AMI
 
 	// On builders and golden AMIs.
-	TagRole          = "amiswap:role" // "builder" or "golden-ami"
+	TagRole          = "amiswap:role" // "builder", "verifier" or "golden-ami"
 	TagGroup         = "amiswap:group"
 	TagExecution     = "amiswap:execution"
 	TagSourceInst    = "amiswap:source-instance"
@@ -30,8 +38,9 @@ const (
 	TagParentImage   = "amiswap:parent-image"
 	TagCreatedAt     = "amiswap:created-at"
 
-	RoleBuilder = "builder"
-	RoleGolden  = "golden-ami"
+	RoleBuilder  = "builder"
+	RoleVerifier = "verifier"
+	RoleGolden   = "golden-ami"
 )
 
 // Request starts a swap. It is what the EventBridge input transformer
@@ -72,7 +81,10 @@ type Target struct {
 	LaunchTemplate LaunchTemplateRef `json:"launchTemplate"`
 	Capacity       Capacity          `json:"capacity"`
 	Builder        BuilderSpec       `json:"builder"`
-	Settings       Settings          `json:"settings"`
+	// Verifier is how the verifier is launched: the group's own launch
+	// template settings (no builder overrides), with its metadata options.
+	Verifier BuilderSpec `json:"verifier"`
+	Settings Settings    `json:"settings"`
 }
 
 // Source is the backup a swap builds from.
@@ -113,6 +125,11 @@ type BuilderSpec struct {
 	SecurityGroupIDs   []string `json:"securityGroupIds"`
 	InstanceProfileArn string   `json:"instanceProfileArn,omitempty"`
 	InstanceProfile    string   `json:"instanceProfileName,omitempty"`
+	// Metadata options of the group's launch template (the verifier's
+	// only; the builder always requires IMDSv2).
+	HTTPTokens   string `json:"httpTokens,omitempty"`
+	HTTPHopLimit int32  `json:"httpPutResponseHopLimit,omitempty"`
+	HTTPEndpoint string `json:"httpEndpoint,omitempty"`
 }
 
 // Lineage is what a golden AMI records about where it came from.

@@ -3,6 +3,7 @@ package amiswap
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -27,6 +28,28 @@ func TestParseSettings(t *testing.T) {
 		{tags: map[string]string{TagOS: "macos"}, badTag: TagOS},
 		{tags: map[string]string{TagInstanceType: "large"}, badTag: TagInstanceType},
 		{tags: map[string]string{TagWarmup: "-1"}, badTag: TagWarmup},
+		{tags: map[string]string{TagVerify: "false", TagPrepareDocument: "AWS-RunPatchBaseline", TagPrepareParameters: `{"Operation":["Install"]}`,
+			TagVerifyDocument: "Web-Smoke", TagVerifyParameters: `{"Port":["443"],"Path":"/health"}`, TagGeneralizeDocument: "My-Cleanup",
+			TagSSMParameter: "/golden/web", TagDeprecateAfter: "90d"},
+			want: func(s *Settings) {
+				s.Verify, s.PrepareDocument, s.PrepareParameters = false, "AWS-RunPatchBaseline", map[string][]string{"Operation": {"Install"}}
+				s.VerifyDocument, s.VerifyParameters = "Web-Smoke", map[string][]string{"Port": {"443"}, "Path": {"/health"}}
+				s.GeneralizeDocument, s.SSMParameter, s.DeprecateAfterSeconds = "My-Cleanup", "/golden/web", 90*24*3600
+			}},
+		{tags: map[string]string{TagDeprecateAfter: "12h"}, want: func(s *Settings) { s.DeprecateAfterSeconds = 12 * 3600 }},
+		{tags: map[string]string{TagDeprecateAfter: "2w"}, want: func(s *Settings) { s.DeprecateAfterSeconds = 14 * 24 * 3600 }},
+		{tags: map[string]string{TagVerify: "maybe"}, badTag: TagVerify},
+		{tags: map[string]string{TagVerifyDocument: "a b"}, badTag: TagVerifyDocument},
+		{tags: map[string]string{TagPrepareDocument: "AWS-RunPatchBaseline", TagPrepareParameters: `{"Operation":[1]}`}, badTag: TagPrepareParameters},
+		{tags: map[string]string{TagPrepareDocument: "AWS-RunPatchBaseline", TagPrepareParameters: `["Install"]`}, badTag: TagPrepareParameters},
+		{tags: map[string]string{TagVerifyParameters: `{"Port":["443"]}`}, badTag: TagVerifyParameters},
+		{tags: map[string]string{TagGeneralizeDocument: "x"}, badTag: TagGeneralizeDocument},
+		{tags: map[string]string{TagSSMParameter: "golden/web"}, badTag: TagSSMParameter},
+		{tags: map[string]string{TagSSMParameter: "/aws/golden"}, badTag: TagSSMParameter},
+		{tags: map[string]string{TagDeprecateAfter: "90"}, badTag: TagDeprecateAfter},
+		{tags: map[string]string{TagDeprecateAfter: "0d"}, badTag: TagDeprecateAfter},
+		{tags: map[string]string{TagDeprecateAfter: "30m"}, badTag: TagDeprecateAfter},
+		{tags: map[string]string{TagDeprecateAfter: "11000d"}, badTag: TagDeprecateAfter},
 	}
 	for _, c := range cases {
 		got, err := ParseSettings(c.tags)
@@ -39,7 +62,7 @@ func TestParseSettings(t *testing.T) {
 		}
 		want := DefaultSettings()
 		c.want(&want)
-		if err != nil || got != want {
+		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("%v: got %+v (%v), want %+v", c.tags, got, err, want)
 		}
 	}

@@ -75,15 +75,41 @@ func (e *BuilderFailedError) Error() string {
 	return "builder " + e.InstanceID + " failed: " + e.Reason
 }
 
-// GeneralizeFailedError: the Sysprep or cleanup command did not succeed.
+// GeneralizeFailedError: the Sysprep or cleanup command (or the group's
+// prepare or generalize document) did not succeed on the builder.
+// Document is set for a command other than Sysprep or the built-in Linux
+// cleanup script: the group's prepare or generalize document.
 type GeneralizeFailedError struct {
 	InstanceID, CommandID, Status, Output string
+	Document                              string
 }
 
 func (e *GeneralizeFailedError) Error() string {
 	msg := fmt.Sprintf("generalization command %s on %s ended %s", e.CommandID, e.InstanceID, e.Status)
+	if e.Document != "" {
+		msg = fmt.Sprintf("command %s (%s) on builder %s ended %s", e.CommandID, e.Document, e.InstanceID, e.Status)
+	}
 	if e.Output != "" {
 		msg += ": " + e.Output
+	}
+	return msg
+}
+
+// VerificationFailedError: the golden AMI failed its verification on a
+// verifier instance (launched from it with the group's settings) before
+// rollout. Check names what failed ("instance state", "status checks",
+// "SSM agent", "verify document"); Output is the tail of the verify
+// document's output when it ran. Nothing was rolled out: compensation
+// removes the golden AMI and its snapshots and terminates the verifier.
+type VerificationFailedError struct {
+	ImageID, InstanceID, Check, Reason string
+	CommandID, Status, Output          string
+}
+
+func (e *VerificationFailedError) Error() string {
+	msg := fmt.Sprintf("verification of %s on verifier %s failed: %s: %s", e.ImageID, e.InstanceID, e.Check, e.Reason)
+	if e.Output != "" {
+		msg += "; output: " + e.Output
 	}
 	return msg
 }
@@ -139,7 +165,7 @@ func (e *NothingToRollBackError) Error() string {
 // ErrorTypes lists one value of each error type, for tests and docs.
 var ErrorTypes = []error{
 	&InvalidInputError{}, &LockHeldError{}, &TransientError{}, &ThrottledError{}, &AWSError{},
-	&BuilderFailedError{}, &GeneralizeFailedError{}, &ImageFailedError{},
+	&BuilderFailedError{}, &GeneralizeFailedError{}, &VerificationFailedError{}, &ImageFailedError{},
 	&RefreshFailedError{}, &StepTimeoutError{}, &CompensationError{},
 	&NothingToRollBackError{},
 }

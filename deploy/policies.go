@@ -45,6 +45,8 @@ func allow(sid string, actions []string, resources any, cond map[string]map[stri
 // Tag conditions shared by several functions.
 var (
 	onBuilder      = map[string]map[string]any{"StringEquals": {"aws:ResourceTag/amiswap:role": "builder"}}
+	onVerifier     = map[string]map[string]any{"StringEquals": {"aws:ResourceTag/amiswap:role": "verifier"}}
+	onTemporary    = map[string]map[string]any{"StringEquals": {"aws:ResourceTag/amiswap:role": []string{"builder", "verifier"}}}
 	onGolden       = map[string]map[string]any{"StringEquals": {"aws:ResourceTag/amiswap:role": "golden-ami"}}
 	onEnabledGroup = map[string]map[string]any{"StringEquals": {"aws:ResourceTag/amiswap:enabled": "true"}}
 	passToEC2      = map[string]map[string]any{"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
@@ -67,6 +69,23 @@ func tagGroupLaunch(implied string) Statement {
 		Condition: map[string]map[string]any{"StringEquals": {"ec2:CreateAction": "RunInstances"}},
 		Implied:   implied}
 }
+
+// commandDocuments are the documents amiswap's functions may run: AWS's
+// that it uses or that a group may name (amiswap:prepare-document is
+// typically AWS-RunPatchBaseline), and the account's own (a group's
+// prepare, generalize and verify documents). Which instances they run on
+// is what the instance statements restrict (builders, verifiers).
+var commandDocuments = []any{
+	sub("arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWSEC2-RunSysprep"),
+	sub("arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-RunShellScript"),
+	sub("arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-RunPowerShellScript"),
+	sub("arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-RunPatchBaseline"),
+	arn("ssm", "document/*"),
+}
+
+// parameters are the Parameter Store parameters a group may name in
+// amiswap:ssm-parameter.
+var parameters = []any{arn("ssm", "parameter/*")}
 
 // passRole lets a function hand the builder roles to EC2 only.
 func passRole(implied string) Statement {
@@ -105,11 +124,8 @@ var Policies = map[string][]Statement{
 	},
 	"Generalize": {
 		allow("RunOnBuilder", []string{"ssm:SendCommand"}, []any{arn("ec2", "instance/*")}, onBuilder),
-		allow("RunGeneralizeDocuments", []string{"ssm:SendCommand"}, []any{
-			sub("arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWSEC2-RunSysprep"),
-			sub("arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-RunShellScript"),
-		}, nil),
-		allow("ReadCommands", []string{"ec2:DescribeInstances", "ssm:GetCommandInvocation", "ssm:ListCommands"}, anyResource, nil),
+		allow("RunPrepareAndGeneralizeDocuments", []string{"ssm:SendCommand"}, commandDocuments, nil),
+		allow("ReadCommands", []string{"ec2:DescribeInstances", "ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands"}, anyResource, nil),
 	},
 	"Image": {
 		allow("ImageBuilder", []string{"ec2:CreateImage"}, []any{arn("ec2", "instance/*")}, onBuilder),
@@ -123,6 +139,30 @@ var Policies = map[string][]Statement{
 	},
 	"CheckImage": {
 		allow("ReadImages", []string{"ec2:DescribeImages"}, anyResource, nil),
+		allow("DeprecateGoldenImages", []string{"ec2:EnableImageDeprecation"}, []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*")}, onGolden),
+	},
+	"Verify": {
+		allow("LaunchTaggedVerifier", []string{"ec2:RunInstances"}, []any{arn("ec2", "instance/*"), arn("ec2", "volume/*")},
+			map[string]map[string]any{"StringEquals": {"aws:RequestTag/amiswap:role": "verifier"}}),
+		allow("LaunchFromImagesIntoNetwork", []string{"ec2:RunInstances"}, []any{
+			sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*"), arn("ec2", "image/*"),
+			arn("ec2", "subnet/*"), arn("ec2", "security-group/*"), arn("ec2", "network-interface/*"),
+		}, nil),
+		{Sid: "TagVerifierAtLaunch", Effect: "Allow", Action: []string{"ec2:CreateTags"},
+			Resource:  []any{arn("ec2", "instance/*"), arn("ec2", "volume/*")},
+			Condition: map[string]map[string]any{"StringEquals": {"ec2:CreateAction": "RunInstances"}},
+			Implied:   "RunInstances with TagSpecifications"},
+		passRole("RunInstances with the group's IamInstanceProfile"),
+		allow("RunOnVerifier", []string{"ssm:SendCommand"}, []any{arn("ec2", "instance/*")}, onVerifier),
+		allow("RunVerifyDocuments", []string{"ssm:SendCommand"}, commandDocuments, nil),
+		allow("TerminateVerifier", []string{"ec2:TerminateInstances"}, []any{arn("ec2", "instance/*")}, onVerifier),
+		allow("ReadInstancesAndCommands", []string{"ec2:DescribeInstanceStatus", "ec2:DescribeInstances", "ssm:DescribeInstanceInformation",
+			"ssm:ListCommandInvocations", "ssm:ListCommands"}, anyResource, nil),
+	},
+	"HandOff": {
+		allow("ReadAndPutParameters", []string{"ssm:GetParameter", "ssm:PutParameter"}, parameters, nil),
+		{Sid: "ValidateImageParameters", Effect: "Allow", Action: []string{"ec2:DescribeImages"}, Resource: anyResource,
+			Implied: "Parameter Store validates an aws:ec2:image value with the caller's ec2:DescribeImages (Native parameter support for Amazon Machine Image IDs)"},
 	},
 	"UpdateAsg": {
 		allow("ChangeEnabledGroups", []string{"autoscaling:StartInstanceRefresh", "autoscaling:UpdateAutoScalingGroup"},
@@ -141,7 +181,7 @@ var Policies = map[string][]Statement{
 		tagGroupLaunch("UpdateAutoScalingGroup and StartInstanceRefresh with a launch template that has TagSpecifications"),
 	},
 	"Cleanup": {
-		allow("TerminateBuilder", []string{"ec2:TerminateInstances"}, []any{arn("ec2", "instance/*")}, onBuilder),
+		allow("TerminateBuilderAndVerifier", []string{"ec2:TerminateInstances"}, []any{arn("ec2", "instance/*")}, onTemporary),
 		allow("RemoveOldGoldenImages", []string{"ec2:DeregisterImage"}, []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*")}, onGolden),
 		allow("RemoveOldGoldenSnapshots", []string{"ec2:DeleteSnapshot"}, []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*")}, onGolden),
 		allow("DeleteRecoveryPoints", []string{"backup:DeleteRecoveryPoint", "backup:DescribeRecoveryPoint"}, []any{arn("backup", "recovery-point:*"), sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*")}, nil),
@@ -159,7 +199,8 @@ var Policies = map[string][]Statement{
 		allow("RestoreEnabledGroups", []string{"autoscaling:CancelInstanceRefresh", "autoscaling:DeleteTags", "autoscaling:UpdateAutoScalingGroup"},
 			[]any{arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/*")}, onEnabledGroup),
 		allow("RevertTemplateVersions", []string{"ec2:DeleteLaunchTemplateVersions", "ec2:ModifyLaunchTemplate"}, []any{arn("ec2", "launch-template/*")}, nil),
-		allow("TerminateBuilder", []string{"ec2:TerminateInstances"}, []any{arn("ec2", "instance/*")}, onBuilder),
+		allow("TerminateBuilderAndVerifier", []string{"ec2:TerminateInstances"}, []any{arn("ec2", "instance/*")}, onTemporary),
+		allow("PutParametersBack", []string{"ssm:DeleteParameter", "ssm:GetParameter", "ssm:PutParameter"}, parameters, nil),
 		allow("RemoveGoldenImage", []string{"ec2:DeregisterImage"}, []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*")}, onGolden),
 		allow("RemoveGoldenSnapshots", []string{"ec2:DeleteSnapshot"}, []any{sub("arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*")}, onGolden),
 		allow("ReadState", []string{"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeInstanceRefreshes", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeSnapshots"}, anyResource, nil),

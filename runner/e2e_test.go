@@ -123,17 +123,19 @@ func compact(path []string) []string {
 func isPoll(s string) bool {
 	switch s {
 	case "CheckBuilderReady", "BuilderReady", "CheckGeneralized", "Generalized", "CheckBuilderStopped", "BuilderStopped",
-		"CheckImage", "ImageAvailable", "CheckRefresh", "Refreshed":
+		"CheckImage", "ImageAvailable", "CheckRefresh", "Refreshed", "CheckPrepared", "Prepared",
+		"CheckVerifierReady", "VerifierReady", "CheckVerification", "Verified", "CheckHandOff", "HandedOff":
 		return true
 	}
 	return false
 }
 
 var successPath = []string{
-	"Resolve", "ShouldSwap", "Lock", "Freeze", "LaunchBuilder", "CheckBuilderReady", "BuilderReady",
+	"Resolve", "ShouldSwap", "Lock", "Freeze", "LaunchBuilder", "CheckBuilderReady", "BuilderReady", "ShouldPrepare",
 	"Generalize", "CheckGeneralized", "Generalized", "StopBuilder", "CheckBuilderStopped", "BuilderStopped",
-	"CreateImage", "CheckImage", "ImageAvailable", "UpdateLaunchTemplate", "Thaw", "ShouldRefresh",
-	"RolledOut", "Cleanup", "Notify", "Unlock", "Swapped",
+	"CreateImage", "CheckImage", "ImageAvailable", "ShouldVerify", "LaunchVerifier", "CheckVerifierReady", "VerifierReady",
+	"RunVerification", "CheckVerification", "Verified", "TerminateVerifier", "UpdateLaunchTemplate", "Thaw", "ShouldRefresh",
+	"ShouldHandOff", "RolledOut", "Cleanup", "Notify", "Unlock", "Swapped",
 }
 
 func requireSwapped(t *testing.T, sb *sandbox.Sandbox, r swapRun) {
@@ -513,13 +515,17 @@ func TestFailuresAfterTheSwapStands(t *testing.T) {
 		status asl.Status
 		last   string
 		check  func(t *testing.T, r swapRun, msgs []string)
+		// tags of the group (nil: amiswap:enabled=true)
+		tags map[string]string
 	}{
+		// Without verification: the verifier's termination would meet the
+		// fault first, before the rollout.
 		{"builder termination refused", awssim.Fault{Service: "ec2", Action: "TerminateInstances", Code: "UnauthorizedOperation"}, asl.StatusFailed, "Failed",
 			func(t *testing.T, r swapRun, msgs []string) {
 				if len(msgs) != 1 || !strings.Contains(msgs[0], "FAILED") {
 					t.Errorf("want one failure notification, got %v", msgs)
 				}
-			}},
+			}, map[string]string{amiswap.TagEnabled: "true", amiswap.TagVerify: "false"}},
 		{"recovery point under a vault lock", awssim.Fault{Service: "backup", Action: "DeleteRecoveryPoint", Code: "InvalidRequestException", Message: "the vault is locked"}, asl.StatusSucceeded, "Swapped",
 			func(t *testing.T, r swapRun, msgs []string) {
 				if c := r.st.Cleanup; c == nil || c.RecoveryPoint == nil || c.RecoveryPoint.Status != workflow.RecoveryPointKept || !strings.Contains(c.RecoveryPoint.Reason, "locked") {
@@ -528,7 +534,7 @@ func TestFailuresAfterTheSwapStands(t *testing.T) {
 				if len(msgs) != 1 || !strings.Contains(msgs[0], "locked") {
 					t.Errorf("the notification does not report the recovery point problem: %v", msgs)
 				}
-			}},
+			}, nil},
 		// DeleteRecoveryPoint answers 200 when the caller's permissions
 		// are insufficient, and the recovery point goes EXPIRED (AWS
 		// Backup API reference, DeleteRecoveryPoint,
@@ -542,25 +548,25 @@ func TestFailuresAfterTheSwapStands(t *testing.T) {
 				if len(msgs) != 1 || !strings.Contains(msgs[0], "NOT deleted, EXPIRED") || !strings.Contains(msgs[0], `"status": "expired"`) {
 					t.Errorf("the notification does not report the EXPIRED recovery point: %v", msgs)
 				}
-			}},
+			}, nil},
 		{"notification refused", awssim.Fault{Service: "sns", Action: "Publish", Code: "AuthorizationError", Status: 403}, asl.StatusSucceeded, "Swapped",
 			func(t *testing.T, r swapRun, msgs []string) {
 				if r.st.NotifyError == nil {
 					t.Error("the failed notification is not recorded in the output")
 				}
-			}},
+			}, nil},
 		{"unlock fails", awssim.Fault{Service: "dynamodb", Action: "DeleteItem", Code: "ValidationException", Count: 1}, asl.StatusSucceeded, "Swapped",
 			func(t *testing.T, r swapRun, msgs []string) {
 				if r.st.UnlockError == nil {
 					t.Error("the failed unlock is not recorded in the output")
 				}
-			}},
+			}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			sb := newSandbox(t, awssim.Options{})
 			ctx := context.Background()
-			req := groupRequest(t, sb, sandbox.GroupSpec{Name: "web", Platform: "linux"})
+			req := groupRequest(t, sb, sandbox.GroupSpec{Name: "web", Platform: "linux", Tags: c.tags})
 			sb.Sim.AddFault(c.fault)
 			r := runSwap(t, sb, "web", req)
 			path := r.x.Path()

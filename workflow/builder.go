@@ -279,30 +279,56 @@ func (h *CheckBuilderReady) Check(ctx context.Context, p Payload) (*PollResult, 
 	if err != nil {
 		return nil, err
 	}
-	in, _, err := describeInstance(ctx, h.EC2, id)
+	poll, _, reason, err := instanceReady(ctx, h.EC2, h.SSM, w, id)
+	if err == nil && reason != "" {
+		err = &amiswap.BuilderFailedError{InstanceID: id, Reason: reason}
+	}
+	return poll, err
+}
+
+// Readiness checks of instanceReady, named in a verification failure.
+const (
+	checkInstanceState = "instance state"
+	checkStatusChecks  = "status checks"
+	checkSSMAgent      = "SSM agent online"
+)
+
+// instanceReady is one look at an instance that must become usable by Run
+// Command: running, both status checks ok and its SSM agent Online. It
+// returns a poll (ready, or wait), or the reason the instance will never
+// be ready (stopped, terminated, gone, a status check impaired). check is
+// the stage looked at; an error of the wait (its deadline) is returned
+// as it is.
+func instanceReady(ctx context.Context, ec2c instanceWatcher, ssmc managedNodeDescriber, w wait, id string) (poll *PollResult, check, reason string, err error) {
+	check = checkInstanceState
+	in, _, err := describeInstance(ctx, ec2c, id)
 	if err != nil {
-		return nil, err
+		return nil, check, "", err
 	}
 	if in == nil {
 		if w.elapsed() < notFoundGrace {
-			return w.again(10*time.Second, "instance not visible yet")
+			poll, err = w.again(10*time.Second, "instance not visible yet")
+			return poll, check, "", err
 		}
-		return nil, &amiswap.BuilderFailedError{InstanceID: id, Reason: "instance not found"}
+		return nil, check, "instance not found", nil
 	}
 	switch st := instanceState(in); st {
 	case ec2types.InstanceStateNamePending:
-		return w.again(15*time.Second, "instance pending")
+		poll, err = w.again(15*time.Second, "instance pending")
+		return poll, check, "", err
 	case ec2types.InstanceStateNameRunning:
 	default:
-		return nil, &amiswap.BuilderFailedError{InstanceID: id, Reason: stateReason(in)}
+		return nil, check, stateReason(in), nil
 	}
 
-	st, err := h.EC2.DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{InstanceIds: []string{id}, IncludeAllInstances: aws.Bool(true)})
+	check = checkStatusChecks
+	st, err := ec2c.DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{InstanceIds: []string{id}, IncludeAllInstances: aws.Bool(true)})
 	if err != nil {
 		if apiCode(err) == "InvalidInstanceID.NotFound" {
-			return w.again(15*time.Second, "status checks not visible yet")
+			poll, err = w.again(15*time.Second, "status checks not visible yet")
+			return poll, check, "", err
 		}
-		return nil, classify("ec2:DescribeInstanceStatus", err)
+		return nil, check, "", classify("ec2:DescribeInstanceStatus", err)
 	}
 	instance, system := ec2types.SummaryStatus(""), ec2types.SummaryStatus("")
 	for _, s := range st.InstanceStatuses {
@@ -317,19 +343,21 @@ func (h *CheckBuilderReady) Check(ctx context.Context, p Payload) (*PollResult, 
 		}
 	}
 	if instance == ec2types.SummaryStatusImpaired || system == ec2types.SummaryStatusImpaired {
-		return nil, &amiswap.BuilderFailedError{InstanceID: id, Reason: fmt.Sprintf("status checks impaired (instance %s, system %s)", instance, system)}
+		return nil, check, fmt.Sprintf("status checks impaired (instance %s, system %s)", instance, system), nil
 	}
 	if instance != ec2types.SummaryStatusOk || system != ec2types.SummaryStatusOk {
 		// Windows typically passes both checks 2-5 minutes after running.
-		return w.again(30*time.Second,
+		poll, err = w.again(30*time.Second,
 			fmt.Sprintf("status checks initializing (instance %s, system %s)", cmp.Or(string(instance), "unknown"), cmp.Or(string(system), "unknown")))
+		return poll, check, "", err
 	}
 
-	info, err := h.SSM.DescribeInstanceInformation(ctx, &ssm.DescribeInstanceInformationInput{
+	check = checkSSMAgent
+	info, err := ssmc.DescribeInstanceInformation(ctx, &ssm.DescribeInstanceInformationInput{
 		Filters: []ssmtypes.InstanceInformationStringFilter{{Key: aws.String("InstanceIds"), Values: []string{id}}},
 	})
 	if err != nil {
-		return nil, classify("ssm:DescribeInstanceInformation", err)
+		return nil, check, "", classify("ssm:DescribeInstanceInformation", err)
 	}
 	ping := ssmtypes.PingStatus("")
 	for _, n := range info.InstanceInformationList {
@@ -338,13 +366,14 @@ func (h *CheckBuilderReady) Check(ctx context.Context, p Payload) (*PollResult, 
 		}
 	}
 	if ping == ssmtypes.PingStatusOnline {
-		return pollReady(), nil
+		return pollReady(), check, "", nil
 	}
 	waiting := "SSM agent not online yet"
 	if ping != "" {
 		waiting += " (ping status " + string(ping) + ")"
 	}
-	return w.again(20*time.Second, waiting)
+	poll, err = w.again(20*time.Second, waiting)
+	return poll, check, "", err
 }
 
 // ---- stop-builder ----------------------------------------------------------

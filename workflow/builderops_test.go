@@ -12,8 +12,9 @@ import (
 func TestRegisterBuilderOps(t *testing.T) {
 	r := NewRegistry(nil)
 	registerBuilderOps(r, Clients{}, Config{})
-	want := []string{"check-builder-ready", "check-builder-stopped", "check-generalized", "check-image", "cleanup",
-		"create-image", "generalize", "launch-builder", "notify", "stop-builder"}
+	want := []string{"check-builder-ready", "check-builder-stopped", "check-generalized", "check-hand-off", "check-image",
+		"check-prepared", "check-verification", "check-verifier-ready", "cleanup", "create-image", "generalize", "hand-off",
+		"launch-builder", "launch-verifier", "notify", "prepare", "record-parameter", "stop-builder", "terminate-verifier", "verify"}
 	if got := r.Ops(); !slices.Equal(got, want) {
 		t.Errorf("ops = %v, want %v", got, want)
 	}

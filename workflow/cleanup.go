@@ -71,6 +71,11 @@ func (h *Cleanup) Clean(ctx context.Context, p Payload) (*CleanupResult, error) 
 		res.BuilderTerminated = true
 	}
 
+	// A verifier of this execution left by a lost answer.
+	if _, err := terminateTagged(ctx, h.EC2, p.Context.ExecutionID, amiswap.RoleVerifier, ""); err != nil {
+		return nil, err
+	}
+
 	if t.Settings.DeleteRecoveryPoint {
 		if res.RecoveryPoint, err = h.deleteRecoveryPoint(ctx, t.Source); err != nil {
 			return nil, err

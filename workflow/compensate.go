@@ -41,6 +41,7 @@ type compensateEC2 interface {
 type Compensator struct {
 	asg compensateASG
 	ec2 compensateEC2
+	ssm ParameterStore // nil: a hand-off is not undone
 }
 
 // compensation collects what the steps did and what they could not do.
@@ -165,6 +166,9 @@ func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationR
 	}
 
 	unseen := h.terminateBuilders(ctx, c, p, builders)
+	if !st.RolledOut {
+		h.restoreParameter(ctx, c, p)
+	}
 
 	if !st.RolledOut && st.Rollback == nil {
 		switch {
@@ -470,19 +474,21 @@ func (h *Compensator) revertSwap(ctx context.Context, c *compensation, group str
 	return true
 }
 
-// findBuilders returns the builders to terminate: the one the state names
-// and every builder tagged with this execution that is not terminated yet
-// (a launch whose answer was lost, or a state that lost its record).
+// findBuilders returns the builders and verifiers to terminate: the ones
+// the state names and every instance tagged with this execution and
+// amiswap:role builder or verifier that is not terminated yet (a launch
+// whose answer was lost, or a state that lost its record). A verifier is
+// never leaked, whatever failed.
 func (h *Compensator) findBuilders(ctx context.Context, c *compensation, p Payload) []ec2types.Instance {
 	var found []ec2types.Instance
 	if exec := p.Context.ExecutionID; exec != "" {
 		out, err := h.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
 			tagFilter(amiswap.TagExecution, exec),
-			tagFilter(amiswap.TagRole, amiswap.RoleBuilder),
+			{Name: aws.String("tag:" + amiswap.TagRole), Values: []string{amiswap.RoleBuilder, amiswap.RoleVerifier}},
 			{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped"}},
 		}})
 		if err != nil {
-			c.problem("look for this execution's builder: %v", classify("ec2:DescribeInstances", err))
+			c.problem("look for this execution's builder and verifier: %v", classify("ec2:DescribeInstances", err))
 		} else {
 			for _, r := range out.Reservations {
 				found = append(found, r.Instances...)
@@ -492,6 +498,11 @@ func (h *Compensator) findBuilders(ctx context.Context, c *compensation, p Paylo
 	if b := p.State.Builder; b != nil && b.InstanceID != "" &&
 		!slices.ContainsFunc(found, func(i ec2types.Instance) bool { return aws.ToString(i.InstanceId) == b.InstanceID }) {
 		found = append([]ec2types.Instance{{InstanceId: aws.String(b.InstanceID)}}, found...)
+	}
+	if v := p.State.Verifier; v != nil && v.InstanceID != "" && p.State.VerifierDone == nil &&
+		!slices.ContainsFunc(found, func(i ec2types.Instance) bool { return aws.ToString(i.InstanceId) == v.InstanceID }) {
+		found = append(found, ec2types.Instance{InstanceId: aws.String(v.InstanceID),
+			Tags: []ec2types.Tag{{Key: aws.String(amiswap.TagRole), Value: aws.String(amiswap.RoleVerifier)}}})
 	}
 	return found
 }
@@ -504,10 +515,14 @@ func (h *Compensator) findBuilders(ctx context.Context, c *compensation, p Paylo
 func (h *Compensator) terminateBuilders(ctx context.Context, c *compensation, p Payload, builders []ec2types.Instance) (unseen string) {
 	for _, b := range builders {
 		id := aws.ToString(b.InstanceId)
+		role := amiswap.RoleBuilder
+		if tagValue(b.Tags, amiswap.TagRole) == amiswap.RoleVerifier {
+			role = amiswap.RoleVerifier
+		}
 		_, err := h.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
 		switch {
 		case err == nil:
-			c.did("terminated builder %s", id)
+			c.did("terminated %s %s", role, id)
 		case apiCode(err) == "InvalidInstanceID.NotFound":
 			if sb := p.State.Builder; sb != nil && sb.InstanceID == id && !sb.LaunchedAt.IsZero() &&
 				p.Context.EnteredTime.Sub(sb.LaunchedAt) < notFoundGrace {
@@ -515,7 +530,7 @@ func (h *Compensator) terminateBuilders(ctx context.Context, c *compensation, p 
 			}
 			// Otherwise gone already.
 		default:
-			c.problem("terminate builder %s: %v", id, classify("ec2:TerminateInstances", err))
+			c.problem("terminate %s %s: %v", role, id, classify("ec2:TerminateInstances", err))
 		}
 	}
 	return unseen

@@ -427,7 +427,7 @@ func TestCompensate(t *testing.T) {
 			if w.searchIn != nil {
 				want := []ec2types.Filter{
 					{Name: aws.String("tag:amiswap:execution"), Values: []string{grpExec}},
-					{Name: aws.String("tag:amiswap:role"), Values: []string{"builder"}},
+					{Name: aws.String("tag:amiswap:role"), Values: []string{"builder", "verifier"}},
 					{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped"}},
 				}
 				if !reflect.DeepEqual(w.searchIn.Filters, want) {

@@ -143,6 +143,10 @@ func TestResultSelectorsMatchResultTypes(t *testing.T) {
 		"thaw": ThawResult{}, "start-refresh": RefreshResult{}, "check-refresh": PollResult{},
 		"cleanup": CleanupResult{}, "notify": NotifyResult{}, "unlock": map[string]bool{"released": false},
 		"compensate": CompensationResult{}, "resolve-rollback": RollbackResult{}, "rollback-launch-template": SwapResult{},
+		"prepare": GeneralizeResult{}, "check-prepared": PollResult{},
+		"launch-verifier": BuilderResult{}, "check-verifier-ready": PollResult{}, "verify": GeneralizeResult{},
+		"check-verification": PollResult{}, "terminate-verifier": VerifierResult{}, "record-parameter": HandOffResult{}, "hand-off": HandOffPut{},
+		"check-hand-off": PollResult{},
 	}
 	for name, st := range loadStates(t) {
 		if st.Type != "Task" {

@@ -113,8 +113,12 @@ func (h *Generalize) Send(ctx context.Context, p Payload) (*GeneralizeResult, er
 		return nil, err
 	}
 	doc := ShellDocument
-	if isWindows(t) {
+	switch {
+	case isWindows(t):
 		doc = SysprepDocument
+	case t.Settings.GeneralizeDocument != "":
+		// The group's own document replaces the built-in script.
+		doc = t.Settings.GeneralizeDocument
 	}
 	comment := commandComment(p.Context.ExecutionID)
 
@@ -204,6 +208,10 @@ type invocationGetter interface {
 type CheckGeneralized struct {
 	SSM invocationGetter
 	EC2 instanceDescriber
+	// Invocations reads the outcome of a group's own generalize document,
+	// which may have several steps (GetCommandInvocation wants a step
+	// name for those).
+	Invocations invocationLister
 }
 
 // Check reports ready when the command succeeded. Sysprep shuts Windows
@@ -229,14 +237,13 @@ func (h *CheckGeneralized) Check(ctx context.Context, p Payload) (*PollResult, e
 		return nil, err
 	}
 
-	out, err := h.SSM.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String(g.CommandID), InstanceId: aws.String(id)})
+	status, output, visible, err := h.outcome(ctx, g, id)
 	if err != nil {
-		if apiCode(err) == "InvocationDoesNotExist" {
-			return w.again(5*time.Second, "command invocation not visible yet")
-		}
-		return nil, classify("ssm:GetCommandInvocation", err)
+		return nil, err
 	}
-	status := out.Status
+	if !visible {
+		return w.again(5*time.Second, "command invocation not visible yet")
+	}
 	if status == ssmtypes.CommandInvocationStatusSuccess {
 		return pollReady(), nil
 	}
@@ -259,10 +266,11 @@ func (h *CheckGeneralized) Check(ctx context.Context, p Payload) (*PollResult, e
 	}
 
 	if finished(status) {
-		return nil, &amiswap.GeneralizeFailedError{
-			InstanceID: id, CommandID: g.CommandID, Status: string(status),
-			Output: excerpt(aws.ToString(out.StandardErrorContent), aws.ToString(out.StandardOutputContent), aws.ToString(out.StatusDetails)),
+		e := &amiswap.GeneralizeFailedError{InstanceID: id, CommandID: g.CommandID, Status: string(status), Output: output}
+		if g.Document != SysprepDocument && g.Document != ShellDocument {
+			e.Document = g.Document
 		}
+		return nil, e
 	}
 
 	typical, after := time.Minute, 15*time.Second
@@ -282,6 +290,26 @@ func (h *CheckGeneralized) Check(ctx context.Context, p Payload) (*PollResult, e
 		return w.again(30*time.Second, waiting+" (agent unreachable, SSM retries)")
 	}
 	return w.again(w.towards(typical, after), waiting)
+}
+
+// outcome reads the generalization command's status and the excerpt of
+// its output; visible is false while SSM does not show the invocation yet.
+func (h *CheckGeneralized) outcome(ctx context.Context, g *GeneralizeResult, id string) (status ssmtypes.CommandInvocationStatus, output string, visible bool, err error) {
+	if g.Document != SysprepDocument && g.Document != ShellDocument {
+		if h.Invocations == nil {
+			return "", "", false, &amiswap.AWSError{Op: "ssm:ListCommandInvocations", Err: errors.New("no SSM client to read the generalize document's steps")}
+		}
+		inv, err := readInvocation(ctx, h.Invocations, g.CommandID, id)
+		return inv.status, inv.output, inv.found, err
+	}
+	out, err := h.SSM.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String(g.CommandID), InstanceId: aws.String(id)})
+	if err != nil {
+		if apiCode(err) == "InvocationDoesNotExist" {
+			return "", "", false, nil
+		}
+		return "", "", false, classify("ssm:GetCommandInvocation", err)
+	}
+	return out.Status, excerpt(aws.ToString(out.StandardErrorContent), aws.ToString(out.StandardOutputContent), aws.ToString(out.StatusDetails)), true, nil
 }
 
 // finished reports whether an invocation status is final and not Success.

@@ -13,7 +13,7 @@ func registerGroupOps(r *Registry, c Clients, conf Config) {
 	res := &Resolver{backup: c.Backup, ec2: c.EC2, asg: c.ASG, conf: conf, region: region}
 	lk := &Locker{db: c.DynamoDB, table: conf.LockTable, ttl: conf.LockTTL}
 	g := &GroupOps{asg: c.ASG, ec2: c.EC2}
-	comp := &Compensator{asg: c.ASG, ec2: c.EC2}
+	comp := &Compensator{asg: c.ASG, ec2: c.EC2, ssm: c.SSM}
 
 	r.Handle("resolve", typedHandler(res.Resolve))
 	r.Handle("resolve-rollback", typedHandler((&RollbackResolver{asg: c.ASG, ec2: c.EC2}).Resolve))

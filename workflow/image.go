@@ -211,6 +211,39 @@ func (h *CreateImage) existing(ctx context.Context, now time.Time, name, executi
 // CheckImage waits for the golden AMI to be available.
 type CheckImage struct {
 	EC2 imageDescriber
+	// Deprecator schedules the AMI's deprecation (amiswap:deprecate-after).
+	Deprecator imageDeprecator
+}
+
+// imageDeprecator is what check-image calls to schedule a deprecation.
+type imageDeprecator interface {
+	EnableImageDeprecation(ctx context.Context, in *ec2.EnableImageDeprecationInput, optFns ...func(*ec2.Options)) (*ec2.EnableImageDeprecationOutput, error)
+}
+
+// deprecate schedules the image's deprecation at its creation plus the
+// group's amiswap:deprecate-after, unless it is already scheduled then.
+// EC2 refuses a time in the past and rounds to the minute
+// ("EnableImageDeprecation",
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_EnableImageDeprecation.html).
+func (h *CheckImage) deprecate(ctx context.Context, img *ec2types.Image, after time.Duration, now time.Time) error {
+	created, err := time.Parse(time.RFC3339, aws.ToString(img.CreationDate))
+	if err != nil {
+		created = now
+	}
+	at := created.Add(after).UTC().Round(time.Minute)
+	if floor := now.Add(2 * time.Minute).Truncate(time.Minute); at.Before(floor) {
+		at = floor
+	}
+	if cur, err := time.Parse(time.RFC3339, aws.ToString(img.DeprecationTime)); err == nil && cur.Equal(at) {
+		return nil
+	}
+	if h.Deprecator == nil {
+		return &amiswap.AWSError{Op: "ec2:EnableImageDeprecation", Err: errors.New("no EC2 client to deprecate with")}
+	}
+	if _, err := h.Deprecator.EnableImageDeprecation(ctx, &ec2.EnableImageDeprecationInput{ImageId: img.ImageId, DeprecateAt: aws.Time(at)}); err != nil {
+		return classify("ec2:EnableImageDeprecation", err)
+	}
+	return nil
 }
 
 // Check reports ready when the AMI is available. Shortly after CreateImage
@@ -247,6 +280,11 @@ func (h *CheckImage) Check(ctx context.Context, p Payload) (*PollResult, error) 
 	}
 	switch img.State {
 	case ec2types.ImageStateAvailable:
+		if t := p.State.Target; t != nil && t.Settings.DeprecateAfterSeconds > 0 {
+			if err := h.deprecate(ctx, img, t.Settings.DeprecateAfter(), now); err != nil {
+				return nil, err
+			}
+		}
 		return pollReady(), nil
 	case ec2types.ImageStatePending:
 		typical, after := 5*time.Minute, 30*time.Second

@@ -67,7 +67,7 @@ type resolvedJob struct {
 // reason; a malformed request or setting is an *amiswap.InvalidInputError.
 func (r *Resolver) Resolve(ctx context.Context, p Payload) (*amiswap.Target, error) {
 	req := p.State.Request
-	t := &amiswap.Target{Settings: amiswap.DefaultSettings(), Builder: amiswap.BuilderSpec{SecurityGroupIDs: []string{}}}
+	t := &amiswap.Target{Settings: amiswap.DefaultSettings(), Builder: amiswap.BuilderSpec{SecurityGroupIDs: []string{}}, Verifier: amiswap.BuilderSpec{SecurityGroupIDs: []string{}}}
 	skip := func(format string, args ...any) (*amiswap.Target, error) {
 		t.Skip, t.SkipReason = true, fmt.Sprintf(format, args...)
 		return t, nil
@@ -262,7 +262,34 @@ func (r *Resolver) Resolve(ctx context.Context, p Payload) (*amiswap.Target, err
 		return nil, err
 	}
 	t.Builder = b
+	t.Verifier = verifierSpec(g, data, b)
 	return t, nil
+}
+
+// verifierSpec is how the verifier is launched: as the group launches its
+// instances (the template's or the mixed policy's instance type, the
+// group's subnet, security groups, instance profile and metadata options),
+// without the builder's overrides. A setting the group does not have is
+// taken from the builder.
+func verifierSpec(g *asgtypes.AutoScalingGroup, data *ec2types.ResponseLaunchTemplateData, builder amiswap.BuilderSpec) amiswap.BuilderSpec {
+	v, err := groupSpec(g, data, "")
+	if err != nil || v.InstanceType == "" {
+		v.InstanceType = builder.InstanceType
+	}
+	if v.SubnetID == "" {
+		v.SubnetID = builder.SubnetID
+	}
+	if len(v.SecurityGroupIDs) == 0 {
+		v.SecurityGroupIDs = append([]string{}, builder.SecurityGroupIDs...)
+	}
+	if v.InstanceProfileArn == "" && v.InstanceProfile == "" {
+		v.InstanceProfileArn, v.InstanceProfile = builder.InstanceProfileArn, builder.InstanceProfile
+	}
+	if m := data.MetadataOptions; m != nil {
+		v.HTTPTokens, v.HTTPEndpoint = string(m.HttpTokens), string(m.HttpEndpoint)
+		v.HTTPHopLimit = aws.ToInt32(m.HttpPutResponseHopLimit)
+	}
+	return v
 }
 
 // instance describes an instance and returns it with the account that
@@ -330,8 +357,18 @@ func (r *Resolver) newestJob(ctx context.Context, instanceID, owner string) (*re
 // subnet, security groups and instance profile, unless the settings or the
 // configuration override them.
 func (r *Resolver) builderSpec(g *asgtypes.AutoScalingGroup, data *ec2types.ResponseLaunchTemplateData, s amiswap.Settings) (amiswap.BuilderSpec, error) {
+	b, err := groupSpec(g, data, s.InstanceType)
+	if err != nil {
+		return b, err
+	}
+	return builderOverrides(b, r.conf), nil
+}
+
+// groupSpec is how the group launches an instance: instanceType (when not
+// empty) or the group's, its subnet, security groups and instance profile.
+func groupSpec(g *asgtypes.AutoScalingGroup, data *ec2types.ResponseLaunchTemplateData, instanceType string) (amiswap.BuilderSpec, error) {
 	b := amiswap.BuilderSpec{SecurityGroupIDs: []string{}}
-	b.InstanceType = s.InstanceType
+	b.InstanceType = instanceType
 	if b.InstanceType == "" && g.MixedInstancesPolicy != nil && g.MixedInstancesPolicy.LaunchTemplate != nil {
 		for _, o := range g.MixedInstancesPolicy.LaunchTemplate.Overrides {
 			if v := aws.ToString(o.InstanceType); v != "" {
@@ -379,7 +416,7 @@ func (r *Resolver) builderSpec(g *asgtypes.AutoScalingGroup, data *ec2types.Resp
 		b.InstanceProfileArn = aws.ToString(data.IamInstanceProfile.Arn)
 		b.InstanceProfile = aws.ToString(data.IamInstanceProfile.Name)
 	}
-	return builderOverrides(b, r.conf), nil
+	return b, nil
 }
 
 // builderOverrides is spec with the deployment's builder overrides (see

@@ -181,6 +181,10 @@ func TestResolveEvent(t *testing.T) {
 		Capacity:       amiswap.Capacity{Min: 1, Max: 10, Desired: 3},
 		Builder: amiswap.BuilderSpec{InstanceType: "t3.medium", SubnetID: "subnet-0aaaaaaaaaaaaaaaa",
 			SecurityGroupIDs: []string{"sg-0aaaaaaaaaaaaaaaa"}, InstanceProfileArn: "arn:aws:iam::123456789012:instance-profile/web"},
+		// The verifier launches as the group does; this template has no
+		// metadata options.
+		Verifier: amiswap.BuilderSpec{InstanceType: "t3.medium", SubnetID: "subnet-0aaaaaaaaaaaaaaaa",
+			SecurityGroupIDs: []string{"sg-0aaaaaaaaaaaaaaaa"}, InstanceProfileArn: "arn:aws:iam::123456789012:instance-profile/web"},
 		Settings: amiswap.DefaultSettings(),
 	}
 	if !reflect.DeepEqual(got, want) {

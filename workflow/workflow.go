@@ -49,10 +49,12 @@ var Functions = []Function{
 	{"Lock", []string{"lock", "unlock"}},
 	{"Builder", []string{"launch-builder", "stop-builder"}},
 	{"CheckInstance", []string{"check-builder-ready", "check-builder-stopped"}},
-	{"Generalize", []string{"generalize", "check-generalized"}},
+	{"Generalize", []string{"prepare", "check-prepared", "generalize", "check-generalized"}},
 	{"Image", []string{"create-image"}},
 	{"CheckImage", []string{"check-image"}},
+	{"Verify", []string{"launch-verifier", "check-verifier-ready", "verify", "check-verification", "terminate-verifier"}},
 	{"UpdateAsg", []string{"freeze", "update-launch-template", "rollback-launch-template", "thaw", "start-refresh", "check-refresh"}},
+	{"HandOff", []string{"record-parameter", "hand-off", "check-hand-off"}},
 	{"Cleanup", []string{"cleanup"}},
 	{"Notify", []string{"notify"}},
 	{"Compensate", []string{"compensate"}},
@@ -131,13 +133,19 @@ type State struct {
 	Freeze       *FreezeResult       `json:"freeze,omitempty"`
 	Builder      *BuilderResult      `json:"builder,omitempty"`
 	Poll         *PollResult         `json:"poll,omitempty"`
+	Prepare      *GeneralizeResult   `json:"prepare,omitempty"`
 	Generalize   *GeneralizeResult   `json:"generalize,omitempty"`
 	Stop         *StopResult         `json:"stop,omitempty"`
 	Image        *ImageResult        `json:"image,omitempty"`
+	Verifier     *BuilderResult      `json:"verifier,omitempty"`
+	Verification *GeneralizeResult   `json:"verification,omitempty"`
+	VerifierDone *VerifierResult     `json:"verifierDone,omitempty"`
 	Swap         *SwapResult         `json:"swap,omitempty"`
 	Rollback     *RollbackResult     `json:"rollback,omitempty"`
 	Thaw         *ThawResult         `json:"thaw,omitempty"`
 	Refresh      *RefreshResult      `json:"refresh,omitempty"`
+	HandOff      *HandOffResult      `json:"handOff,omitempty"`
+	HandOffPut   *HandOffPut         `json:"handOffPut,omitempty"`
 	RolledOut    bool                `json:"rolledOut,omitempty"`
 	Cleanup      *CleanupResult      `json:"cleanup,omitempty"`
 	Notify       *NotifyResult       `json:"notify,omitempty"`
