@@ -192,8 +192,11 @@ func New(opts Options) (*Sim, error) {
 }
 
 // Region and AccountID report the simulated account.
-func (s *Sim) Region() string    { return s.opts.Region }
-func (s *Sim) AccountID() string { return s.opts.AccountID }
+func (s *Sim) Region() string { return s.opts.Region }
+
+// Durations returns the lifecycle durations in force (defaults filled in).
+func (s *Sim) Durations() Durations { return s.dur }
+func (s *Sim) AccountID() string    { return s.opts.AccountID }
 
 // storeReg is one service's slice of state: init runs once from New, state
 // returns its JSON view for GET /_sim/state. Callers hold s.mu.

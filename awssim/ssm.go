@@ -268,7 +268,12 @@ func ssmSendCommand(s *Sim, r *request, body []byte) (any, error) {
 	for _, x := range instances {
 		res = append(res, Resource{ARN: s.instanceARN(x.ID), Tags: x.Tags})
 	}
-	res = append(res, Resource{ARN: "arn:aws:ssm:" + s.opts.Region + "::document/" + docName})
+	// AWS's documents have no account in their ARN; the account's do.
+	docARN := "arn:aws:ssm:" + s.opts.Region + "::document/" + docName
+	if doc.custom() {
+		docARN = s.arn("ssm", "document/"+docName)
+	}
+	res = append(res, Resource{ARN: docARN})
 	if err := s.authorize(r, res...); err != nil {
 		return nil, err
 	}

@@ -119,6 +119,15 @@ func ssmPutParameter(s *Sim, r *request, body []byte) (any, error) {
 	if err := s.authorize(r, Resource{ARN: s.paramARN(in.Name)}); err != nil {
 		return nil, err
 	}
+	if in.DataType == "aws:ec2:image" {
+		// Parameter Store reads the AMI with the caller's
+		// ec2:DescribeImages ("Native parameter support for Amazon
+		// Machine Image IDs" lists the permission; when AWS checks it is
+		// not said: the simulator checks it with the call).
+		if err := s.authorizeAs(r, "ec2", "DescribeImages"); err != nil {
+			return nil, err
+		}
+	}
 	p := s.ssm.params[in.Name]
 	overwrite := in.Overwrite != nil && *in.Overwrite
 	if p != nil {

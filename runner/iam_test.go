@@ -230,6 +230,50 @@ var iamScenarios = []scenario{
 		}
 		return expect(x, res, asl.StatusSucceeded, "RolledBack")
 	}},
+	{"linux: prepare with a reboot, own generalize and verify documents, hand-off, deprecation; a failed check after the next hand-off puts the parameter back", false, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+		ctx := context.Background()
+		createDocument(t, sb, "Amiswap-Cleanup", "echo generalizing", "exit 0")
+		createDocument(t, sb, "Web-Smoke", "echo smoke test passed")
+		ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "ops", Platform: "linux", Desired: 1, InstanceProfile: "demo-windows-ssm",
+			Tags: map[string]string{amiswap.TagEnabled: "true", amiswap.TagPrepareDocument: "AWS-RunPatchBaseline",
+				amiswap.TagPrepareParameters: `{"Operation":["Install"]}`, amiswap.TagGeneralizeDocument: "Amiswap-Cleanup",
+				amiswap.TagVerifyDocument: "Web-Smoke", amiswap.TagSSMParameter: "/golden/ops", amiswap.TagDeprecateAfter: "90d"}})
+		if err != nil {
+			return err
+		}
+		x, res, err := runner.Run(ctx, opts, "", backupRequest(t, sb, ids[0]))
+		if err != nil {
+			return err
+		}
+		if err := expect(x, res, asl.StatusSucceeded, "Swapped"); err != nil {
+			return err
+		}
+		if ids, err = sb.WaitInService(ctx, "ops", 1); err != nil {
+			return err
+		}
+		failing := opts
+		failing.Observer = faultOnEntering(sb.Sim, "CheckHandOff", awssim.Fault{Service: "ssm", Action: "GetParameter", Code: "ValidationException", AccessKeyID: iam.KeyFor("HandOff")})
+		return compensated(runner.Run(ctx, failing, "", backupRequest(t, sb, ids[0])))
+	}},
+	{"first hand-off compensated: the parameter is deleted", false, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+		ctx := context.Background()
+		ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "param", Platform: "linux", Desired: 1,
+			Tags: map[string]string{amiswap.TagEnabled: "true", amiswap.TagSSMParameter: "/golden/param"}})
+		if err != nil {
+			return err
+		}
+		opts.Observer = faultOnEntering(sb.Sim, "CheckHandOff", awssim.Fault{Service: "ssm", Action: "GetParameter", Code: "ValidationException", AccessKeyID: iam.KeyFor("HandOff")})
+		return compensated(runner.Run(ctx, opts, "", backupRequest(t, sb, ids[0])))
+	}},
+	{"verifier impaired, compensated", false, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
+		ctx := context.Background()
+		ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "impaired", Platform: "linux", Desired: 1})
+		if err != nil {
+			return err
+		}
+		sb.Sim.AddFault(awssim.Fault{Service: "ec2", Action: "InstanceStatus", Outcome: "impaired", Match: map[string]string{"tag:" + amiswap.TagRole: amiswap.RoleVerifier}})
+		return compensated(runner.Run(ctx, opts, "", backupRequest(t, sb, ids[0])))
+	}},
 	{"group locked by another execution", true, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
 		ctx := context.Background()
 		ids, err := sb.WaitInService(ctx, "demo-windows-web", 2)

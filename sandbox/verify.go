@@ -114,8 +114,10 @@ func (c *Checks) OK() bool { return len(c.Problems) == 0 }
 // swap described by st: the group is on a new launch template version whose
 // AMI is the available golden AMI with lineage tags (on the image and its
 // snapshots), the group's sizes are as before, the builder is terminated,
-// the recovery point is gone with its snapshots (when it was to be deleted)
-// and no amiswap tag is left on the group.
+// the recovery point is gone with its snapshots (when it was to be deleted),
+// no amiswap tag is left on the group, and (when the group verifies) a
+// verifier booted from the golden AMI before the launch template changed
+// and is terminated.
 func VerifySwapped(ctx context.Context, cfg aws.Config, before GroupSnapshot, st workflow.State) (Checks, error) {
 	var c Checks
 	if st.Image == nil || st.Swap == nil || st.Builder == nil || st.Target == nil {
@@ -176,6 +178,11 @@ func VerifySwapped(ctx context.Context, cfg aws.Config, before GroupSnapshot, st
 		}
 	}
 	c.check(state == "terminated" || state == "shutting-down" || state == "gone", "builder %s is %s", st.Builder.InstanceID, state)
+	if st.Target.Settings.Verify {
+		if err := verifiedBeforeRollout(ctx, e, &c, st); err != nil {
+			return c, err
+		}
+	}
 	if st.Target.Settings.DeleteRecoveryPoint && before.RecoveryPointImage != "" {
 		out, err := e.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{before.RecoveryPointImage}})
 		gone := err != nil || len(out.Images) == 0
@@ -194,7 +201,8 @@ func VerifySwapped(ctx context.Context, cfg aws.Config, before GroupSnapshot, st
 // VerifyRestored checks, through the APIs, that a failed swap left the group
 // exactly as it was and nothing behind: same sizes, launch template
 // reference, default and latest versions and AMI; no amiswap tag left; no
-// builder running; no golden AMI of the execution; the lock released.
+// builder or verifier running; no golden AMI of the execution nor any of
+// its snapshots; the lock released.
 func VerifyRestored(ctx context.Context, cfg aws.Config, lockTable string, before GroupSnapshot, executionID string) (Checks, error) {
 	var c Checks
 	after, err := Snapshot(ctx, cfg, before.Name)
@@ -212,7 +220,7 @@ func VerifyRestored(ctx context.Context, cfg aws.Config, lockTable string, befor
 	e := ec2.NewFromConfig(cfg)
 	running := 0
 	out, err := e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
-		{Name: aws.String("tag:" + amiswap.TagRole), Values: []string{amiswap.RoleBuilder}},
+		{Name: aws.String("tag:" + amiswap.TagRole), Values: []string{amiswap.RoleBuilder, amiswap.RoleVerifier}},
 		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped"}},
 	}})
 	if err != nil {
@@ -221,7 +229,7 @@ func VerifyRestored(ctx context.Context, cfg aws.Config, lockTable string, befor
 	for _, r := range out.Reservations {
 		running += len(r.Instances)
 	}
-	c.check(running == 0, "no builder instance is left (%d found)", running)
+	c.check(running == 0, "no builder or verifier instance is left (%d found)", running)
 	if executionID != "" {
 		ims, err := e.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}, Filters: []ec2types.Filter{
 			{Name: aws.String("tag:" + amiswap.TagExecution), Values: []string{executionID}},
@@ -230,6 +238,13 @@ func VerifyRestored(ctx context.Context, cfg aws.Config, lockTable string, befor
 			return c, fmt.Errorf("describe golden images: %w", err)
 		}
 		c.check(len(ims.Images) == 0, "no golden AMI of the execution is left (%d found)", len(ims.Images))
+		snaps, err := e.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"}, Filters: []ec2types.Filter{
+			{Name: aws.String("tag:" + amiswap.TagExecution), Values: []string{executionID}},
+		}})
+		if err != nil {
+			return c, fmt.Errorf("describe golden snapshots: %w", err)
+		}
+		c.check(len(snaps.Snapshots) == 0, "no snapshot of the execution's golden AMI is left (%d found)", len(snaps.Snapshots))
 	}
 	if lockTable != "" {
 		// A strongly consistent read: an eventually consistent one may
@@ -245,6 +260,37 @@ func VerifyRestored(ctx context.Context, cfg aws.Config, lockTable string, befor
 		c.check(len(item.Item) == 0, "the group's lock is released")
 	}
 	return c, nil
+}
+
+// verifiedBeforeRollout checks that a verifier was launched from the
+// golden AMI, tagged as amiswap's verifier of the execution, without a
+// public IP, before the new launch template version was made, and that it
+// is terminated.
+func verifiedBeforeRollout(ctx context.Context, e *ec2.Client, c *Checks, st workflow.State) error {
+	if st.Verifier == nil || st.Verifier.InstanceID == "" {
+		c.check(false, "a verifier was launched (the group verifies)")
+		return nil
+	}
+	out, err := e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{st.Verifier.InstanceID}})
+	if err != nil || len(out.Reservations) == 0 || len(out.Reservations[0].Instances) == 0 {
+		c.check(false, "verifier %s can be described (%v)", st.Verifier.InstanceID, err)
+		return nil
+	}
+	v := out.Reservations[0].Instances[0]
+	tags := tagMap(v.Tags)
+	c.check(aws.ToString(v.ImageId) == st.Image.ImageID && tags[amiswap.TagRole] == amiswap.RoleVerifier && tags[amiswap.TagExecution] != "" && v.PublicIpAddress == nil,
+		"verifier %s booted from %s (tagged %s=%s, no public IP)", st.Verifier.InstanceID, aws.ToString(v.ImageId), amiswap.TagRole, tags[amiswap.TagRole])
+	state := v.State.Name
+	c.check(state == ec2types.InstanceStateNameTerminated || state == ec2types.InstanceStateNameShuttingDown, "verifier %s is %s", st.Verifier.InstanceID, state)
+	lt, err := e.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{
+		LaunchTemplateId: aws.String(st.Swap.LaunchTemplateID), Versions: []string{st.Swap.NewVersion}})
+	if err != nil {
+		return fmt.Errorf("describe launch template version %s: %w", st.Swap.NewVersion, err)
+	}
+	ok := len(lt.LaunchTemplateVersions) == 1 && v.LaunchTime != nil && lt.LaunchTemplateVersions[0].CreateTime != nil &&
+		v.LaunchTime.Before(*lt.LaunchTemplateVersions[0].CreateTime)
+	c.check(ok, "the verification came before the launch template change (version %s)", st.Swap.NewVersion)
+	return nil
 }
 
 func tagMap(ts []ec2types.Tag) map[string]string {

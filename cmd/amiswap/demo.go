@@ -127,6 +127,10 @@ func runDemo(ctx context.Context, args []string, env *Env) error {
 	fmt.Fprintf(out, "  simulated duration  %s (backup included: %s)\n", swapDuration.Round(time.Second), sb.Sim.Now().Sub(simStart).Round(time.Second))
 	fmt.Fprintf(out, "  state transitions   %d\n", x.Transitions())
 	fmt.Fprintf(out, "  AWS API calls       %d (%d throttled)\n", metrics.APICalls, metrics.ThrottledCalls)
+	if st.Verifier != nil {
+		fmt.Fprintf(out, "  verification        verifier %s booted %s: running, status checks ok, SSM agent online; terminated before rollout\n",
+			st.Verifier.InstanceID, st.Image.ImageID)
+	}
 	if st.Cleanup != nil {
 		rp := "unknown"
 		if o := st.Cleanup.RecoveryPoint; o != nil {

@@ -81,6 +81,18 @@ func TestREADMEDiagramIsCurrent(t *testing.T) {
 	}
 }
 
+// TestREADMECleanupScriptIsCurrent keeps the README's copy of the built-in
+// Linux cleanup script equal to workflow.LinuxCleanupScript.
+func TestREADMECleanupScriptIsCurrent(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```bash\n"+strings.Join(workflow.LinuxCleanupScript, "\n")+"\n```") {
+		t.Error("README.md's copy of the Linux cleanup script differs from workflow.LinuxCleanupScript")
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	cases := []struct {
 		args []string
