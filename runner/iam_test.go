@@ -252,7 +252,7 @@ var iamScenarios = []scenario{
 			return err
 		}
 		failing := opts
-		failing.Observer = faultOnEntering(sb.Sim, "CheckHandOff", awssim.Fault{Service: "ssm", Action: "GetParameter", Code: "ValidationException", AccessKeyID: iam.KeyFor("HandOff")})
+		failing.Observer = faultOnEntering(sb.Sim, "CheckHandOff", 2, awssim.Fault{Service: "ssm", Action: "GetParameter", Code: "ValidationException", AccessKeyID: iam.KeyFor("HandOff")})
 		return compensated(runner.Run(ctx, failing, "", backupRequest(t, sb, ids[0])))
 	}},
 	{"first hand-off compensated: the parameter is deleted", false, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {
@@ -262,7 +262,7 @@ var iamScenarios = []scenario{
 		if err != nil {
 			return err
 		}
-		opts.Observer = faultOnEntering(sb.Sim, "CheckHandOff", awssim.Fault{Service: "ssm", Action: "GetParameter", Code: "ValidationException", AccessKeyID: iam.KeyFor("HandOff")})
+		opts.Observer = faultOnEntering(sb.Sim, "CheckHandOff", 2, awssim.Fault{Service: "ssm", Action: "GetParameter", Code: "ValidationException", AccessKeyID: iam.KeyFor("HandOff")})
 		return compensated(runner.Run(ctx, opts, "", backupRequest(t, sb, ids[0])))
 	}},
 	{"verifier impaired, compensated", false, func(t *testing.T, sb *sandbox.Sandbox, opts runner.Options) error {

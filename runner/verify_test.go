@@ -41,13 +41,14 @@ func createDocument(t testing.TB, sb *sandbox.Sandbox, name string, lines ...str
 }
 
 // faultOnEntering returns an observer that installs fault when the
-// execution enters state (the first time).
-func faultOnEntering(sim *awssim.Sim, state string, fault awssim.Fault) func(*asl.Execution, asl.Event) {
-	done := false
+// execution enters state for the nth time.
+func faultOnEntering(sim *awssim.Sim, state string, nth int, fault awssim.Fault) func(*asl.Execution, asl.Event) {
+	seen := 0
 	return func(x *asl.Execution, ev asl.Event) {
-		if !done && ev.Type == asl.TaskStateEntered && ev.State == state {
-			done = true
-			sim.AddFault(fault)
+		if ev.Type == asl.TaskStateEntered && ev.State == state {
+			if seen++; seen == nth {
+				sim.AddFault(fault)
+			}
 		}
 	}
 }
@@ -264,11 +265,16 @@ func TestHandOffFollowsSwapsAndCompensations(t *testing.T) {
 	if ids, err = sb.WaitInService(ctx, "web", 2); err != nil {
 		t.Fatal(err)
 	}
-	second := runObserved(t, sb, "web", backupRequest(t, sb, ids[0]), faultOnEntering(sb.Sim, "CheckHandOff",
+	// The second check of the hand-off fails, once the parameter holds
+	// the second golden AMI: compensation must put the first one back.
+	second := runObserved(t, sb, "web", backupRequest(t, sb, ids[0]), faultOnEntering(sb.Sim, "CheckHandOff", 2,
 		awssim.Fault{Service: "ssm", Action: "GetParameter", Code: "ValidationException"}))
-	if second.res.Status != asl.StatusFailed || !slices.Contains(second.x.Path(), "HandOff") {
+	if second.res.Status != asl.StatusFailed || !slices.Contains(second.x.Path(), "HandOff") || !hasAction(second, "put parameter /golden/web back to "+first.st.Image.ImageID) {
 		t.Fatalf("second swap %s (%s), want FAILED after its hand-off: %v", second.res.Status, second.res.Cause, compact(second.x.Path()))
 	}
+	// Parameter Store validates aws:ec2:image puts asynchronously: the
+	// value must still be the first AMI once every put has been validated.
+	sb.Sim.Advance(10 * time.Minute)
 	if v, _ := param(); v != first.st.Image.ImageID {
 		t.Errorf("after the compensated swap the parameter is %q, want it back on %s", v, first.st.Image.ImageID)
 	}
@@ -279,4 +285,14 @@ func TestHandOffFollowsSwapsAndCompensations(t *testing.T) {
 	for _, p := range checks.Problems {
 		t.Errorf("not restored: %s", p)
 	}
+}
+
+// hasAction reports whether the run's compensation reported action.
+func hasAction(r swapRun, action string) bool {
+	for _, ev := range r.x.History() {
+		if ev.Type == asl.TaskSucceeded && ev.State == "Compensate" && strings.Contains(string(ev.Output), action) {
+			return true
+		}
+	}
+	return false
 }

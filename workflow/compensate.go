@@ -166,8 +166,9 @@ func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationR
 	}
 
 	unseen := h.terminateBuilders(ctx, c, p, builders)
+	pendingPut := ""
 	if !st.RolledOut {
-		h.restoreParameter(ctx, c, p)
+		pendingPut = h.restoreParameter(ctx, c, p)
 	}
 
 	if !st.RolledOut && st.Rollback == nil {
@@ -183,6 +184,11 @@ func (h *Compensator) Compensate(ctx context.Context, p Payload) (*CompensationR
 		return c.res, &amiswap.TransientError{Op: "compensate", Err: fmt.Errorf(
 			"builder %s was launched at %s and EC2 does not show it yet: terminating it again once it is visible (done so far: %s)",
 			unseen, p.State.Builder.LaunchedAt.UTC().Format(time.RFC3339), strings.Join(c.res.Actions, "; "))}
+	}
+	if pendingPut != "" && busy == "" {
+		return c.res, &amiswap.TransientError{Op: "compensate", Err: fmt.Errorf(
+			"%s: the parameter is put back once Parameter Store has validated it (done so far: %s; problems: %s)",
+			pendingPut, strings.Join(c.res.Actions, "; "), strings.Join(c.res.Problems, "; "))}
 	}
 	if busy != "" {
 		return c.res, &amiswap.TransientError{Op: "compensate", Err: fmt.Errorf(

@@ -515,10 +515,25 @@ func terminateTagged(ctx context.Context, c instanceTerminator, exec, role, know
 
 // restoreParameter puts the hand-off parameter back as record-parameter
 // recorded it before hand-off put anything (no record: nothing was put).
-func (h *Compensator) restoreParameter(ctx context.Context, c *compensation, p Payload) {
-	rec := p.State.HandOff
+// Parameter Store applies an aws:ec2:image put only after validating it,
+// asynchronously: while hand-off's put may still land (the parameter is
+// below the put's version, within check-hand-off's deadline), putting the
+// old value back now would be overwritten by it. restoreParameter then
+// does nothing and says why (pending), and compensate asks to be retried.
+func (h *Compensator) restoreParameter(ctx context.Context, c *compensation, p Payload) (pending string) {
+	rec, put := p.State.HandOff, p.State.HandOffPut
 	if h.ssm == nil || rec == nil || rec.Name == "" {
-		return
+		return ""
+	}
+	if put != nil && !p.Context.EnteredTime.IsZero() && p.Context.EnteredTime.Before(put.PutAt.Add(handOffDeadline)) {
+		out, err := h.ssm.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(rec.Name)})
+		switch {
+		case err != nil && apiCode(err) != "ParameterNotFound":
+			c.problem("read parameter %s: %v", rec.Name, classify("ssm:GetParameter", err))
+			return ""
+		case err != nil || out.Parameter.Version < put.Version:
+			return fmt.Sprintf("the put of %s into parameter %s (version %d) is not validated yet", rec.ImageID, rec.Name, put.Version)
+		}
 	}
 	did, err := RestoreParameter(ctx, h.ssm, *rec)
 	switch {
@@ -527,4 +542,5 @@ func (h *Compensator) restoreParameter(ctx context.Context, c *compensation, p P
 	case did != "":
 		c.did("%s", did)
 	}
+	return ""
 }
