@@ -225,7 +225,7 @@ func newIAMSwap(t *testing.T) *iamSwap {
 	var err error
 	w := &iamSwap{sb: sb, perFunction: map[string]aws.Config{}}
 	w.instances, err = sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "web", Platform: "windows", Tags: map[string]string{
-		amiswap.TagEnabled: "true", amiswap.TagRefresh: "rolling", amiswap.TagFreezeMaxSize: "true",
+		amiswap.TagEnabled: "true", amiswap.TagRefresh: "rolling", amiswap.TagFreezeMaxSize: "true", amiswap.TagSSMParameter: "/golden/web",
 	}})
 	if err != nil {
 		t.Fatal(err)
