@@ -145,7 +145,7 @@ var Policies = map[string][]Statement{
 		allow("LaunchTaggedVerifier", []string{"ec2:RunInstances"}, []any{arn("ec2", "instance/*"), arn("ec2", "volume/*")},
 			map[string]map[string]any{"StringEquals": {"aws:RequestTag/amiswap:role": "verifier"}}),
 		allow("LaunchFromImagesIntoNetwork", []string{"ec2:RunInstances"}, []any{
-			sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*"), arn("ec2", "image/*"),
+			sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*"),
 			arn("ec2", "subnet/*"), arn("ec2", "security-group/*"), arn("ec2", "network-interface/*"),
 		}, nil),
 		{Sid: "TagVerifierAtLaunch", Effect: "Allow", Action: []string{"ec2:CreateTags"},

@@ -20,6 +20,7 @@ var keptDependents = map[string]string{
 	// functions read secrets): such a group's template needs the grant
 	// added by hand, which `amiswap doctor` asks IAM about.
 	"BuilderRole ec2:RunInstances -> ssm:GetParameters":                      "launch templates naming SSM parameters",
+	"VerifyRole ec2:RunInstances -> ssm:GetParameters":                       "the verifier is launched from the golden AMI's id, never an SSM parameter",
 	"CompensateRole ec2:RunInstances -> ssm:GetParameters":                   "launch templates naming SSM parameters",
 	"UpdateAsgRole ec2:RunInstances -> ssm:GetParameters":                    "launch templates naming SSM parameters",
 	"UpdateAsgRole ec2:CreateLaunchTemplateVersion -> ssm:GetParameters":     "launch templates naming SSM parameters",
