@@ -718,8 +718,10 @@ func crashAfterCall(t *testing.T, sb *sandbox.Sandbox, req amiswap.Request, acti
 func TestCompensateFromTheInputAloneKeepsASwapThatStands(t *testing.T) {
 	sb := newSandbox(t, awssim.Options{})
 	ctx := context.Background()
+	// Without verification, the first TerminateInstances is Cleanup's
+	// (the verifier's comes before the rollout).
 	req := groupRequest(t, sb, sandbox.GroupSpec{Name: "web", Platform: "linux", Tags: map[string]string{
-		amiswap.TagEnabled: "true", amiswap.TagFreezeMaxSize: "true"}})
+		amiswap.TagEnabled: "true", amiswap.TagFreezeMaxSize: "true", amiswap.TagVerify: "false"}})
 	before, err := sandbox.Snapshot(ctx, sb.AWS, "web")
 	if err != nil {
 		t.Fatal(err)
