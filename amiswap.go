@@ -95,6 +95,11 @@ type Source struct {
 	BackupVaultName  string `json:"backupVaultName"`
 	ImageID          string `json:"imageId"`  // the recovery point's AMI
 	Platform         string `json:"platform"` // windows | linux
+	// KmsKeyArns are the customer managed KMS keys that encrypt the
+	// recovery point's snapshots (none for unencrypted snapshots or the
+	// AWS managed key): the builder is launched, and the golden AMI
+	// encrypted, with them.
+	KmsKeyArns []string `json:"kmsKeyArns,omitempty"`
 }
 
 // Capacity is the group's size when the swap started.

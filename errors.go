@@ -141,6 +141,25 @@ func (e *StepTimeoutError) Error() string {
 	return fmt.Sprintf("%s: still %s at the deadline %s", e.Step, e.Waiting, e.Deadline.UTC().Format(time.RFC3339))
 }
 
+// KmsKeyAccessError: the backup's volumes are encrypted with a customer
+// managed KMS key that amiswap's roles cannot use, so no builder can be
+// launched from it (EC2 would terminate it at launch with
+// Client.InternalError). Resolve finds it before anything changes
+// (kms:DescribeKey on the key is denied); check-builder-ready maps a
+// builder that terminated with Client.InternalError on an encrypted image
+// to it. KeyArn names the key; the fix is to add it to the stack's
+// KmsKeyArns parameter (amiswap deploy --kms-key-arns) and to let the
+// account's IAM policies use it in its key policy. The definition routes
+// it to Compensate; it is not retried.
+type KmsKeyAccessError struct {
+	KeyArn, Reason string
+}
+
+func (e *KmsKeyAccessError) Error() string {
+	return fmt.Sprintf("amiswap's roles cannot use the KMS key %s that encrypts the backup's volumes (%s): add %s to the stack's KmsKeyArns parameter (amiswap deploy --kms-key-arns) and make sure the key policy lets the account's IAM policies use the key",
+		e.KeyArn, e.Reason, e.KeyArn)
+}
+
 // CompensationError: undoing a failed swap left something behind; the
 // message lists what, so that an operator can finish the job.
 type CompensationError struct {
@@ -167,7 +186,7 @@ var ErrorTypes = []error{
 	&InvalidInputError{}, &LockHeldError{}, &TransientError{}, &ThrottledError{}, &AWSError{},
 	&BuilderFailedError{}, &GeneralizeFailedError{}, &VerificationFailedError{}, &ImageFailedError{},
 	&RefreshFailedError{}, &StepTimeoutError{}, &CompensationError{},
-	&NothingToRollBackError{},
+	&NothingToRollBackError{}, &KmsKeyAccessError{},
 }
 
 // ErrorName is the name a Lambda runtime reports for err, the way

@@ -453,6 +453,12 @@ func (s *Sim) asgLaunch(g *asGroup) error {
 	own["aws:ec2launchtemplate:id"] = lt.ID
 	own["aws:ec2launchtemplate:version"] = strconv.Itoa(v.Number)
 	spec.Tags = spec.Tags.with(own)
+	// Auto Scaling launches as its service-linked role; a key it cannot
+	// use fails the launch (in AWS the instance is launched and
+	// terminates, and the scaling activity fails with
+	// "Client.InternalError: Client error on launch"; the simulator's
+	// group records the failure and retries, as for any failed launch).
+	spec.kmsPrincipal, spec.kmsRefuse = s.asgServiceLinkedRole(), true
 	in, err := s.launchInstance(spec)
 	if err != nil {
 		return err

@@ -25,6 +25,8 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
@@ -71,6 +73,8 @@ var conformanceScenarios = []scenario{
 	{"sns/topics-and-publish", scenarioSNS},
 	{"dynamodb/lock-conditions", scenarioDynamoDBLock},
 	{"dynamodb/response-checksums", scenarioDynamoDBChecksums},
+	{"kms/keys-aliases-grants", scenarioKMS},
+	{"ec2/ebs-encryption", scenarioEBSEncryption},
 }
 
 // opRecorder notes every operation a scenario calls, per implementation,
@@ -1538,4 +1542,112 @@ func scenarioParametersAndDocuments(t *testing.T, cfg aws.Config, on impl) {
 	must(t, "DeleteDocument", err)
 	_, err = c.DescribeDocument(ctx, &ssm.DescribeDocumentInput{Name: aws.String("Conf-Smoke")})
 	wantCode(t, err, "InvalidDocument")
+}
+
+// scenarioKMS: keys, aliases and grants (AWS KMS API Reference: CreateKey,
+// DescribeKey, CreateAlias, ListAliases, CreateGrant, ListGrants,
+// RetireGrant).
+func scenarioKMS(t *testing.T, cfg aws.Config, on impl) {
+	ctx := context.Background()
+	k := kms.NewFromConfig(cfg)
+	out, err := k.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("conformance")})
+	must(t, "CreateKey", err)
+	md := out.KeyMetadata
+	// moto leaves KeyUsage out; AWS (and the simulator) report ENCRYPT_DECRYPT.
+	if md.KeyManager != kmstypes.KeyManagerTypeCustomer || md.KeyState != kmstypes.KeyStateEnabled || (!on.moto && md.KeyUsage != kmstypes.KeyUsageTypeEncryptDecrypt) ||
+		aws.ToString(md.Arn) != "arn:aws:kms:"+cfg.Region+":123456789012:key/"+aws.ToString(md.KeyId) {
+		t.Errorf("KeyMetadata = %+v", md)
+	}
+	must(t, "CreateAlias", func() error {
+		_, err := k.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/conformance"), TargetKeyId: md.KeyId})
+		return err
+	}())
+	for _, ref := range []string{aws.ToString(md.KeyId), aws.ToString(md.Arn), "alias/conformance"} {
+		d, err := k.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(ref)})
+		must(t, "DescribeKey "+ref, err)
+		if aws.ToString(d.KeyMetadata.KeyId) != aws.ToString(md.KeyId) {
+			t.Errorf("DescribeKey %s = %s", ref, aws.ToString(d.KeyMetadata.KeyId))
+		}
+	}
+	_, err = k.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String("alias/conformance-missing")})
+	wantCode(t, err, "NotFoundException")
+	_, err = k.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/conformance"), TargetKeyId: md.KeyId})
+	wantCode(t, err, "AlreadyExistsException")
+	al, err := k.ListAliases(ctx, &kms.ListAliasesInput{KeyId: md.KeyId})
+	must(t, "ListAliases", err)
+	if len(al.Aliases) != 1 || aws.ToString(al.Aliases[0].AliasName) != "alias/conformance" || aws.ToString(al.Aliases[0].TargetKeyId) != aws.ToString(md.KeyId) {
+		t.Errorf("ListAliases of the key = %+v", al.Aliases)
+	}
+	grantee := "arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+	g, err := k.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: md.Arn, GranteePrincipal: aws.String(grantee), Name: aws.String("conformance"),
+		Operations: []kmstypes.GrantOperation{kmstypes.GrantOperationDecrypt, kmstypes.GrantOperationGenerateDataKeyWithoutPlaintext}})
+	must(t, "CreateGrant", err)
+	if aws.ToString(g.GrantId) == "" || aws.ToString(g.GrantToken) == "" {
+		t.Errorf("CreateGrant = %+v", g)
+	}
+	lg, err := k.ListGrants(ctx, &kms.ListGrantsInput{KeyId: md.KeyId})
+	must(t, "ListGrants", err)
+	if len(lg.Grants) != 1 || aws.ToString(lg.Grants[0].GrantId) != aws.ToString(g.GrantId) || aws.ToString(lg.Grants[0].GranteePrincipal) != grantee ||
+		len(lg.Grants[0].Operations) != 2 || aws.ToString(lg.Grants[0].Name) != "conformance" {
+		t.Errorf("ListGrants = %+v", lg.Grants)
+	}
+	must(t, "RetireGrant", func() error {
+		_, err := k.RetireGrant(ctx, &kms.RetireGrantInput{GrantToken: g.GrantToken})
+		return err
+	}())
+	lg, err = k.ListGrants(ctx, &kms.ListGrantsInput{KeyId: md.KeyId})
+	must(t, "ListGrants after RetireGrant", err)
+	if len(lg.Grants) != 0 {
+		t.Errorf("grants after RetireGrant = %+v", lg.Grants)
+	}
+}
+
+// scenarioEBSEncryption: a volume encrypted with a customer managed key
+// at launch, its CreateImage snapshot encrypted with the same key.
+func scenarioEBSEncryption(t *testing.T, cfg aws.Config, on impl) {
+	ctx := context.Background()
+	k := kms.NewFromConfig(cfg)
+	e := ec2.NewFromConfig(cfg)
+	key, err := k.CreateKey(ctx, &kms.CreateKeyInput{})
+	must(t, "CreateKey", err)
+	keyARN := aws.ToString(key.KeyMetadata.Arn)
+	imgs, err := e.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"amazon"}, Filters: []ec2types.Filter{{Name: aws.String("name"), Values: []string{"al2023-ami-2023*"}}}})
+	must(t, "DescribeImages", err)
+	var base ec2types.Image
+	for _, im := range imgs.Images {
+		if im.Platform == "" && aws.ToString(im.RootDeviceName) != "" {
+			base = im
+			break
+		}
+	}
+	if base.ImageId == nil {
+		t.Fatal("no public Linux image")
+	}
+	run, err := e.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: base.ImageId, MinCount: aws.Int32(1), MaxCount: aws.Int32(1), InstanceType: ec2types.InstanceTypeT3Micro,
+		BlockDeviceMappings: []ec2types.BlockDeviceMapping{{DeviceName: base.RootDeviceName, Ebs: &ec2types.EbsBlockDevice{Encrypted: aws.Bool(true), KmsKeyId: aws.String(keyARN), VolumeSize: aws.Int32(30)}}}})
+	must(t, "RunInstances", err)
+	id := aws.ToString(run.Instances[0].InstanceId)
+	on.advance(5 * time.Minute)
+	vols, err := e.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{Filters: []ec2types.Filter{{Name: aws.String("attachment.instance-id"), Values: []string{id}}}})
+	must(t, "DescribeVolumes", err)
+	var enc *ec2types.Volume
+	for i, v := range vols.Volumes {
+		if aws.ToBool(v.Encrypted) {
+			enc = &vols.Volumes[i]
+		}
+	}
+	if enc == nil || aws.ToString(enc.KmsKeyId) != keyARN {
+		t.Fatalf("volumes of the instance = %+v, want one encrypted with %s", vols.Volumes, keyARN)
+	}
+	img, err := e.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: aws.String(id), Name: aws.String("conformance-encrypted"), NoReboot: aws.Bool(true)})
+	must(t, "CreateImage", err)
+	on.advance(20 * time.Minute)
+	snaps, err := e.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"}, Filters: []ec2types.Filter{{Name: aws.String("volume-id"), Values: []string{aws.ToString(enc.VolumeId)}}}})
+	must(t, "DescribeSnapshots", err)
+	if on.moto {
+		return // moto's CreateImage does not snapshot the instance's volumes (see CONFORMANCE.md)
+	}
+	if len(snaps.Snapshots) != 1 || !aws.ToBool(snaps.Snapshots[0].Encrypted) || aws.ToString(snaps.Snapshots[0].KmsKeyId) != keyARN {
+		t.Errorf("snapshots of image %s = %+v, want one encrypted with %s", aws.ToString(img.ImageId), snaps.Snapshots, keyARN)
+	}
 }

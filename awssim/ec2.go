@@ -29,6 +29,7 @@ func init() {
 		"EnableImageDeprecation":         (*Sim).ec2EnableImageDeprecation,
 		"DisableImageDeprecation":        (*Sim).ec2DisableImageDeprecation,
 		"DescribeSnapshots":              (*Sim).ec2DescribeSnapshots,
+		"DescribeVolumes":                (*Sim).ec2DescribeVolumes,
 		"DeleteSnapshot":                 (*Sim).ec2DeleteSnapshot,
 		"CreateTags":                     (*Sim).ec2CreateTags,
 		"DeleteTags":                     (*Sim).ec2DeleteTags,
@@ -508,6 +509,12 @@ func (s *Sim) ec2RunInstances(r *request, p params, w *xmlWriter) error {
 	}
 	sp.Tags = sp.Tags.with(specs["instance"])
 	sp.VolumeTags = sp.VolumeTags.with(specs["volume"])
+	bds, err := parseBlockDevices(p)
+	if err != nil {
+		return err
+	}
+	sp.BlockDevices = mergeBlockDevices(sp.BlockDevices, bds)
+	sp.kmsAccessKey, sp.kmsPrincipal = r.accessKeyID, s.principalOf(r.accessKeyID)
 	im, err := s.imageByID(sp.ImageID, true)
 	if err != nil {
 		return err

@@ -59,11 +59,15 @@ func (s *Sim) ec2CreateImage(r *request, p params, w *xmlWriter) error {
 		return err
 	}
 	failed := s.takeOutcome("ec2", "CreateImage")
+	reason := ""
+	if key := s.imageKeyDenied(r, in); key != "" {
+		failed, reason = true, "Client.InternalError: the caller cannot use the KMS key "+key+" of the instance's encrypted volumes"
+	}
 	if in.State == "running" && !noReboot {
 		s.rebootInstance(in)
 	}
 	im := s.newImage(in, name, desc, specs["image"], specs["snapshot"])
-	s.after(s.imageBuildTime(in.Platform), func() { s.completeImage(im, failed, "") })
+	s.after(s.imageBuildTime(in.Platform), func() { s.completeImage(im, failed, reason) })
 	w.elem("imageId", im.ID)
 	return nil
 }
@@ -196,7 +200,9 @@ func (s *Sim) writeImage(w *xmlWriter, im *image) {
 		w.elem("snapshotId", d.ID)
 		w.int("volumeSize", d.SizeGiB)
 		w.elem("volumeType", "gp3")
-		w.bool("encrypted", false)
+		// DescribeImages reports whether a snapshot is encrypted, not
+		// with which key: DescribeSnapshots says that.
+		w.bool("encrypted", d.Encrypted)
 		w.close("ebs")
 		w.close("item")
 	}
@@ -280,7 +286,7 @@ func (s *Sim) sortedSnapshots() []*snapshot {
 	return out
 }
 
-var snapshotFilters = []string{"snapshot-id", "status", "volume-id", "description", "owner-id", "volume-size"}
+var snapshotFilters = []string{"snapshot-id", "status", "volume-id", "description", "owner-id", "volume-size", "encrypted"}
 
 func (s *Sim) ec2DescribeSnapshots(r *request, p params, w *xmlWriter) error {
 	filters, err := parseFilters(p, true, snapshotFilters...)
@@ -326,6 +332,8 @@ func (s *Sim) ec2DescribeSnapshots(r *request, p params, w *xmlWriter) error {
 				return sn.Description
 			case "owner-id":
 				return s.opts.AccountID
+			case "encrypted":
+				return strconv.FormatBool(sn.Encrypted)
 			}
 			return strconv.Itoa(sn.SizeGiB)
 		})
@@ -347,7 +355,10 @@ func (s *Sim) ec2DescribeSnapshots(r *request, p params, w *xmlWriter) error {
 		w.elem("ownerId", s.opts.AccountID)
 		w.int("volumeSize", sn.SizeGiB)
 		w.elemIf("description", sn.Description)
-		w.bool("encrypted", false)
+		w.bool("encrypted", sn.Encrypted)
+		if sn.Encrypted {
+			w.elem("kmsKeyId", sn.KmsKeyID)
+		}
 		w.elem("storageTier", "standard")
 		writeTagSet(w, sn.Tags)
 		w.close("item")

@@ -22,6 +22,14 @@ func (s *Sim) parseLTData(p params, base ltData) (ltData, error) {
 	d := base
 	d.SecurityGroupIDs = append([]string(nil), base.SecurityGroupIDs...)
 	d.TagSpecifications = append([]tagSpec(nil), base.TagSpecifications...)
+	d.BlockDevices = append([]blockDevice(nil), base.BlockDevices...)
+	if p.present("BlockDeviceMapping") {
+		bds, err := parseBlockDevices(p)
+		if err != nil {
+			return d, err
+		}
+		d.BlockDevices = bds
+	}
 	if p.has("ImageId") {
 		d.ImageID = p.str("ImageId")
 		if !strings.HasPrefix(d.ImageID, "resolve:ssm:") && !imageIDRe.MatchString(d.ImageID) {
@@ -191,6 +199,7 @@ func writeLTVersion(w *xmlWriter, tag string, lt *launchTemplate, v *ltVersion) 
 	w.elemIf("imageId", d.ImageID)
 	w.elemIf("instanceType", d.InstanceType)
 	w.elemIf("keyName", d.KeyName)
+	writeLTBlockDevices(w, d.BlockDevices)
 	if len(d.SecurityGroupIDs) > 0 {
 		w.open("securityGroupIdSet")
 		for _, id := range d.SecurityGroupIDs {

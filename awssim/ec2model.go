@@ -79,6 +79,20 @@ type volume struct {
 	ID, Device string
 	SizeGiB    int
 	Tags       tags // volume tags of a running instance (nil when none)
+	// Encrypted and KmsKeyID (the key's ARN) say how EBS encrypts the
+	// volume, or an image device's snapshot.
+	Encrypted  bool
+	KmsKeyID   string
+	SnapshotID string // the snapshot a volume was created from
+}
+
+// blockDevice is one BlockDeviceMapping of RunInstances or of a launch
+// template: what it asks of the volume at Device.
+type blockDevice struct {
+	Device     string
+	Encrypted  *bool
+	KmsKeyID   string // as given: key id, key ARN, alias name or alias ARN
+	VolumeSize int
 }
 
 // runRecord is what a RunInstances call with a ClientToken produced.
@@ -104,12 +118,15 @@ type instance struct {
 	Impaired                       bool // a fault failed its status checks
 	Patched                        bool // AWS-RunPatchBaseline installed its patches (or its AMI's)
 	ComputerName                   string
-	gen                            int // bumps on every transition; stale timers check it
-	LaunchTemplateID, LTVersion    string
-	ReservationID, ClientToken     string
-	LaunchIndex                    int
-	stateTime                      time.Time // when State last changed
-	seq                            uint64    // launch order, for pagination tokens
+	// launchFailure, when set, is the StateReason with which a pending
+	// instance terminates instead of running (a KMS key it cannot use).
+	launchFailure               string
+	gen                         int // bumps on every transition; stale timers check it
+	LaunchTemplateID, LTVersion string
+	ReservationID, ClientToken  string
+	LaunchIndex                 int
+	stateTime                   time.Time // when State last changed
+	seq                         uint64    // launch order, for pagination tokens
 }
 
 func (i *instance) StateCode() int { return instanceStateCode[i.State] }
@@ -134,6 +151,8 @@ type image struct {
 type snapshot struct {
 	ID, VolumeID, State, Description string
 	SizeGiB                          int
+	Encrypted                        bool
+	KmsKeyID                         string
 	StartTime                        time.Time
 	Tags                             tags
 	ImageID                          string // the image it was created for
@@ -172,6 +191,7 @@ type ltData struct {
 	InstanceProfileArn, InstanceProfileName  string
 	HTTPTokens                               string
 	TagSpecifications                        []tagSpec
+	BlockDevices                             []blockDevice
 }
 
 type tagSpec struct {
@@ -275,6 +295,14 @@ type instanceSpec struct {
 	ReservationID, ClientToken string
 	LaunchIndex                int
 	VolumeTags                 tags
+	BlockDevices               []blockDevice
+	// Who has EC2 use the KMS keys of encrypted volumes: the caller's
+	// access key and principal (RunInstances), or Auto Scaling's
+	// service-linked role (kmsAccessKey empty).
+	kmsAccessKey, kmsPrincipal string
+	// kmsRefuse makes a KMS denial a launch error rather than an
+	// instance that terminates (how the simulator's Auto Scaling sees it).
+	kmsRefuse bool
 }
 
 // instanceProfileARN is the ARN of the account's instance profile name.
@@ -292,6 +320,7 @@ func (s *Sim) ltInstanceSpec(lt *launchTemplate, v *ltVersion) instanceSpec {
 		ImageID: d.ImageID, InstanceType: d.InstanceType, KeyName: d.KeyName, HTTPTokens: d.HTTPTokens,
 		SecurityGroupIDs: append([]string(nil), d.SecurityGroupIDs...), InstanceProfileArn: d.InstanceProfileArn,
 		LaunchTemplateID: lt.ID, LaunchTemplateVers: strconv.Itoa(v.Number),
+		BlockDevices: append([]blockDevice(nil), d.BlockDevices...),
 	}
 	if sp.InstanceProfileArn == "" && d.InstanceProfileName != "" {
 		sp.InstanceProfileArn = s.instanceProfileARN(d.InstanceProfileName)
@@ -341,6 +370,13 @@ func (s *Sim) launchInstance(sp instanceSpec) (*instance, error) {
 	if sp.HTTPTokens == "" {
 		sp.HTTPTokens = "optional"
 	}
+	vols, kmsFailure, err := s.newVolumes(im, sp)
+	if err != nil {
+		return nil, err
+	}
+	if kmsFailure != "" && sp.kmsRefuse {
+		return nil, errorf("Client.InternalError", "%s", kmsFailure)
+	}
 	sn.next++
 	in := &instance{
 		ID: s.newID("i"), ImageID: im.ID, InstanceType: sp.InstanceType,
@@ -357,12 +393,8 @@ func (s *Sim) launchInstance(sp instanceSpec) (*instance, error) {
 		in.ReservationID = s.newID("r")
 	}
 	in.seq = s.seq
-	in.Volumes = make([]volume, 0, len(im.Devices))
-	for _, d := range im.Devices {
-		v := volume{ID: s.newID("vol"), Device: d.Device, SizeGiB: d.SizeGiB}
-		v.Tags = v.Tags.with(sp.VolumeTags)
-		in.Volumes = append(in.Volumes, v)
-	}
+	in.Volumes = vols
+	in.launchFailure = kmsFailure
 	in.ComputerName = "EC2AMAZ-" + strings.ToUpper(in.ID[len(in.ID)-7:])
 	s.ec2.instances[in.ID] = in
 	s.ec2.instanceOrder = append(s.ec2.instanceOrder, in)
@@ -375,6 +407,12 @@ func (s *Sim) boot(in *instance) {
 	gen := in.gen
 	s.after(s.dur.InstancePending, func() {
 		if in.gen != gen || in.State != "pending" {
+			return
+		}
+		if in.launchFailure != "" {
+			// pending → shutting-down → terminated, as EC2 does when
+			// it cannot attach an encrypted volume.
+			s.terminateInstance(in, in.launchFailure)
 			return
 		}
 		s.setInstanceState(in, "running", "")
@@ -527,14 +565,17 @@ func (s *Sim) newImage(in *instance, name, description string, imageTags, snapTa
 		CreationDate: s.clock.now, Tags: tags{}.with(imageTags), SourceInstanceID: in.ID, Patched: in.Patched,
 	}
 	for _, v := range in.Volumes {
+		// A snapshot of an encrypted volume is encrypted with the same
+		// key (EBS user guide, "How Amazon EBS encryption works").
 		sn := &snapshot{
 			ID: s.newID("snap"), VolumeID: v.ID, State: "pending", SizeGiB: v.SizeGiB,
+			Encrypted: v.Encrypted, KmsKeyID: v.KmsKeyID,
 			StartTime: s.clock.now, Tags: tags{}.with(snapTags), ImageID: im.ID,
 			Description: fmt.Sprintf("Created by CreateImage(%s) for %s", in.ID, im.ID),
 		}
 		s.ec2.snapshots[sn.ID] = sn
 		im.SnapshotIDs = append(im.SnapshotIDs, sn.ID)
-		im.Devices = append(im.Devices, volume{ID: sn.ID, Device: v.Device, SizeGiB: v.SizeGiB})
+		im.Devices = append(im.Devices, volume{ID: sn.ID, Device: v.Device, SizeGiB: v.SizeGiB, Encrypted: v.Encrypted, KmsKeyID: v.KmsKeyID})
 	}
 	s.addImage(im)
 	return im

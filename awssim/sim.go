@@ -1,6 +1,6 @@
 // Package awssim is an AWS simulator: one http.Handler that speaks the wire
 // protocols of the AWS services amiswap uses (EC2, Auto Scaling, Systems
-// Manager, Backup, SNS, STS, DynamoDB), with asynchronous resource lifecycles
+// Manager, Backup, SNS, STS, DynamoDB, KMS), with asynchronous resource lifecycles
 // on a virtual clock, fault injection and an inspection API under /_sim/.
 //
 // Every aws-sdk-go-v2 client reaches it through AWS_ENDPOINT_URL; nothing in
@@ -125,6 +125,7 @@ type Sim struct {
 	ddb    ddbStore
 	sfn    sfnStore
 	iam    iamStore
+	kms    kmsStore
 }
 
 // Authorizer decides whether a caller may perform an action. The IAM
@@ -185,6 +186,7 @@ func New(opts Options) (*Sim, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.seedKMS()
 	if err := s.seed(opts.Scenario); err != nil {
 		return nil, err
 	}

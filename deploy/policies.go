@@ -100,6 +100,8 @@ var Policies = map[string][]Statement{
 	"Resolve": {
 		allow("ReadBackupJobs", []string{"backup:DescribeBackupJob", "backup:ListBackupJobs"}, anyResource, nil),
 		allow("ReadGroupsAndInstances", []string{"autoscaling:DescribeAutoScalingGroups", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplateVersions"}, anyResource, nil),
+		allow("ReadRecoveryPointSnapshots", []string{"ec2:DescribeSnapshots"}, anyResource, nil),
+		awsManagedEBSKey,
 	},
 	"Lock": {
 		allow("LockTable", []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"}, []any{map[string]any{"Fn::GetAtt": []string{"LockTable", "Arn"}}}, nil),

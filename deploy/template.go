@@ -91,6 +91,19 @@ func definitionForSub(definition []byte) string {
 	return def
 }
 
+// withKMS is a function's statements, followed by its KMSPolicies when
+// the HasKmsKeys condition holds: Fn::If chooses between the two whole
+// lists (an AWS::NoValue element inside the list would do in
+// CloudFormation, but emulators such as moto leave a null there).
+func withKMS(function string, statements []Statement) any {
+	extra := KMSPolicies[function]
+	if len(extra) == 0 {
+		return statements
+	}
+	with := append(append([]Statement(nil), statements...), extra...)
+	return ifCond(HasKmsKeys, with, statements)
+}
+
 // BuildTemplate returns the template as it must be checked in.
 func BuildTemplate() ([]byte, error) {
 	params := obj{
@@ -111,6 +124,8 @@ func BuildTemplate() ([]byte, error) {
 			"Description":           "Required. ARNs of the IAM roles inside the instance profiles that builders and groups launch with (the builder profile's, or the groups' own): the only roles amiswap may pass to EC2."},
 		"NamePrefix": obj{"Type": "String", "Default": "", "MaxLength": MaxNamePrefix, "AllowedPattern": "^([A-Za-z][A-Za-z0-9-]*)?$",
 			"Description": "Prefix of the resources' names (amiswap deploy passes the stack name, cut to 40 characters with a hash when longer); empty: CloudFormation names them."},
+		"KmsKeyArns": obj{"Type": "CommaDelimitedList", "Default": "",
+			"Description": "ARNs of the customer managed KMS keys that encrypt the EBS volumes of the instances amiswap swaps: the builder, the golden AMI and the early key check may use them through EC2. The AWS managed key aws/ebs needs nothing. Empty: none."},
 		"NotificationEmail": obj{"Type": "String", "Default": "",
 			"Description": "E-mail address subscribed to swap notifications; empty: no subscription."},
 		"LogRetentionDays": obj{"Type": "Number", "Default": 30,
@@ -122,6 +137,7 @@ func BuildTemplate() ([]byte, error) {
 	conditions := obj{
 		"HasEmail":      obj{"Fn::Not": []any{obj{"Fn::Equals": []any{ref("NotificationEmail"), ""}}}},
 		"HasNamePrefix": obj{"Fn::Not": []any{obj{"Fn::Equals": []any{ref("NamePrefix"), ""}}}},
+		HasKmsKeys:      obj{"Fn::Not": []any{obj{"Fn::Equals": []any{join("", ref("KmsKeyArns")), ""}}}},
 	}
 	res := obj{
 		"Topic": obj{"Type": "AWS::SNS::Topic", "Properties": obj{
@@ -162,7 +178,7 @@ func BuildTemplate() ([]byte, error) {
 			"Description":              fmt.Sprintf("amiswap %s function: ops %s", f.Name, strings.Join(f.Ops, ", ")),
 			"AssumeRolePolicyDocument": assumeRole("lambda.amazonaws.com"),
 			"Policies": []obj{{"PolicyName": "amiswap-" + workflow.LocalFunctionName(f.Name)[len("amiswap-"):],
-				"PolicyDocument": policyDoc(append(append([]Statement(nil), statements...), logs))}},
+				"PolicyDocument": policyDoc(withKMS(f.Name, append(append([]Statement(nil), statements...), logs)))}},
 		}}
 		res[fnID] = obj{"Type": "AWS::Lambda::Function", "Properties": obj{
 			"FunctionName":  name,

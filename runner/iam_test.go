@@ -56,7 +56,7 @@ func iamSandbox(t *testing.T, scenario string) (*sandbox.Sandbox, *iam.Engine) {
 	if sb.Config.LockTable != stackName+"-locks" || !strings.HasSuffix(sb.Config.TopicArn, ":"+stackName+"-notifications") {
 		t.Fatalf("the sandbox's lock table %s and topic %s are not the stack's", sb.Config.LockTable, sb.Config.TopicArn)
 	}
-	m, err := iam.Enable(sb.Sim, deploy.Template(), iamParams)
+	m, err := iam.Enable(sb.Sim, deploy.Template(), withStackKey(t, sb, iamParams))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,6 +428,11 @@ func runScenarios(t *testing.T, authz func(*iam.Engine) *iam.Engine, only map[st
 		}
 		sb.Sim.SetAuthorizer(rec)
 		if err := sc.run(t, sb, roleOptions(t, sb)); err != nil {
+			// The denials behind a failure: some surface only in the
+			// call log (KMS calls EC2 made on a role's behalf).
+			if d := deniedCalls(sb); d != nil {
+				err = fmt.Errorf("%w (%v)", err, d)
+			}
 			failed[sc.name] = err
 		} else if err := deniedCalls(sb); err != nil {
 			// A denial that the workflow absorbed (a notification or a
@@ -590,7 +595,8 @@ func TestEveryAllowedActionIsUsed(t *testing.T) {
 func deniedCalls(sb *sandbox.Sandbox) error {
 	var denied []string
 	for _, c := range sb.Sim.Calls() {
-		if c.Status == 403 && strings.HasPrefix(c.AccessKeyID, "AKIA") {
+		// KMS answers AccessDeniedException with HTTP 400.
+		if (c.Status == 403 || c.ErrorCode == "AccessDeniedException") && strings.HasPrefix(c.AccessKeyID, "AKIA") {
 			denied = append(denied, fmt.Sprintf("%s %s:%s %s", c.AccessKeyID, c.Service, c.Action, c.ErrorCode))
 		}
 	}

@@ -41,6 +41,11 @@ type GroupSpec struct {
 	// LaunchTemplateTags become the launch template's TagSpecifications
 	// for the instances and volumes it launches.
 	LaunchTemplateTags map[string]string
+	// Encrypted makes the launch template ask for an encrypted root
+	// volume, with KmsKeyID (any form KMS accepts) or, when empty, the
+	// AWS managed key alias/aws/ebs.
+	Encrypted bool
+	KmsKeyID  string
 }
 
 // CreateGroup creates a launch template and a group through the APIs and
@@ -84,17 +89,29 @@ func (sb *Sandbox) CreateGroup(ctx context.Context, g GroupSpec) ([]string, erro
 			{ResourceType: ec2types.ResourceTypeInstance, Tags: tags}, {ResourceType: ec2types.ResourceTypeVolume, Tags: tags},
 		}
 	}
+	data := &ec2types.RequestLaunchTemplateData{
+		ImageId:      aws.String(image),
+		InstanceType: ec2types.InstanceTypeT3Medium,
+		MetadataOptions: &ec2types.LaunchTemplateInstanceMetadataOptionsRequest{
+			HttpTokens: ec2types.LaunchTemplateHttpTokensStateRequired,
+		},
+		IamInstanceProfile: profile(g.InstanceProfile),
+		TagSpecifications:  tagSpecs,
+	}
+	if g.Encrypted || g.KmsKeyID != "" {
+		im, err := e.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{image}})
+		if err != nil || len(im.Images) == 0 {
+			return nil, fmt.Errorf("describe image %s: %v", image, err)
+		}
+		ebs := &ec2types.LaunchTemplateEbsBlockDeviceRequest{Encrypted: aws.Bool(true)}
+		if g.KmsKeyID != "" {
+			ebs.KmsKeyId = aws.String(g.KmsKeyID)
+		}
+		data.BlockDeviceMappings = []ec2types.LaunchTemplateBlockDeviceMappingRequest{{DeviceName: im.Images[0].RootDeviceName, Ebs: ebs}}
+	}
 	lt, err := e.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
 		LaunchTemplateName: aws.String(g.Name + "-lt"),
-		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{
-			ImageId:      aws.String(image),
-			InstanceType: ec2types.InstanceTypeT3Medium,
-			MetadataOptions: &ec2types.LaunchTemplateInstanceMetadataOptionsRequest{
-				HttpTokens: ec2types.LaunchTemplateHttpTokensStateRequired,
-			},
-			IamInstanceProfile: profile(g.InstanceProfile),
-			TagSpecifications:  tagSpecs,
-		},
+		LaunchTemplateData: data,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create launch template: %w", err)

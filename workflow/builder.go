@@ -260,6 +260,21 @@ func stateReason(in *ec2types.Instance) string {
 	return reason
 }
 
+// kmsLaunchFailure maps a builder that EC2 ended at launch with
+// Client.InternalError (reason is its state and StateReason), when its
+// image is encrypted with customer managed keys, to a
+// *amiswap.KmsKeyAccessError naming them: that is how EC2 reports a
+// launcher that cannot use the key of an encrypted volume (EC2 user guide,
+// "Troubleshoot Amazon EC2 instance launch issues", instance terminates
+// immediately). Anything else is nil.
+func kmsLaunchFailure(p Payload, id, reason string) error {
+	if !strings.Contains(reason, "Client.InternalError") || p.State.Target == nil || len(p.State.Target.Source.KmsKeyArns) == 0 {
+		return nil
+	}
+	return &amiswap.KmsKeyAccessError{KeyArn: strings.Join(p.State.Target.Source.KmsKeyArns, ", "),
+		Reason: fmt.Sprintf("EC2 ended the builder %s at launch (%s), which it reports when the launcher cannot use the KMS key of an encrypted volume", id, reason)}
+}
+
 // CheckBuilderReady waits for the builder to be usable by Run Command.
 type CheckBuilderReady struct {
 	EC2 instanceWatcher
@@ -281,7 +296,9 @@ func (h *CheckBuilderReady) Check(ctx context.Context, p Payload) (*PollResult, 
 	}
 	poll, _, reason, err := instanceReady(ctx, h.EC2, h.SSM, w, id)
 	if err == nil && reason != "" {
-		err = &amiswap.BuilderFailedError{InstanceID: id, Reason: reason}
+		if err = kmsLaunchFailure(p, id, reason); err == nil {
+			err = &amiswap.BuilderFailedError{InstanceID: id, Reason: reason}
+		}
 	}
 	return poll, err
 }

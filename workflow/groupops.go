@@ -11,6 +11,9 @@ func registerGroupOps(r *Registry, c Clients, conf Config) {
 		region = c.EC2.Options().Region
 	}
 	res := &Resolver{backup: c.Backup, ec2: c.EC2, asg: c.ASG, conf: conf, region: region}
+	if c.EC2 != nil && c.KMS != nil {
+		res.keys = &keyChecker{snaps: c.EC2, kms: c.KMS}
+	}
 	lk := &Locker{db: c.DynamoDB, table: conf.LockTable, ttl: conf.LockTTL}
 	g := &GroupOps{asg: c.ASG, ec2: c.EC2}
 	comp := &Compensator{asg: c.ASG, ec2: c.EC2, ssm: c.SSM}

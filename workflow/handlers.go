@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
@@ -23,6 +24,7 @@ type Clients struct {
 	Backup   *backup.Client
 	SNS      *sns.Client
 	DynamoDB *dynamodb.Client
+	KMS      *kms.Client
 }
 
 // NewClients builds every client from one AWS configuration. The clients
@@ -36,6 +38,7 @@ func NewClients(cfg aws.Config) Clients {
 		Backup:   backup.NewFromConfig(cfg),
 		SNS:      sns.NewFromConfig(cfg),
 		DynamoDB: dynamodb.NewFromConfig(cfg),
+		KMS:      kms.NewFromConfig(cfg),
 	}
 }
 

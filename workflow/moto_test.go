@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -246,7 +247,7 @@ func TestMotoResolve(t *testing.T) {
 		t.Fatalf("skipped: %s", got.SkipReason)
 	}
 	want := w.target()
-	if got.Group != want.Group || got.Source != want.Source {
+	if got.Group != want.Group || !reflect.DeepEqual(got.Source, want.Source) {
 		t.Errorf("group %s source %+v\nwant group %s source %+v", got.Group, got.Source, want.Group, want.Source)
 	}
 	if got.LaunchTemplate != want.LaunchTemplate {

@@ -41,6 +41,9 @@ type Resolver struct {
 	ec2    resolveEC2
 	asg    groupReader
 	conf   Config
+	// keys checks the KMS keys of an encrypted recovery point; nil
+	// refuses encrypted ones.
+	keys *keyChecker
 	// region builds instance ARNs when a request names only an instance.
 	region string
 }
@@ -254,6 +257,12 @@ func (r *Resolver) Resolve(ctx context.Context, p Payload) (*amiswap.Target, err
 				}
 			}
 		}
+	}
+
+	// The KMS keys of an encrypted backup: amiswap must be able to use
+	// them, or nothing can be built from it.
+	if t.Source.KmsKeyArns, err = r.keys.customerKeys(ctx, img); err != nil {
+		return nil, err
 	}
 
 	// The builder's launch spec.

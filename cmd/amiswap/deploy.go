@@ -9,6 +9,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/amiswap/amiswap/deploy"
@@ -22,11 +24,14 @@ func init() {
 	})
 }
 
+// kmsKeyArnRe is a KMS key ARN, which IAM policies name keys by.
+var kmsKeyArnRe = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$`)
+
 func runDeploy(ctx context.Context, args []string, env *Env) error {
 	fs := newFlagSet("deploy", "--stack-name NAME --artifact-bucket BUCKET --builder-role-arns ARN[,ARN…] [--create-bucket] [--yes] [flags] | --delete [--force] [--yes]", env)
 	var o deploy.Options
 	var awsf awsFlags
-	var subnet, groups, profile, roles, email, retention, lockTTL string
+	var subnet, groups, profile, roles, kmsKeys, email, retention, lockTTL string
 	var del, yes bool
 	awsf.register(fs)
 	fs.StringVar(&o.StackName, "stack-name", "amiswap", "CloudFormation stack name (also the prefix of the resources' names)")
@@ -37,6 +42,7 @@ func runDeploy(ctx context.Context, args []string, env *Env) error {
 	fs.StringVar(&groups, "builder-security-groups", "", "comma-separated security group ids for builders (default: the group's own)")
 	fs.StringVar(&profile, "builder-instance-profile", "", "instance profile name or ARN for builders (default: the group's own)")
 	fs.StringVar(&roles, "builder-role-arns", "", "comma-separated ARNs of the roles in the builders' and groups' instance profiles: the only roles amiswap may pass to EC2 (required to deploy)")
+	fs.StringVar(&kmsKeys, "kms-key-arns", "", "comma-separated ARNs of the customer managed KMS keys that encrypt the groups' EBS volumes (the AWS managed key aws/ebs needs none)")
 	fs.StringVar(&email, "email", "", "e-mail address to subscribe to swap notifications")
 	fs.StringVar(&retention, "log-retention-days", "", "days to keep logs (template default 30)")
 	fs.StringVar(&lockTTL, "lock-ttl", "", "group lock lifetime, such as 8h (template default)")
@@ -55,6 +61,11 @@ func runDeploy(ctx context.Context, args []string, env *Env) error {
 	if o.Force && !del {
 		return &usageError{"deploy: --force goes with --delete"}
 	}
+	for _, a := range strings.Split(kmsKeys, ",") {
+		if a = strings.TrimSpace(a); a != "" && !kmsKeyArnRe.MatchString(a) {
+			return &usageError{fmt.Sprintf("deploy: --kms-key-arns: %q is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID; not a key id or an alias)", a)}
+		}
+	}
 	// Flags given, even empty, are parameters; others keep their previous
 	// value on an update.
 	o.Parameters = map[string]string{}
@@ -64,7 +75,8 @@ func runDeploy(ctx context.Context, args []string, env *Env) error {
 	}{
 		"builder-subnet": {"BuilderSubnetId", &subnet}, "builder-security-groups": {"BuilderSecurityGroupIds", &groups},
 		"builder-instance-profile": {"BuilderInstanceProfile", &profile}, "builder-role-arns": {"BuilderRoleArns", &roles},
-		"email": {"NotificationEmail", &email}, "log-retention-days": {"LogRetentionDays", &retention}, "lock-ttl": {"LockTTL", &lockTTL},
+		"kms-key-arns": {"KmsKeyArns", &kmsKeys},
+		"email":        {"NotificationEmail", &email}, "log-retention-days": {"LogRetentionDays", &retention}, "lock-ttl": {"LockTTL", &lockTTL},
 	}
 	fs.Visit(func(f *flag.Flag) {
 		if p, ok := flagParams[f.Name]; ok {

@@ -42,6 +42,7 @@ func TestDeployUsageErrors(t *testing.T) {
 		{[]string{"deploy", "--artifact-bucket", "b", "--builder-role-arns", "my-role"}, "is not an IAM role ARN"},
 		{[]string{"deploy", "--artifact-bucket", "b", "--builder-role-arns", "arn:aws:iam::123456789012:role/r", "--stack-name", "1bad"}, "stack name"},
 		{[]string{"deploy", "--artifact-bucket", "b", "--force", "--yes"}, "--force goes with --delete"},
+		{[]string{"deploy", "--artifact-bucket", "b", "--builder-role-arns", "arn:aws:iam::123456789012:role/r", "--kms-key-arns", "alias/app"}, "--kms-key-arns: \"alias/app\" is not a KMS key ARN"},
 	} {
 		code, _, stderr := run(t, nil, c.args...)
 		if code != 2 || !strings.Contains(stderr, c.want) {
