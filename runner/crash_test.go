@@ -139,12 +139,17 @@ func seedGolden(t *testing.T, sb *sandbox.Sandbox, group, instance string) strin
 var crashScenarios = []crashScenario{
 	{
 		// A Linux group on a rolling refresh, frozen, keeping one golden
-		// AMI, with an earlier one to retire: every step of a swap.
+		// AMI, with an earlier one to retire, patched before generalizing
+		// (a reboot), verified with a document, handed off to an SSM
+		// parameter: every step of a swap.
 		name: "swap", end: "Swapped", outcome: "swapped",
 		setup: func(t *testing.T, sb *sandbox.Sandbox) (amiswap.Request, string) {
+			createDocument(t, sb, "Web-Smoke", "echo smoke test passed")
 			ids, err := sb.CreateGroup(context.Background(), sandbox.GroupSpec{Name: "web", Platform: "linux", Tags: map[string]string{
 				amiswap.TagEnabled: "true", amiswap.TagFreezeMaxSize: "true", amiswap.TagRefresh: "rolling", amiswap.TagKeep: "1",
-				amiswap.TagMinHealthy: "50", amiswap.TagWarmup: "60"}})
+				amiswap.TagMinHealthy: "50", amiswap.TagWarmup: "60",
+				amiswap.TagPrepareDocument: "AWS-RunPatchBaseline", amiswap.TagPrepareParameters: `{"Operation":["Install"]}`,
+				amiswap.TagVerifyDocument: "Web-Smoke", amiswap.TagSSMParameter: "/golden/web"}})
 			if err != nil {
 				t.Fatal(err)
 			}
