@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 // twoSwaps creates a group and swaps it twice (from backups of its first
@@ -84,7 +85,7 @@ func TestRollbackReturnsToTheFirstGoldenAMI(t *testing.T) {
 	if res.Status != asl.StatusSucceeded {
 		t.Fatalf("rollback: %s %s %s (path %v)", res.Status, res.Error, res.Cause, compact(x.Path()))
 	}
-	want := []string{"ResolveRollback", "SetTarget", "Lock", "UpdateLaunchTemplate", "ShouldRefresh", "RolledOut", "Notify", "Unlock", "RolledBack"}
+	want := []string{"ResolveRollback", "SetTarget", "SetImage", "Lock", "UpdateLaunchTemplate", "ShouldRefresh", "ShouldHandOff", "RolledOut", "Notify", "Unlock", "RolledBack"}
 	if got := x.Path(); !slices.Equal(got, want) {
 		t.Errorf("path %v, want %v", got, want)
 	}
@@ -225,5 +226,57 @@ func TestRollbackFailureIsCompensated(t *testing.T) {
 	msgs := publishedMessages(t, sb)
 	if last := msgs[len(msgs)-1]; !strings.Contains(last, "rollback of web FAILED") {
 		t.Errorf("last notification %q", last)
+	}
+}
+
+// TestRollbackHandsOffTheSSMParameter: a group with amiswap:ssm-parameter
+// has the parameter follow the rollback; a rollback that fails at the
+// hand-off is compensated: the launch template goes back and the
+// parameter keeps the AMI the group runs.
+func TestRollbackHandsOffTheSSMParameter(t *testing.T) {
+	sb := newSandbox(t, awssim.Options{})
+	ctx := context.Background()
+	const param = "/golden/web"
+	first, second := twoSwaps(t, sb, sandbox.GroupSpec{Name: "web", Platform: "linux",
+		Tags: map[string]string{amiswap.TagEnabled: "true", amiswap.TagSSMParameter: param}})
+	value := func() string {
+		t.Helper()
+		out, err := ssm.NewFromConfig(sb.AWS).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(param)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.Parameter.Value)
+	}
+	if v := value(); v != second {
+		t.Fatalf("after two swaps %s holds %s, want %s", param, v, second)
+	}
+	snap, err := sandbox.Snapshot(ctx, sb.AWS, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	sb.Sim.AddFault(awssim.Fault{Service: "ssm", Action: "PutParameter", Code: "ValidationException"})
+	x, res := rollback(t, sb, amiswap.RollbackRequest{Group: "web"})
+	if res.Status != asl.StatusFailed || !slices.Contains(x.Path(), "Compensate") {
+		t.Fatalf("rollback with the hand-off refused: %s %s (path %v)", res.Status, res.Error, compact(x.Path()))
+	}
+	after, err := sandbox.Snapshot(ctx, sb.AWS, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.ImageID != second || after.DefaultVersion != snap.DefaultVersion || value() != second {
+		t.Errorf("after the failed rollback: group on %s (default version %d, was %d), %s holds %s; want all as before (%s)",
+			after.ImageID, after.DefaultVersion, snap.DefaultVersion, param, value(), second)
+	}
+
+	x, res = rollback(t, sb, amiswap.RollbackRequest{Group: "web"})
+	if res.Status != asl.StatusSucceeded {
+		t.Fatalf("rollback: %s %s %s (path %v)", res.Status, res.Error, res.Cause, compact(x.Path()))
+	}
+	if path := compact(x.Path()); !slices.Contains(path, "HandOff") || !slices.Contains(path, "CheckHandOff") {
+		t.Errorf("path %v lacks the hand-off", path)
+	}
+	if v := value(); v != first {
+		t.Errorf("after the rollback %s holds %s, want %s", param, v, first)
 	}
 }

@@ -142,7 +142,7 @@ func TestResultSelectorsMatchResultTypes(t *testing.T) {
 		"create-image": ImageResult{}, "check-image": PollResult{}, "update-launch-template": SwapResult{},
 		"thaw": ThawResult{}, "start-refresh": RefreshResult{}, "check-refresh": PollResult{},
 		"cleanup": CleanupResult{}, "notify": NotifyResult{}, "unlock": map[string]bool{"released": false},
-		"compensate": CompensationResult{}, "resolve-rollback": RollbackResult{}, "rollback-launch-template": SwapResult{},
+		"compensate": CompensationResult{}, "resolve-rollback": RollbackResult{},
 		"prepare": GeneralizeResult{}, "check-prepared": PollResult{},
 		"launch-verifier": BuilderResult{}, "check-verifier-ready": PollResult{}, "verify": GeneralizeResult{},
 		"check-verification": PollResult{}, "terminate-verifier": VerifierResult{}, "record-parameter": HandOffResult{}, "hand-off": HandOffPut{},

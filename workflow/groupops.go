@@ -24,7 +24,6 @@ func registerGroupOps(r *Registry, c Clients, conf Config) {
 	r.Handle("unlock", typedHandler(lk.Unlock))
 	r.Handle("freeze", typedHandler(g.Freeze))
 	r.Handle("update-launch-template", typedHandler(g.UpdateLaunchTemplate))
-	r.Handle("rollback-launch-template", typedHandler(g.RollbackLaunchTemplate))
 	r.Handle("thaw", typedHandler(g.Thaw))
 	r.Handle("start-refresh", typedHandler(g.StartRefresh))
 	r.Handle("check-refresh", typedHandler(g.CheckRefresh))

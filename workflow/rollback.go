@@ -1,8 +1,8 @@
 package workflow
 
-// This file holds the rollback ops: resolve-rollback (which golden AMI to
-// go back to) and rollback-launch-template (the swap's launch template
-// update, with that AMI). The rest of a rollback (lock, refresh, notify,
+// This file holds the rollback op resolve-rollback: which golden AMI to go
+// back to. The rest of a rollback (lock, the launch template update with
+// that AMI as $.image, refresh, hand-off to the SSM parameter, notify,
 // compensate, unlock) runs the swap's own ops; see rollback.asl.json.
 
 import (
@@ -217,16 +217,4 @@ func checkGroupName(name string) error {
 		return &amiswap.InvalidInputError{Field: "group", Reason: fmt.Sprintf("%q is not an Auto Scaling group name", name)}
 	}
 	return nil
-}
-
-// RollbackLaunchTemplate is update-launch-template with the rollback's
-// golden AMI: a new version from the one the group uses with only ImageId
-// changed, made and followed exactly as a swap's (see UpdateLaunchTemplate).
-func (o *GroupOps) RollbackLaunchTemplate(ctx context.Context, p Payload) (*SwapResult, error) {
-	rb := p.State.Rollback
-	if rb == nil || rb.ImageID == "" {
-		return nil, &amiswap.InvalidInputError{Field: "state.rollback", Reason: "missing: resolve-rollback has not run"}
-	}
-	p.State.Image = &ImageResult{ImageID: rb.ImageID}
-	return o.UpdateLaunchTemplate(ctx, p)
 }

@@ -53,7 +53,7 @@ var Functions = []Function{
 	{"Image", []string{"create-image"}},
 	{"CheckImage", []string{"check-image"}},
 	{"Verify", []string{"launch-verifier", "check-verifier-ready", "verify", "check-verification", "terminate-verifier"}},
-	{"UpdateAsg", []string{"freeze", "update-launch-template", "rollback-launch-template", "thaw", "start-refresh", "check-refresh"}},
+	{"UpdateAsg", []string{"freeze", "update-launch-template", "thaw", "start-refresh", "check-refresh"}},
 	{"HandOff", []string{"record-parameter", "hand-off", "check-hand-off"}},
 	{"Cleanup", []string{"cleanup"}},
 	{"Notify", []string{"notify"}},
