@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 )
 
@@ -150,25 +146,8 @@ func TestDemo(t *testing.T) {
 // loopback port and runs a swap against it with `amiswap run`, through
 // AWS_ENDPOINT_URL only; the run follows the simulator's clock.
 func TestSimAndRun(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"sim", "--addr", "127.0.0.1:0", "--speed", "0", "--scenario", "demo"}, &Env{Stdout: pw, Stderr: io.Discard, Getenv: os.Getenv})
-		pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	go io.Copy(io.Discard, pr)
-	endpoint := strings.TrimSpace(strings.TrimPrefix(line, "endpoint: "))
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("sim: %v", err)
-		}
-	}()
+	ctx := context.Background()
+	endpoint := serveSim(t, "--scenario", "demo")
 
 	t.Setenv("AWS_ENDPOINT_URL", endpoint)
 	t.Setenv("AWS_REGION", "us-east-1")
@@ -199,20 +178,8 @@ func TestSimAndRun(t *testing.T) {
 	// Back the instance up through the API, let the simulator's manual
 	// clock run through the job, and swap from it: the run's waits advance
 	// the simulator's clock through its control API.
-	job, err := backup.NewFromConfig(cfg).StartBackupJob(ctx, &backup.StartBackupJobInput{
-		BackupVaultName: aws.String("Default"),
-		ResourceArn:     aws.String("arn:aws:ec2:us-east-1:123456789012:instance/" + id),
-		IamRoleArn:      aws.String("arn:aws:iam::123456789012:role/service-role/AWSBackupDefaultServiceRole"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Post(endpoint+"/_sim/clock", "application/json", strings.NewReader(`{"advance":"1h"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	code, stdout, stderr = run(t, env, "run", "--backup-job-id", aws.ToString(job.BackupJobId), "--json")
+	job := demoBackupJob(t, endpoint)
+	code, stdout, stderr = run(t, env, "run", "--backup-job-id", job, "--json")
 	if code != 0 {
 		t.Fatalf("run --backup-job-id: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -238,24 +205,9 @@ func TestSimEnforcesIAMFromTemplate(t *testing.T) {
 	}
 	file := filepath.Join(dir, "template.json")
 	os.WriteFile(file, []byte(tmpl), 0o600)
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
+	ctx := context.Background()
 	var stderr bytes.Buffer
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"sim", "--addr", "127.0.0.1:0", "--speed", "0", "--iam-template", file, "--iam-param", "AWS::StackName=amiswap", "--iam-param", "BuilderRoleArns=arn:aws:iam::123456789012:role/builder"}, &Env{Stdout: pw, Stderr: &stderr, Getenv: os.Getenv})
-		pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	go io.Copy(io.Discard, pr)
-	defer func() {
-		cancel()
-		<-done
-	}()
-	endpoint := strings.TrimSpace(strings.TrimPrefix(line, "endpoint: "))
+	endpoint := serveSimTo(t, &stderr, "--iam-template", file, "--iam-param", "AWS::StackName=amiswap", "--iam-param", "BuilderRoleArns=arn:aws:iam::123456789012:role/builder")
 	as := func(key string) *ec2.Client {
 		cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"),
 			config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(key, "secret", "")),
@@ -268,7 +220,7 @@ func TestSimEnforcesIAMFromTemplate(t *testing.T) {
 	if _, err := as("AKIARESOLVE").DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); err != nil {
 		t.Errorf("Resolve may describe instances: %v", err)
 	}
-	_, err = as("AKIANOTIFY").DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+	_, err := as("AKIANOTIFY").DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
 	if err == nil || !strings.Contains(err.Error(), "UnauthorizedOperation") {
 		t.Errorf("Notify described instances: %v, want UnauthorizedOperation", err)
 	}

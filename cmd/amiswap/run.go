@@ -18,6 +18,7 @@ import (
 	"github.com/amiswap/amiswap/runner"
 	"github.com/amiswap/amiswap/store"
 	"github.com/amiswap/amiswap/workflow"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -31,6 +32,7 @@ func init() {
 type runInput struct {
 	BackupJobID, InstanceID, EventFile, Resume, Abort string
 	JSON, DryRun, NoLock                              bool
+	FunctionKeys                                      bool
 	StackName                                         string
 	HistoryDir                                        string
 	Config                                            workflow.Config
@@ -65,6 +67,7 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 	fs.BoolVar(&in.JSON, "json", false, "print one JSON document on stdout (the execution's output and metrics); everything else goes to stderr")
 	fs.StringVar(&in.HistoryDir, "history-dir", defaultHistoryDir(env), "where local execution histories are kept")
 	fs.StringVar(&in.Config.LockTable, "lock-table", in.Config.LockTable, "DynamoDB lock table (env AMISWAP_LOCK_TABLE; default: the LockTableName output of the stack --stack-name)")
+	fs.BoolVar(&in.FunctionKeys, "function-keys", false, "sign each task's AWS calls with its function's access key AKIA<FUNCTION>, to run under the deployed roles against 'amiswap sim --iam-template'")
 	fs.BoolVar(&in.NoLock, "no-lock", false, "run without a group lock (needed against AWS when there is no stack and no --lock-table)")
 	fs.StringVar(&in.StackName, "stack-name", "amiswap", "the deployed stack whose lock table is the default")
 	fs.StringVar(&in.Config.TopicArn, "topic-arn", in.Config.TopicArn, "SNS topic for notifications (env AMISWAP_TOPIC_ARN; empty: none)")
@@ -90,6 +93,11 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 	}
 	if in.NoLock && in.Config.LockTable != "" {
 		return &usageError{"run: give --lock-table or --no-lock, not both"}
+	}
+	if in.FunctionKeys {
+		if err := checkFunctionKeysFlag(env); err != nil {
+			return err
+		}
 	}
 	req := amiswap.Request{BackupJobID: in.BackupJobID, InstanceID: in.InstanceID}
 	switch {
@@ -181,7 +189,13 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 		intr.observe(x, ev)
 		progress.Observe(x, ev)
 	}
-	opts := runner.Options{AWS: awsCfg, Config: in.Config, Clock: clock, Journal: st, Observer: observe}
+	var perFunction map[string]aws.Config
+	if in.FunctionKeys {
+		if perFunction, err = functionConfigs(ctx, target, calls); err != nil {
+			return err
+		}
+	}
+	opts := runner.Options{AWS: awsCfg, FunctionAWS: perFunction, Config: in.Config, Clock: clock, Journal: st, Observer: observe}
 	ex, def, err := runner.Executor(opts)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
