@@ -767,10 +767,16 @@ func (s *Sim) asgCreateGroup(r *request, p params, w *xmlWriter) error {
 		Name: name, ARN: s.asgGroupARN(name), spec: spec, Min: minSize, Max: maxSize, Desired: desired,
 		Subnets: subnets, Tags: map[string]asgTag{}, Created: s.clock.now,
 	}
+	add := map[string]string{}
 	for _, t := range tagList {
 		g.Tags[t.Key] = t
+		add[t.Key] = t.Value
 	}
-	if err := s.authorize(r, g.resource()); err != nil {
+	// The group's tags are the request's: aws:RequestTag and aws:TagKeys
+	// (Service Authorization Reference, CreateAutoScalingGroup).
+	res := g.resource()
+	res.Context = tagContext(add, nil)
+	if err := s.authorize(r, res); err != nil {
 		return err
 	}
 	if err := s.launchTemplateChecks(r, &g.spec, firstOf(subnets)); err != nil {

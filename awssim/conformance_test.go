@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -75,6 +77,7 @@ var conformanceScenarios = []scenario{
 	{"dynamodb/response-checksums", scenarioDynamoDBChecksums},
 	{"kms/keys-aliases-grants", scenarioKMS},
 	{"ec2/ebs-encryption", scenarioEBSEncryption},
+	{"iam/instance-profiles", scenarioInstanceProfiles},
 }
 
 // opRecorder notes every operation a scenario calls, per implementation,
@@ -1650,4 +1653,53 @@ func scenarioEBSEncryption(t *testing.T, cfg aws.Config, on impl) {
 	if len(snaps.Snapshots) != 1 || !aws.ToBool(snaps.Snapshots[0].Encrypted) || aws.ToString(snaps.Snapshots[0].KmsKeyId) != keyARN {
 		t.Errorf("snapshots of image %s = %+v, want one encrypted with %s", aws.ToString(img.ImageId), snaps.Snapshots, keyARN)
 	}
+}
+
+// scenarioInstanceProfiles: roles and instance profiles with their role,
+// whose name need not be the profile's (IAM API reference:
+// CreateInstanceProfile, AddRoleToInstanceProfile — "an instance profile
+// can contain only one IAM role" —, GetInstanceProfile, CreateRole,
+// GetRole).
+func scenarioInstanceProfiles(t *testing.T, cfg aws.Config, on impl) {
+	ctx := context.Background()
+	c := iam.NewFromConfig(cfg)
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	for _, name := range []string{"app-role", "second-role"} {
+		_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})
+		must(t, "CreateRole", err)
+	}
+	role, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("app-role")})
+	must(t, "GetRole", err)
+	doc, _ := url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
+	if aws.ToString(role.Role.Arn) != "arn:aws:iam::123456789012:role/app-role" || !strings.HasPrefix(aws.ToString(role.Role.RoleId), "AROA") ||
+		aws.ToString(role.Role.Path) != "/" || !strings.Contains(doc, "ec2.amazonaws.com") {
+		t.Errorf("GetRole: %+v", role.Role)
+	}
+	created, err := c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("app-profile")})
+	must(t, "CreateInstanceProfile", err)
+	// Unique ids of instance profiles start with AIPA ("IAM identifiers",
+	// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-prefixes);
+	// moto's are random.
+	if p := created.InstanceProfile; aws.ToString(p.Arn) != "arn:aws:iam::123456789012:instance-profile/app-profile" ||
+		(!on.moto && !strings.HasPrefix(aws.ToString(p.InstanceProfileId), "AIPA")) || len(p.Roles) != 0 {
+		t.Errorf("CreateInstanceProfile: arn %s id %s roles %d", aws.ToString(p.Arn), aws.ToString(p.InstanceProfileId), len(p.Roles))
+	}
+	_, err = c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("app-profile"), RoleName: aws.String("app-role")})
+	must(t, "AddRoleToInstanceProfile", err)
+	got, err := c.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String("app-profile")})
+	must(t, "GetInstanceProfile", err)
+	if p := got.InstanceProfile; aws.ToString(p.InstanceProfileName) != "app-profile" || len(p.Roles) != 1 ||
+		aws.ToString(p.Roles[0].RoleName) != "app-role" || aws.ToString(p.Roles[0].Arn) != "arn:aws:iam::123456789012:role/app-role" {
+		t.Errorf("GetInstanceProfile: %+v", p)
+	}
+	_, err = c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("app-profile"), RoleName: aws.String("second-role")})
+	wantCode(t, err, "LimitExceeded")
+	_, err = c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("app-profile")})
+	wantCode(t, err, "EntityAlreadyExists")
+	_, err = c.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String("no-such-profile")})
+	wantCode(t, err, "NoSuchEntity")
+	_, err = c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("no-such-role")})
+	wantCode(t, err, "NoSuchEntity")
+	_, err = c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("app-profile"), RoleName: aws.String("no-such-role")})
+	wantCode(t, err, "NoSuchEntity")
 }
