@@ -37,8 +37,9 @@ func policyTemplate(t *testing.T, statements ...map[string]any) []byte {
 			"HasRoles": map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Fn::Join": []any{"", map[string]any{"Ref": "Roles"}}}, ""}}}},
 		},
 		"Resources": map[string]any{
-			"Table": map[string]any{"Type": "AWS::DynamoDB::Table", "Properties": map[string]any{"TableName": map[string]any{"Fn::Sub": "${AWS::StackName}-locks"}}},
-			"Topic": map[string]any{"Type": "AWS::SNS::Topic", "Properties": map[string]any{}},
+			"Table":   map[string]any{"Type": "AWS::DynamoDB::Table", "Properties": map[string]any{"TableName": map[string]any{"Fn::Sub": "${AWS::StackName}-locks"}}},
+			"Topic":   map[string]any{"Type": "AWS::SNS::Topic", "Properties": map[string]any{}},
+			"Machine": map[string]any{"Type": "AWS::StepFunctions::StateMachine", "Properties": map[string]any{}},
 			"TestRole": map[string]any{"Type": "AWS::IAM::Role", "Properties": map[string]any{
 				"Policies": []any{map[string]any{"PolicyName": "p", "PolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": statements}}},
 			}},
@@ -84,6 +85,7 @@ func TestIAMPolicyEvaluation(t *testing.T) {
 			map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ec2.amazonaws.com"}}),
 		stmt("Allow", "ec2:StopInstances", "*", map[string]any{"ForAnyValue:StringEquals": map[string]any{"aws:TagKeys": "amiswap:role"}}),
 		stmt("Allow", "ec2:RebootInstances", "*", map[string]any{"StringEqualsIfExists": map[string]any{"aws:ResourceTag/team": "a"}}),
+		stmt("Allow", "states:DescribeExecution", map[string]any{"Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${Machine.Name}:*"}, nil),
 	)
 	m, err := iam.FromTemplate(tmpl, map[string]string{"Roles": "arn:aws:iam::" + acct + ":role/builder"})
 	if err != nil {
@@ -123,6 +125,8 @@ func TestIAMPolicyEvaluation(t *testing.T) {
 		{"IfExists with the key absent", "ec2", "RebootInstances", []awssim.Resource{{ARN: inst}}, true},
 		{"IfExists with another value", "ec2", "RebootInstances", []awssim.Resource{{ARN: inst, Tags: map[string]string{"team": "b"}}}, false},
 		{"GetCallerIdentity needs no permission", "sts", "GetCallerIdentity", nil, true},
+		{"a state machine's execution by GetAtt Name", "states", "DescribeExecution", []awssim.Resource{{ARN: "arn:aws:states:us-east-1:" + acct + ":execution:amiswap-Machine:x"}}, true},
+		{"another state machine's execution", "states", "DescribeExecution", []awssim.Resource{{ARN: "arn:aws:states:us-east-1:" + acct + ":execution:other:x"}}, false},
 	}
 	for _, c := range cases {
 		err := m.Authorize(key, c.service, c.action, c.res)

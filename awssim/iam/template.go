@@ -376,12 +376,15 @@ func (cf *cfnResolver) ref(id string) (string, error) {
 
 // getAtt is what Fn::GetAtt [id, Arn] returns.
 func (cf *cfnResolver) getAtt(id, attr string) (string, error) {
-	if attr != "Arn" {
-		return "", fmt.Errorf("Fn::GetAtt %s.%s: only Arn is supported", id, attr)
-	}
 	name, err := cf.physicalName(id)
 	if err != nil {
 		return "", err
+	}
+	switch {
+	case attr == "Name" && cf.resTypes[id] == "AWS::StepFunctions::StateMachine":
+		return name, nil // the state machine's name
+	case attr != "Arn":
+		return "", fmt.Errorf("Fn::GetAtt %s.%s: only Arn (and a state machine's Name) is supported", id, attr)
 	}
 	switch cf.resTypes[id] {
 	case "AWS::DynamoDB::Table":
