@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -17,37 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 )
-
-// serveSim runs `amiswap sim` with args on an ephemeral port until the
-// test ends and returns its endpoint.
-func serveSim(t *testing.T, args ...string) string {
-	t.Helper()
-	return serveSimTo(t, io.Discard, args...)
-}
-
-// serveSimTo is serveSim with the simulator's stderr.
-func serveSimTo(t *testing.T, stderr io.Writer, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, append([]string{"sim", "--addr", "127.0.0.1:0", "--speed", "0"}, args...), &Env{Stdout: pw, Stderr: stderr, Getenv: os.Getenv})
-		pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	go io.Copy(io.Discard, pr)
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("sim: %v", err)
-		}
-	})
-	return strings.TrimSpace(strings.TrimPrefix(line, "endpoint: "))
-}
 
 // demoBackupJob backs up the demo group's first instance through the
 // simulator at endpoint and returns the completed job's id.
@@ -107,7 +75,7 @@ func TestRunWithFunctionKeys(t *testing.T) {
 
 	params := []string{"--scenario", "demo", "--iam-param", "BuilderRoleArns=arn:aws:iam::123456789012:role/demo-windows-ssm"}
 	swap := func(template string) (int, string, string) {
-		endpoint := serveSim(t, append([]string{"--iam-template", template}, params...)...)
+		endpoint := serveSim(t, io.Discard, append([]string{"--iam-template", template}, params...)...)
 		job := demoBackupJob(t, endpoint)
 		env := map[string]string{"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIAOPERATOR", "AWS_SECRET_ACCESS_KEY": "test",
 			"AMISWAP_HISTORY_DIR": t.TempDir()}
@@ -131,7 +99,7 @@ func TestRunWithFunctionKeys(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "AWS_ENDPOINT_URL") {
 		t.Errorf("--function-keys without a simulator: exit %d, %s", code, stderr)
 	}
-	plain := serveSim(t, "--scenario", "demo")
+	plain := serveSim(t, io.Discard, "--scenario", "demo")
 	job := demoBackupJob(t, plain)
 	code, _, stderr = run(t, map[string]string{"AWS_ENDPOINT_URL": plain, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIAOPERATOR", "AWS_SECRET_ACCESS_KEY": "test", "AMISWAP_HISTORY_DIR": t.TempDir()},
 		"run", "--function-keys", "--backup-job-id", job)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,7 +148,7 @@ func TestDemo(t *testing.T) {
 // AWS_ENDPOINT_URL only; the run follows the simulator's clock.
 func TestSimAndRun(t *testing.T) {
 	ctx := context.Background()
-	endpoint := serveSim(t, "--scenario", "demo")
+	endpoint := serveSim(t, io.Discard, "--scenario", "demo")
 
 	t.Setenv("AWS_ENDPOINT_URL", endpoint)
 	t.Setenv("AWS_REGION", "us-east-1")
@@ -206,8 +207,8 @@ func TestSimEnforcesIAMFromTemplate(t *testing.T) {
 	file := filepath.Join(dir, "template.json")
 	os.WriteFile(file, []byte(tmpl), 0o600)
 	ctx := context.Background()
-	var stderr bytes.Buffer
-	endpoint := serveSimTo(t, &stderr, "--iam-template", file, "--iam-param", "AWS::StackName=amiswap", "--iam-param", "BuilderRoleArns=arn:aws:iam::123456789012:role/builder")
+	var stderr syncBuffer
+	endpoint := serveSim(t, &stderr, "--iam-template", file, "--iam-param", "AWS::StackName=amiswap", "--iam-param", "BuilderRoleArns=arn:aws:iam::123456789012:role/builder")
 	as := func(key string) *ec2.Client {
 		cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"),
 			config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(key, "secret", "")),
