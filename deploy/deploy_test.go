@@ -80,7 +80,14 @@ func TestDeployAgainstMoto(t *testing.T) {
 		// fits AWS's limits (see NamePrefix).
 		StackName: longStackName, ArtifactBucket: "amiswap-artifacts", LambdaZip: zipPath,
 		Parameters: map[string]string{"BuilderSubnetId": "subnet-0123456789abcdef0", "BuilderSecurityGroupIds": "sg-01,sg-02", "NotificationEmail": "ops@example.com",
-			"BuilderRoleArns": "arn:aws:iam::123456789012:role/builder"},
+			"BuilderRoleArns": "arn:aws:iam::123456789012:role/builder",
+			// Given, so that the redeploy below sends it as a value: moto
+			// 5.2 takes a UsePreviousValue parameter that a Condition reads
+			// (HasKmsKeys) for a changed one, modifies the resources behind
+			// it, and fails the update with "Fn::GetAtt references
+			// undefined resource". CloudFormation keeps the previous value;
+			// changeSetParameters' UsePreviousValue is tested with fakes.
+			"KmsKeyArns": ""},
 		Poll: 200 * time.Millisecond, CallTimeout: NoCallTimeout,
 	}
 	var progress bytes.Buffer
