@@ -19,4 +19,16 @@ func TestSettingSources(t *testing.T) {
 	if s := got[TagOS]; s.Value != "" || s.Source != "default" || s.Default == "" {
 		t.Errorf("os: %+v", s)
 	}
+	if s := got[TagVerify]; s.Value != "true" || s.Source != "default" {
+		t.Errorf("verify: %+v", s)
+	}
+	// A parameters tag is read with its document; the malformed refresh
+	// tag does not hide the others.
+	got = SettingSources(map[string]string{TagRefresh: "sideways", TagVerifyDocument: "Check", TagVerifyParameters: `{"a":["1"]}`, TagDeprecateAfter: "90d"})
+	if s := got[TagVerifyParameters]; s.Value != `{"a":["1"]}` || s.Source != "tag" || s.Error != "" {
+		t.Errorf("verify parameters: %+v", s)
+	}
+	if s := got[TagDeprecateAfter]; s.Value != "90d" || s.Source != "tag" || s.Error != "" {
+		t.Errorf("deprecate after: %+v", s)
+	}
 }
