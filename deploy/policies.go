@@ -212,3 +212,16 @@ var Policies = map[string][]Statement{
 		tagGroupLaunch("UpdateAutoScalingGroup with a launch template that has TagSpecifications, when it sets the version back"),
 	},
 }
+
+// JanitorPolicies are the janitor's statements: Compensate's (it runs the
+// same handler), releasing the lock the stopped execution held, and
+// reading the history of this state machine's executions (optional to it:
+// without it the janitor works from the execution's input and AWS).
+func JanitorPolicies() []Statement {
+	out := append([]Statement(nil), Policies["Compensate"]...)
+	return append(out,
+		allow("ReleaseStoppedExecutionsLock", []string{"dynamodb:DeleteItem"}, []any{map[string]any{"Fn::GetAtt": []string{"LockTable", "Arn"}}}, nil),
+		allow("ReadStoppedExecutionsHistory", []string{"states:GetExecutionHistory"},
+			[]any{sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${StateMachine.Name}:*")}, nil),
+	)
+}

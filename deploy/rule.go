@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/amiswap/amiswap"
+	"github.com/amiswap/amiswap/workflow"
 )
 
 // RulePattern returns the rule's event pattern: completed AWS Backup jobs
@@ -28,6 +29,37 @@ func RulePattern() map[string]any {
 			"resourceType": []any{"EC2"},
 		},
 	}
+}
+
+// JanitorPattern returns the janitor rule's event pattern: executions of
+// the state machine stateMachineArn (an ARN, or the template's Ref) that
+// ended TIMED_OUT, ABORTED or FAILED. The event is Step Functions'
+// "Step Functions Execution Status Change" ("Automating Step Functions
+// event delivery with EventBridge",
+// https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html).
+func JanitorPattern(stateMachineArn any) map[string]any {
+	statuses := make([]any, len(workflow.JanitorStatuses))
+	for i, s := range workflow.JanitorStatuses {
+		statuses[i] = s
+	}
+	return map[string]any{
+		"source":      []any{"aws.states"},
+		"detail-type": []any{"Step Functions Execution Status Change"},
+		"detail": map[string]any{
+			"status":          statuses,
+			"stateMachineArn": []any{stateMachineArn},
+		},
+	}
+}
+
+// MatchJanitorEvent reports whether EventBridge would deliver event to the
+// janitor rule of the state machine stateMachineArn, and when not, why.
+func MatchJanitorEvent(event []byte, stateMachineArn string) (bool, string) {
+	var ev map[string]any
+	if err := json.Unmarshal(event, &ev); err != nil || ev == nil {
+		return false, fmt.Sprintf("not a JSON event object: %v", err)
+	}
+	return matchPattern(JanitorPattern(stateMachineArn), ev, "")
 }
 
 // inputPaths are the transformer's variables: the amiswap.Request field

@@ -28,6 +28,8 @@ var keptDependents = map[string]string{
 	"CleanupRole ec2:DescribeLaunchTemplateVersions -> ssm:GetParameters":    "ResolveAlias is never asked for",
 	"CompensateRole ec2:DescribeLaunchTemplateVersions -> ssm:GetParameters": "ResolveAlias is never asked for",
 	"UpdateAsgRole ec2:DescribeLaunchTemplateVersions -> ssm:GetParameters":  "ResolveAlias is never asked for",
+	"JanitorRole ec2:RunInstances -> ssm:GetParameters":                      "launch templates naming SSM parameters (the janitor runs Compensate)",
+	"JanitorRole ec2:DescribeLaunchTemplateVersions -> ssm:GetParameters":    "ResolveAlias is never asked for",
 }
 
 // TestEveryStatementAgainstTheReference checks every IAM statement of the

@@ -13,6 +13,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/amiswap/amiswap/workflow"
@@ -62,7 +63,7 @@ var targetRetry = obj{"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 8
 
 // deadLetterSources are the rules whose undelivered events the dead-letter
 // queue takes.
-var deadLetterSources = []any{getAtt("BackupCompletedRule", "Arn")}
+var deadLetterSources = []any{getAtt("BackupCompletedRule", "Arn"), getAtt("ExecutionEndedRule", "Arn")}
 
 func ref(name string) obj           { return obj{"Ref": name} }
 func getAtt(name, attr string) obj  { return obj{"Fn::GetAtt": []string{name, attr}} }
@@ -157,10 +158,20 @@ func BuildTemplate() ([]byte, error) {
 		}},
 	}
 	var functionArns []any
-	for _, f := range workflow.Functions {
+	// The janitor is a function of the same binary too, with its own role,
+	// but the state machine never invokes it: its rule does.
+	deployed := append(slices.Clone(workflow.Functions), workflow.Function{Name: workflow.JanitorFunction})
+	for _, f := range deployed {
 		statements, ok := Policies[f.Name]
+		if f.Name == workflow.JanitorFunction {
+			statements, ok = JanitorPolicies(), true
+		}
 		if !ok {
 			return nil, fmt.Errorf("deploy: no policy for function %s", f.Name)
+		}
+		description := fmt.Sprintf("amiswap %s: %s", f.Name, strings.Join(f.Ops, ", "))
+		if f.Name == workflow.JanitorFunction {
+			description = "amiswap Janitor: compensates swap executions that ended TIMED_OUT, ABORTED or FAILED outside their Catch"
 		}
 		set, ok := functionSettings[f.Name]
 		if !ok {
@@ -175,14 +186,14 @@ func BuildTemplate() ([]byte, error) {
 			"RetentionInDays": ref("LogRetentionDays"),
 		}}
 		res[roleID] = obj{"Type": "AWS::IAM::Role", "Properties": obj{
-			"Description":              fmt.Sprintf("amiswap %s function: ops %s", f.Name, strings.Join(f.Ops, ", ")),
+			"Description":              description,
 			"AssumeRolePolicyDocument": assumeRole("lambda.amazonaws.com"),
 			"Policies": []obj{{"PolicyName": "amiswap-" + workflow.LocalFunctionName(f.Name)[len("amiswap-"):],
 				"PolicyDocument": policyDoc(withKMS(f.Name, append(append([]Statement(nil), statements...), logs)))}},
 		}}
 		res[fnID] = obj{"Type": "AWS::Lambda::Function", "Properties": obj{
 			"FunctionName":  name,
-			"Description":   fmt.Sprintf("amiswap %s: %s", f.Name, strings.Join(f.Ops, ", ")),
+			"Description":   description,
 			"Runtime":       "provided.al2023",
 			"Architectures": []string{"arm64"},
 			"Handler":       "bootstrap",
@@ -201,7 +212,9 @@ func BuildTemplate() ([]byte, error) {
 				"AMISWAP_BUILDER_INSTANCE_PROFILE":   ref("BuilderInstanceProfile"),
 			}},
 		}}
-		functionArns = append(functionArns, getAtt(fnID, "Arn"))
+		if f.Name != workflow.JanitorFunction {
+			functionArns = append(functionArns, getAtt(fnID, "Arn"))
+		}
 	}
 	res["StateMachineLogGroup"] = obj{"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete", "Properties": obj{
 		"LogGroupName":    namedAs("/aws/vendedlogs/states/${NamePrefix}"),
@@ -263,6 +276,23 @@ func BuildTemplate() ([]byte, error) {
 	// events", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html):
 	// EventBridge needs sqs:SendMessage on it, granted to the service for
 	// this stack's rules only (aws:SourceArn).
+	// The janitor's rule: executions of the swap state machine that ended
+	// outside their Catch go to the janitor function (see
+	// workflow.Janitor), with the same retries and dead-letter queue.
+	res["ExecutionEndedRule"] = obj{"Type": "AWS::Events::Rule", "Properties": obj{
+		"Name":         named("execution-ended"),
+		"Description":  "amiswap: compensate swap executions that ended TIMED_OUT, ABORTED or FAILED",
+		"State":        "ENABLED",
+		"EventPattern": JanitorPattern(ref("StateMachine")),
+		"Targets": []obj{{
+			"Id": "amiswap-janitor", "Arn": getAtt(LogicalID(workflow.JanitorFunction, "Function"), "Arn"),
+			"RetryPolicy": targetRetry, "DeadLetterConfig": obj{"Arn": getAtt("EventsDeadLetterQueue", "Arn")},
+		}},
+	}}
+	res["JanitorInvokePermission"] = obj{"Type": "AWS::Lambda::Permission", "Properties": obj{
+		"Action": "lambda:InvokeFunction", "FunctionName": ref(LogicalID(workflow.JanitorFunction, "Function")),
+		"Principal": "events.amazonaws.com", "SourceArn": getAtt("ExecutionEndedRule", "Arn"),
+	}}
 	res["EventsDeadLetterQueue"] = obj{"Type": "AWS::SQS::Queue", "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete", "Properties": obj{
 		"QueueName":              named("events-dlq"),
 		"MessageRetentionPeriod": 1209600, // 14 days, SQS's maximum
@@ -288,6 +318,7 @@ func BuildTemplate() ([]byte, error) {
 			"TopicArn":                obj{"Description": "Swap notifications", "Value": ref("Topic")},
 			"LockTableName":           obj{"Description": "Group locks", "Value": ref("LockTable")},
 			"RuleName":                obj{"Description": "The EventBridge rule that starts swaps", "Value": ref("BackupCompletedRule")},
+			"JanitorRuleName":         obj{"Description": "The EventBridge rule that sends stopped executions to the janitor", "Value": ref("ExecutionEndedRule")},
 			"DeadLetterQueueUrl":      obj{"Description": "Events the rules could not deliver", "Value": ref("EventsDeadLetterQueue")},
 		},
 	}

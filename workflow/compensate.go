@@ -402,6 +402,18 @@ func (h *Compensator) discoverSwap(ctx context.Context, p Payload) (*SwapResult,
 	if alias == "$Default" && aws.ToBool(found.DefaultVersion) {
 		sw.DefaultVersionChanged, sw.PreviousDefaultVersion = true, source
 	}
+	if lt.SourceVersion == "" && aws.ToBool(found.DefaultVersion) && source != "" && source != sw.NewVersion && alias == source {
+		// From the input alone (the janitor): update-launch-template makes
+		// its version the default only for a group that follows $Default,
+		// and pins such a group to the source version for a refresh. The
+		// group names the source version: it followed $Default.
+		sw.DefaultVersionChanged, sw.PreviousDefaultVersion = true, source
+		if rolling {
+			t.LaunchTemplate.SourceVersion = source // what pinnedTo reports
+			sw.GroupVersion, sw.PreviousGroupVersion, sw.GroupUpdated = source, "$Default", true
+			return sw, nil
+		}
+	}
 	if !isAlias(alias) {
 		sw.GroupVersion, sw.GroupUpdated = sw.NewVersion, !rolling
 	}

@@ -351,9 +351,13 @@ func parseStatement(v any) (statement, error) {
 // physicalName is the name CloudFormation gives a resource.
 func (cf *cfnResolver) physicalName(id string) (string, error) {
 	props := cf.resProps[id]
-	for _, k := range []string{"FunctionName", "TableName", "TopicName", "LogGroupName", "StateMachineName", "RoleName", "Name", "BucketName"} {
+	for _, k := range []string{"FunctionName", "TableName", "TopicName", "LogGroupName", "StateMachineName", "RoleName", "Name", "BucketName", "QueueName"} {
 		if v, ok := props[k]; ok {
-			return cf.str(v)
+			name, err := cf.str(v)
+			if errors.Is(err, errNoValue) {
+				break // unnamed: CloudFormation names it
+			}
+			return name, err
 		}
 	}
 	return cf.pseudo["AWS::StackName"] + "-" + id, nil
@@ -397,6 +401,8 @@ func (cf *cfnResolver) getAtt(id, attr string) (string, error) {
 		return cf.arn("logs", "log-group:"+name+":*"), nil
 	case "AWS::SNS::Topic", "AWS::StepFunctions::StateMachine":
 		return cf.ref(id)
+	case "AWS::SQS::Queue":
+		return cf.arn("sqs", name), nil
 	case "AWS::Events::Rule":
 		return cf.arn("events", "rule/"+name), nil
 	}

@@ -19,9 +19,11 @@ import (
 	"os"
 	"strings"
 
+	"github.com/amiswap/amiswap"
 	"github.com/amiswap/amiswap/workflow"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 )
 
 func main() {
@@ -57,6 +59,17 @@ func setup(ctx context.Context, function string, logger *slog.Logger) (handler, 
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	if function == workflow.JanitorFunction {
+		// The janitor's rule delivers the whole EventBridge event.
+		j := workflow.NewJanitor(workflow.NewClients(awsCfg), conf, sfn.NewFromConfig(awsCfg), logger.With("function", function))
+		return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+			res, err := j.Handle(ctx, payload)
+			if err != nil {
+				return nil, amiswap.Typed(err)
+			}
+			return json.Marshal(res)
+		}, nil
+	}
 	reg := workflow.New(workflow.NewClients(awsCfg), conf, logger.With("function", function))
 	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
 		return reg.Invoke(ctx, function, payload)
@@ -67,6 +80,9 @@ func setup(ctx context.Context, function string, logger *slog.Logger) (handler, 
 func checkFunction(function string) error {
 	if function == "" {
 		return fmt.Errorf("AMISWAP_FUNCTION is not set: want one of %s", functionNames())
+	}
+	if function == workflow.JanitorFunction {
+		return nil
 	}
 	for _, f := range workflow.Functions {
 		if f.Name == function {
@@ -81,7 +97,7 @@ func functionNames() string {
 	for i, f := range workflow.Functions {
 		names[i] = f.Name
 	}
-	return strings.Join(names, ", ")
+	return strings.Join(append(names, workflow.JanitorFunction), ", ")
 }
 
 // newLogger returns the JSON logger of the function (CloudWatch Logs
