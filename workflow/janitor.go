@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/amiswap/amiswap"
+	"github.com/amiswap/amiswap/asl"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -91,16 +92,7 @@ const janitorPoll = 15 * time.Second
 // (the simulator's clock in tests and local runs).
 func (j *Janitor) SetSleep(sleep func(ctx context.Context, d time.Duration) error) { j.sleep = sleep }
 
-func wallSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+
 
 // NewJanitor returns the janitor over the production clients; sfnClient
 // may be nil.
@@ -111,7 +103,7 @@ func NewJanitor(c Clients, conf Config, sfnClient executionHistory, log *slog.Lo
 	j := &Janitor{
 		comp:  &Compensator{asg: c.ASG, ec2: c.EC2},
 		locks: &Locker{db: c.DynamoDB, table: conf.LockTable, ttl: conf.LockTTL},
-		log:   log, sleep: wallSleep, patience: JanitorPatience,
+		log:   log, sleep: asl.SystemClock{}.Sleep, patience: JanitorPatience,
 	}
 	if sfnClient != nil {
 		j.history = sfnClient
