@@ -92,8 +92,6 @@ const janitorPoll = 15 * time.Second
 // (the simulator's clock in tests and local runs).
 func (j *Janitor) SetSleep(sleep func(ctx context.Context, d time.Duration) error) { j.sleep = sleep }
 
-
-
 // NewJanitor returns the janitor over the production clients; sfnClient
 // may be nil.
 func NewJanitor(c Clients, conf Config, sfnClient executionHistory, log *slog.Logger) *Janitor {
