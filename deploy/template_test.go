@@ -287,3 +287,44 @@ func TestTemplateURLPerPartition(t *testing.T) {
 		t.Error("no region accepted")
 	}
 }
+
+// TestJanitorRuleAndDeadLetterQueue: the janitor rule watches this stack's
+// state machine for the three endings outside its Catch and targets the
+// janitor function, which EventBridge may invoke; both rules' targets
+// retry and then hand undeliverable events to the queue, which only
+// EventBridge may write to, for these rules.
+func TestJanitorRuleAndDeadLetterQueue(t *testing.T) {
+	res := parsedTemplate(t)["Resources"].(map[string]any)
+	props := func(id string) map[string]any { return res[id].(map[string]any)["Properties"].(map[string]any) }
+	rule := props("ExecutionEndedRule")
+	got, _ := json.Marshal(rule["EventPattern"])
+	want, _ := json.Marshal(JanitorPattern(map[string]any{"Ref": "StateMachine"}))
+	if string(got) != string(want) || !strings.Contains(string(got), `"status":["FAILED","TIMED_OUT","ABORTED"]`) {
+		t.Errorf("janitor pattern %s, want %s", got, want)
+	}
+	target := rule["Targets"].([]any)[0].(map[string]any)
+	if a, _ := json.Marshal(target["Arn"]); string(a) != `{"Fn::GetAtt":["JanitorFunction","Arn"]}` {
+		t.Errorf("janitor rule targets %s", a)
+	}
+	env := props("JanitorFunction")["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if env["AMISWAP_FUNCTION"] != workflow.JanitorFunction || props("JanitorFunction")["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0] != "JanitorRole" {
+		t.Errorf("janitor function %v", props("JanitorFunction"))
+	}
+	if perm := props("JanitorInvokePermission"); perm["Principal"] != "events.amazonaws.com" {
+		t.Errorf("janitor permission %v", perm)
+	}
+	for _, id := range []string{"BackupCompletedRule", "ExecutionEndedRule"} {
+		tg := props(id)["Targets"].([]any)[0].(map[string]any)
+		dl, _ := json.Marshal(tg["DeadLetterConfig"])
+		rp, _ := json.Marshal(tg["RetryPolicy"])
+		if string(dl) != `{"Arn":{"Fn::GetAtt":["EventsDeadLetterQueue","Arn"]}}` || string(rp) != `{"MaximumEventAgeInSeconds":86400,"MaximumRetryAttempts":185}` {
+			t.Errorf("%s target: dead-letter %s, retry %s", id, dl, rp)
+		}
+	}
+	policy, _ := json.Marshal(props("EventsDeadLetterQueuePolicy")["PolicyDocument"])
+	for _, want := range []string{`"Service":"events.amazonaws.com"`, `"sqs:SendMessage"`, `"BackupCompletedRule"`, `"ExecutionEndedRule"`, `"aws:SourceArn"`} {
+		if !strings.Contains(string(policy), want) {
+			t.Errorf("queue policy %s lacks %s", policy, want)
+		}
+	}
+}
