@@ -46,6 +46,7 @@ type DeployerScope struct {
 var deployerTypes = map[string][]string{
 	"AWS::IAM::Role":                   {"StackRoles", "PassStackRoles"},
 	"AWS::Lambda::Function":            {"StackFunctions", "ReadArtifacts"},
+	"AWS::Lambda::Permission":          {"StackFunctions"},
 	"AWS::Logs::LogGroup":              {"StackLogGroups", "DescribeLogGroups"},
 	"AWS::StepFunctions::StateMachine": {"StackStateMachines", "StateMachineLogDelivery", "PassStackRoles"},
 	"AWS::Events::Rule":                {"StackRule", "PassStackRoles"},
@@ -94,6 +95,8 @@ func DeployerPolicy(scope DeployerScope) (PolicyDocument, error) {
 			"lambda:CreateFunction", "lambda:DeleteFunction", "lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig",
 			"lambda:GetFunctionConfiguration", "lambda:ListTags", "lambda:TagResource", "lambda:UntagResource",
 			"lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
+			// The janitor rule's permission to invoke the janitor.
+			"lambda:AddPermission", "lambda:GetPolicy", "lambda:RemovePermission",
 		}, Resource: []string{arn("lambda", "function:"+prefix+"-*")}},
 		{Sid: "StackLogGroups", Action: []string{
 			"logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteRetentionPolicy", "logs:ListTagsForResource",
