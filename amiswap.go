@@ -130,11 +130,26 @@ type BuilderSpec struct {
 	SecurityGroupIDs   []string `json:"securityGroupIds"`
 	InstanceProfileArn string   `json:"instanceProfileArn,omitempty"`
 	InstanceProfile    string   `json:"instanceProfileName,omitempty"`
-	// Metadata options of the group's launch template (the verifier's
-	// only; the builder always requires IMDSv2).
+	// Metadata options of the group's launch template, as the verifier
+	// launches with them.
 	HTTPTokens   string `json:"httpTokens,omitempty"`
 	HTTPHopLimit int32  `json:"httpPutResponseHopLimit,omitempty"`
 	HTTPEndpoint string `json:"httpEndpoint,omitempty"`
+	// MetadataOptions are the builder's instance metadata options: the
+	// group's launch template's, with IMDSv2 required and the endpoint
+	// enabled where the template says nothing.
+	MetadataOptions *MetadataOptions `json:"metadataOptions,omitempty"`
+}
+
+// MetadataOptions are an instance's metadata service options, with EC2's
+// values: HttpTokens "required" or "optional", HttpEndpoint and
+// InstanceMetadataTags "enabled" or "disabled", HttpPutResponseHopLimit
+// 1–64 (0: EC2's default).
+type MetadataOptions struct {
+	HttpTokens              string `json:"httpTokens"`
+	HttpEndpoint            string `json:"httpEndpoint"`
+	HttpPutResponseHopLimit int32  `json:"httpPutResponseHopLimit,omitempty"`
+	InstanceMetadataTags    string `json:"instanceMetadataTags,omitempty"`
 }
 
 // Lineage is what a golden AMI records about where it came from.

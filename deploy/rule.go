@@ -86,11 +86,17 @@ func InputPaths() map[string]string {
 }
 
 // InputTemplate is the transformer's InputTemplate: the amiswap.Request
-// JSON. Placeholders outside quotes take the JSON value of their path.
+// JSON, every placeholder inside quotes. EventBridge drops a variable whose
+// path the event lacks ("Amazon EventBridge input transformation",
+// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html):
+// unquoted, `"backupJobId": <backupJobId>` would then become
+// `"backupJobId": ,`, which is not JSON and which Step Functions refuses;
+// quoted, it becomes "", which Resolve refuses with an InvalidInputError
+// naming the field. Every value amiswap takes from the event is a string.
 var InputTemplate = func() string {
 	var parts []string
 	for _, p := range inputPaths {
-		parts = append(parts, fmt.Sprintf("%q: <%s>", p[0], p[0]))
+		parts = append(parts, fmt.Sprintf("%q: \"<%s>\"", p[0], p[0]))
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
 }()
@@ -184,8 +190,9 @@ func Transform(event []byte) (amiswap.Request, error) {
 
 // TransformInput applies the input transformer to event and returns the
 // text EventBridge would send: each <variable> outside quotes replaced by
-// the JSON value at its path (null when the path is absent), inside quotes
-// by the value's text.
+// the JSON value at its path, inside quotes by the value's text; a
+// variable whose path the event lacks is dropped (replaced by nothing), as
+// EventBridge does.
 func TransformInput(event []byte) ([]byte, error) {
 	var ev any
 	if err := json.Unmarshal(event, &ev); err != nil {
@@ -226,9 +233,7 @@ func TransformInput(event []byte) ([]byte, error) {
 
 func writeValue(out *bytes.Buffer, v any, found, inString bool) {
 	switch {
-	case !found && inString:
-	case !found:
-		out.WriteString("null")
+	case !found: // dropped
 	case inString:
 		s, ok := v.(string)
 		if !ok {

@@ -131,8 +131,9 @@ func TestTransformWithoutRecoveryPoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(raw), `"recoveryPointArn": null`) {
-		t.Errorf("absent path should give null: %s", raw)
+	// EventBridge drops the variable; quoted, it leaves "".
+	if !strings.Contains(string(raw), `"recoveryPointArn": ""`) {
+		t.Errorf("an absent path should give an empty string: %s", raw)
 	}
 	req, err := Transform(ev)
 	if err != nil || req.RecoveryPointArn != "" || req.BackupJobID == "" {
@@ -148,6 +149,40 @@ func TestInputTemplateNamesRequestFields(t *testing.T) {
 		before := req
 		if err := json.Unmarshal(b, &req); err != nil || req == before {
 			t.Errorf("variable %s is not a field of amiswap.Request", p[0])
+		}
+	}
+}
+
+// TestEveryPlaceholderIsQuoted: a variable whose path an event lacks is
+// dropped by EventBridge, so each placeholder sits inside quotes; an event
+// that lacks any one field still transforms to JSON, the field empty.
+func TestEveryPlaceholderIsQuoted(t *testing.T) {
+	for _, p := range inputPaths {
+		if !strings.Contains(InputTemplate, `"<`+p[0]+`>"`) {
+			t.Errorf("placeholder <%s> is not quoted in %s", p[0], InputTemplate)
+		}
+	}
+	for _, c := range []struct {
+		name  string
+		drop  func(ev map[string]any)
+		field string
+	}{
+		{"no backup job id", func(ev map[string]any) { delete(detail(ev), "backupJobId") }, "backupJobId"},
+		{"no resource ARN", func(ev map[string]any) { delete(detail(ev), "resourceArn") }, "resourceArn"},
+		{"no resources", func(ev map[string]any) { delete(ev, "resources") }, "recoveryPointArn"},
+		{"no vault", func(ev map[string]any) { delete(detail(ev), "backupVaultName") }, "backupVaultName"},
+		{"no id", func(ev map[string]any) { delete(ev, "id") }, "eventId"},
+		{"no time", func(ev map[string]any) { delete(ev, "time") }, "eventTime"},
+	} {
+		raw, err := TransformInput(backupEvent(c.drop))
+		if err != nil || !json.Valid(raw) {
+			t.Errorf("%s: %v, %s", c.name, err, raw)
+			continue
+		}
+		var m map[string]any
+		json.Unmarshal(raw, &m)
+		if m[c.field] != "" {
+			t.Errorf("%s: %s is %v, want \"\"", c.name, c.field, m[c.field])
 		}
 	}
 }

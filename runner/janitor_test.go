@@ -17,6 +17,8 @@ import (
 	"github.com/amiswap/amiswap/sandbox"
 	"github.com/amiswap/amiswap/workflow"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 )
@@ -272,5 +274,89 @@ func TestJanitorRuleMatchesStoppedExecutions(t *testing.T) {
 	var ie *amiswap.InvalidInputError
 	if !errors.As(err, &ie) || ie.Field != "detail.executionArn" {
 		t.Errorf("a malformed event: %v", err)
+	}
+}
+
+// TestEventWithoutAFieldIsInvalidInput: a Backup event (from the simulator)
+// that lacks detail.backupJobId still matches the rule; the transformer
+// drops the variable, the quoted placeholder leaves "" (valid JSON), and
+// Resolve refuses it naming the field: the run ends in InvalidInput before
+// any change.
+func TestEventWithoutAFieldIsInvalidInput(t *testing.T) {
+	sb := newSandbox(t, awssim.Options{})
+	ctx := context.Background()
+	ids, err := sb.CreateGroup(ctx, sandbox.GroupSpec{Name: "web", Platform: "linux", Tags: map[string]string{amiswap.TagEnabled: "true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, event, err := sb.BackupEvent(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(event, &ev); err != nil {
+		t.Fatal(err)
+	}
+	delete(ev["detail"].(map[string]any), "backupJobId")
+	event, _ = json.Marshal(ev)
+	if ok, why := deploy.MatchEvent(event); !ok {
+		t.Fatalf("the event no longer matches the rule: %s", why)
+	}
+	raw, err := deploy.TransformInput(event)
+	if err != nil || !json.Valid(raw) {
+		t.Fatalf("transformed input %s: %v", raw, err)
+	}
+	req, err := deploy.Transform(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, res, err := runner.Run(ctx, runner.Options{AWS: sb.AWS, Config: sb.Config, Clock: sb.Sim}, "no-job", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != asl.StatusFailed || res.Error != "InvalidInputError" || !strings.Contains(res.Cause, "backupJobId") ||
+		strings.Join(x.Path(), " ") != "Resolve InvalidInput" {
+		t.Errorf("run %s %s %s via %v, want FAILED InvalidInputError naming backupJobId via Resolve InvalidInput", res.Status, res.Error, res.Cause, x.Path())
+	}
+}
+
+// TestBuilderMetadataFollowsTheLaunchTemplate runs swaps against the
+// simulator up to the builder's launch: a group whose launch template
+// allows IMDSv1 gets a builder that allows it too; one whose template sets
+// no metadata options gets a builder that requires IMDSv2.
+func TestBuilderMetadataFollowsTheLaunchTemplate(t *testing.T) {
+	for tokens, want := range map[string]ec2types.HttpTokensState{"optional": ec2types.HttpTokensStateOptional, "none": ec2types.HttpTokensStateRequired} {
+		sb := newSandbox(t, awssim.Options{})
+		ctx := context.Background()
+		req := groupRequest(t, sb, sandbox.GroupSpec{Name: "web", Platform: "linux", HTTPTokens: tokens, Tags: map[string]string{amiswap.TagEnabled: "true"}})
+		runCtx, stop := context.WithCancel(ctx)
+		ex, def, err := runner.Executor(runner.Options{AWS: sb.AWS, Config: sb.Config, Clock: sb.Sim,
+			Observer: func(x *asl.Execution, ev asl.Event) {
+				if ev.Type == asl.TaskScheduled && ev.State == "CheckBuilderReady" {
+					stop()
+				}
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		input, _ := json.Marshal(req)
+		x, err := ex.Start(runCtx, def, "imds-"+tokens, input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.Run(runCtx)
+		stop()
+		out, err := ec2.NewFromConfig(sb.AWS).DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+			{Name: aws.String("tag:" + amiswap.TagRole), Values: []string{amiswap.RoleBuilder}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Reservations) != 1 || len(out.Reservations[0].Instances) != 1 {
+			t.Fatalf("template %s: %d builders (path %v)", tokens, len(out.Reservations), x.Path())
+		}
+		in := out.Reservations[0].Instances[0]
+		if in.MetadataOptions == nil || in.MetadataOptions.HttpTokens != want {
+			t.Errorf("template %s: builder metadata %+v, want HttpTokens %s", tokens, in.MetadataOptions, want)
+		}
 	}
 }

@@ -30,6 +30,10 @@ type GroupSpec struct {
 	LaunchConfiguration bool
 	// Desired instances (default 2); MaxSize is Desired+2.
 	Desired int32
+	// HTTPTokens is the launch template's MetadataOptions.HttpTokens:
+	// "" for "required", "optional", or "none" for a template that sets
+	// no metadata options.
+	HTTPTokens string
 	// Tags on the group; nil means amiswap:enabled=true.
 	Tags map[string]string
 	// InstanceProfile names the instance profile of the launch template.
@@ -90,11 +94,9 @@ func (sb *Sandbox) CreateGroup(ctx context.Context, g GroupSpec) ([]string, erro
 		}
 	}
 	data := &ec2types.RequestLaunchTemplateData{
-		ImageId:      aws.String(image),
-		InstanceType: ec2types.InstanceTypeT3Medium,
-		MetadataOptions: &ec2types.LaunchTemplateInstanceMetadataOptionsRequest{
-			HttpTokens: ec2types.LaunchTemplateHttpTokensStateRequired,
-		},
+		ImageId:            aws.String(image),
+		InstanceType:       ec2types.InstanceTypeT3Medium,
+		MetadataOptions:    metadataOptions(g.HTTPTokens),
 		IamInstanceProfile: profile(g.InstanceProfile),
 		TagSpecifications:  tagSpecs,
 	}
@@ -273,4 +275,16 @@ func (sb *Sandbox) ReplaceOne(ctx context.Context, group string) (Replacement, e
 		return r, nil
 	}
 	return r, fmt.Errorf("the group did not replace %s", r.Terminated)
+}
+
+// metadataOptions are a launch template's metadata options for
+// GroupSpec.HTTPTokens.
+func metadataOptions(tokens string) *ec2types.LaunchTemplateInstanceMetadataOptionsRequest {
+	switch tokens {
+	case "none":
+		return nil
+	case "":
+		tokens = string(ec2types.LaunchTemplateHttpTokensStateRequired)
+	}
+	return &ec2types.LaunchTemplateInstanceMetadataOptionsRequest{HttpTokens: ec2types.LaunchTemplateHttpTokensState(tokens)}
 }

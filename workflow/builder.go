@@ -163,10 +163,7 @@ func (h *LaunchBuilder) input(p Payload) (*ec2.RunInstancesInput, error) {
 			AssociatePublicIpAddress: aws.Bool(false),
 			DeleteOnTermination:      aws.Bool(true),
 		}},
-		MetadataOptions: &ec2types.InstanceMetadataOptionsRequest{
-			HttpTokens:   ec2types.HttpTokensStateRequired,
-			HttpEndpoint: ec2types.InstanceMetadataEndpointStateEnabled,
-		},
+		MetadataOptions: builderMetadata(spec.MetadataOptions),
 		// Sysprep shuts the instance down; it must stop, not terminate.
 		InstanceInitiatedShutdownBehavior: ec2types.ShutdownBehaviorStop,
 		TagSpecifications: []ec2types.TagSpecification{
@@ -181,6 +178,32 @@ func (h *LaunchBuilder) input(p Payload) (*ec2.RunInstancesInput, error) {
 		in.IamInstanceProfile = &ec2types.IamInstanceProfileSpecification{Name: aws.String(spec.InstanceProfile)}
 	}
 	return in, nil
+}
+
+// builderMetadata is the RunInstances form of the builder's metadata
+// options (see Resolve): IMDSv2 required and the endpoint enabled when the
+// spec has none (a state from before the spec carried them).
+func builderMetadata(m *amiswap.MetadataOptions) *ec2types.InstanceMetadataOptionsRequest {
+	req := &ec2types.InstanceMetadataOptionsRequest{
+		HttpTokens:   ec2types.HttpTokensStateRequired,
+		HttpEndpoint: ec2types.InstanceMetadataEndpointStateEnabled,
+	}
+	if m == nil {
+		return req
+	}
+	if m.HttpTokens != "" {
+		req.HttpTokens = ec2types.HttpTokensState(m.HttpTokens)
+	}
+	if m.HttpEndpoint != "" {
+		req.HttpEndpoint = ec2types.InstanceMetadataEndpointState(m.HttpEndpoint)
+	}
+	if m.HttpPutResponseHopLimit > 0 {
+		req.HttpPutResponseHopLimit = aws.Int32(m.HttpPutResponseHopLimit)
+	}
+	if m.InstanceMetadataTags != "" {
+		req.InstanceMetadataTags = ec2types.InstanceMetadataTagsState(m.InstanceMetadataTags)
+	}
+	return req
 }
 
 // ---- check-builder-ready ---------------------------------------------------

@@ -611,3 +611,17 @@ func TestChecksRefuseAStateWithoutStartTimes(t *testing.T) {
 		t.Errorf("called AWS: %v %v", e.calls, s.calls)
 	}
 }
+
+// TestLaunchBuilderMetadataOptions: the builder launches with the spec's
+// metadata options, IMDSv2 required when the spec has none.
+func TestLaunchBuilderMetadataOptions(t *testing.T) {
+	got := builderMetadata(&amiswap.MetadataOptions{HttpTokens: "optional", HttpEndpoint: "enabled", HttpPutResponseHopLimit: 3, InstanceMetadataTags: "enabled"})
+	if got.HttpTokens != ec2types.HttpTokensStateOptional || got.HttpEndpoint != ec2types.InstanceMetadataEndpointStateEnabled ||
+		aws.ToInt32(got.HttpPutResponseHopLimit) != 3 || got.InstanceMetadataTags != ec2types.InstanceMetadataTagsStateEnabled {
+		t.Errorf("from the template: %+v", got)
+	}
+	got = builderMetadata(nil)
+	if got.HttpTokens != ec2types.HttpTokensStateRequired || got.HttpEndpoint != ec2types.InstanceMetadataEndpointStateEnabled || got.HttpPutResponseHopLimit != nil || got.InstanceMetadataTags != "" {
+		t.Errorf("with none: %+v, want IMDSv2 required", got)
+	}
+}

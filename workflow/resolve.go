@@ -83,6 +83,18 @@ func (r *Resolver) Resolve(ctx context.Context, p Payload) (*amiswap.Target, err
 	if req.State != "" && req.State != string(backuptypes.BackupJobStateCompleted) {
 		return skip("the backup job is %s, not COMPLETED", req.State)
 	}
+	if req.EventID != "" {
+		// From the rule's input transformer: EventBridge drops a variable
+		// whose path the event lacks, which leaves its field empty.
+		for _, f := range []struct{ field, value, path string }{
+			{"backupJobId", req.BackupJobID, "detail.backupJobId"},
+			{"resourceArn", req.ResourceArn, "detail.resourceArn"},
+		} {
+			if f.value == "" {
+				return nil, &amiswap.InvalidInputError{Field: f.field, Reason: fmt.Sprintf("the Backup event %s has no %s", req.EventID, f.path)}
+			}
+		}
+	}
 	if req.BackupJobID == "" && req.InstanceID == "" {
 		return nil, &amiswap.InvalidInputError{Field: "request", Reason: "give a backupJobId or an instanceId"}
 	}
@@ -97,8 +109,13 @@ func (r *Resolver) Resolve(ctx context.Context, p Payload) (*amiswap.Target, err
 	if req.ResourceArn != "" && !instanceArnRe.MatchString(req.ResourceArn) {
 		return nil, &amiswap.InvalidInputError{Field: "resourceArn", Reason: fmt.Sprintf("%q is not an EC2 instance ARN", req.ResourceArn)}
 	}
+	if req.RecoveryPointArn != "" && !strings.HasPrefix(req.RecoveryPointArn, "arn:") {
+		return nil, &amiswap.InvalidInputError{Field: "recoveryPointArn", Reason: fmt.Sprintf("%q is not an ARN", req.RecoveryPointArn)}
+	}
 	if req.RecoveryPointArn != "" && !imageArnRe.MatchString(req.RecoveryPointArn) {
-		return nil, &amiswap.InvalidInputError{Field: "recoveryPointArn", Reason: fmt.Sprintf("%q is not an EC2 image ARN", req.RecoveryPointArn)}
+		// An EBS snapshot, or another service's recovery point: there is
+		// no AMI to build from.
+		return skip("the recovery point %s is not an EC2 AMI: there is no image to build a golden AMI from", req.RecoveryPointArn)
 	}
 
 	// The backup job: named, or the instance's newest completed one.
@@ -425,7 +442,34 @@ func groupSpec(g *asgtypes.AutoScalingGroup, data *ec2types.ResponseLaunchTempla
 		b.InstanceProfileArn = aws.ToString(data.IamInstanceProfile.Arn)
 		b.InstanceProfile = aws.ToString(data.IamInstanceProfile.Name)
 	}
+	b.MetadataOptions = metadataOptions(data.MetadataOptions)
 	return b, nil
+}
+
+// metadataOptions are the builder's metadata options: what the launch
+// template sets, IMDSv2 required (HttpTokens "required") and the endpoint
+// enabled where it says nothing. The builder runs the group's own software
+// (the backup of one of its instances), which may rely on the template's
+// settings: IMDSv1 where the template allows it, the hop limit containers
+// need, tags in the metadata ("Configure the instance metadata options",
+// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html).
+func metadataOptions(m *ec2types.LaunchTemplateInstanceMetadataOptions) *amiswap.MetadataOptions {
+	out := &amiswap.MetadataOptions{
+		HttpTokens:   string(ec2types.HttpTokensStateRequired),
+		HttpEndpoint: string(ec2types.InstanceMetadataEndpointStateEnabled),
+	}
+	if m == nil {
+		return out
+	}
+	if m.HttpTokens != "" {
+		out.HttpTokens = string(m.HttpTokens)
+	}
+	if m.HttpEndpoint != "" {
+		out.HttpEndpoint = string(m.HttpEndpoint)
+	}
+	out.HttpPutResponseHopLimit = aws.ToInt32(m.HttpPutResponseHopLimit)
+	out.InstanceMetadataTags = string(m.InstanceMetadataTags)
+	return out
 }
 
 // builderOverrides is spec with the deployment's builder overrides (see

@@ -180,11 +180,13 @@ func TestResolveEvent(t *testing.T) {
 		LaunchTemplate: amiswap.LaunchTemplateRef{ID: grpLT, Name: "web-lt", Version: "$Default", SourceVersion: "4", ImageID: rsCurrent},
 		Capacity:       amiswap.Capacity{Min: 1, Max: 10, Desired: 3},
 		Builder: amiswap.BuilderSpec{InstanceType: "t3.medium", SubnetID: "subnet-0aaaaaaaaaaaaaaaa",
-			SecurityGroupIDs: []string{"sg-0aaaaaaaaaaaaaaaa"}, InstanceProfileArn: "arn:aws:iam::123456789012:instance-profile/web"},
+			SecurityGroupIDs: []string{"sg-0aaaaaaaaaaaaaaaa"}, InstanceProfileArn: "arn:aws:iam::123456789012:instance-profile/web",
+			MetadataOptions: imdsv2},
 		// The verifier launches as the group does; this template has no
 		// metadata options.
 		Verifier: amiswap.BuilderSpec{InstanceType: "t3.medium", SubnetID: "subnet-0aaaaaaaaaaaaaaaa",
-			SecurityGroupIDs: []string{"sg-0aaaaaaaaaaaaaaaa"}, InstanceProfileArn: "arn:aws:iam::123456789012:instance-profile/web"},
+			SecurityGroupIDs: []string{"sg-0aaaaaaaaaaaaaaaa"}, InstanceProfileArn: "arn:aws:iam::123456789012:instance-profile/web",
+			MetadataOptions: imdsv2},
 		Settings: amiswap.DefaultSettings(),
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -251,7 +253,10 @@ func TestResolveInvalid(t *testing.T) {
 		"short instance id":  {amiswap.Request{InstanceID: "i-123"}, "instanceId"},
 		"upper instance id":  {amiswap.Request{InstanceID: "i-0123456789ABCDEF0"}, "instanceId"},
 		"bad resource arn":   {amiswap.Request{BackupJobID: grpJob, ResourceArn: "arn:aws:rds:eu-west-1:1:db:x"}, "resourceArn"},
-		"bad recovery point": {amiswap.Request{BackupJobID: grpJob, RecoveryPointArn: "arn:aws:backup:eu-west-1:1:recovery-point:x"}, "recoveryPointArn"},
+		"bad recovery point": {amiswap.Request{BackupJobID: grpJob, RecoveryPointArn: "ami-123"}, "recoveryPointArn"},
+		// An event that lacks a field: the transformer left it empty.
+		"event without job":      {amiswap.Request{EventID: "e1", ResourceArn: "arn:aws:ec2:eu-west-1:123456789012:instance/" + rsInstance}, "backupJobId"},
+		"event without resource": {amiswap.Request{EventID: "e1", BackupJobID: grpJob}, "resourceArn"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -277,6 +282,11 @@ func TestResolveSkips(t *testing.T) {
 		calls  int    // AWS calls made, -1 to not check
 	}{
 		{name: "not EC2", req: amiswap.Request{BackupJobID: grpJob, ResourceType: "EBS"}, reason: "EBS resource, not an EC2 instance", calls: 0},
+		// A recovery point that is not an AMI is a skip, not a failure.
+		{name: "EBS snapshot recovery point", req: amiswap.Request{BackupJobID: grpJob, RecoveryPointArn: "arn:aws:ec2:eu-west-1::snapshot/snap-0123456789abcdef0"},
+			reason: "snap-0123456789abcdef0 is not an EC2 AMI", calls: 0},
+		{name: "Backup vault recovery point", req: amiswap.Request{BackupJobID: grpJob, RecoveryPointArn: "arn:aws:backup:eu-west-1:123456789012:recovery-point:1a2b3c4d-5678-90ab-cdef-1234567890ab"},
+			reason: "recovery-point:1a2b3c4d-5678-90ab-cdef-1234567890ab is not an EC2 AMI", calls: 0},
 		{name: "event not completed", req: amiswap.Request{BackupJobID: grpJob, State: "FAILED"}, reason: "FAILED, not COMPLETED", calls: 0},
 		{name: "job running", change: func(w *resolveWorld) { w.job.State = backuptypes.BackupJobStateRunning }, reason: "is RUNNING, not COMPLETED", calls: 1},
 		{name: "job of RDS", change: func(w *resolveWorld) { w.job.ResourceType = aws.String("RDS") }, reason: "RDS resource", calls: 1},
@@ -414,7 +424,7 @@ func TestResolveVariants(t *testing.T) {
 		w := newResolveWorld(t)
 		conf := Config{BuilderSubnetID: "subnet-0cccccccccccccccc", BuilderSecurityGroupIDs: []string{"sg-0ccccccccccccccc1", "sg-0ccccccccccccccc2"}, BuilderInstanceProfile: "builder"}
 		got, err := w.resolve(amiswap.Request{BackupJobID: grpJob}, conf)
-		want := amiswap.BuilderSpec{InstanceType: "t3.medium", SubnetID: "subnet-0cccccccccccccccc", SecurityGroupIDs: conf.BuilderSecurityGroupIDs, InstanceProfile: "builder"}
+		want := amiswap.BuilderSpec{InstanceType: "t3.medium", SubnetID: "subnet-0cccccccccccccccc", SecurityGroupIDs: conf.BuilderSecurityGroupIDs, InstanceProfile: "builder", MetadataOptions: imdsv2}
 		if err != nil || !reflect.DeepEqual(got.Builder, want) {
 			t.Errorf("builder %+v, %v, want %+v", got.Builder, err, want)
 		}
@@ -428,7 +438,7 @@ func TestResolveVariants(t *testing.T) {
 			{DeviceIndex: aws.Int32(0), SubnetId: aws.String("subnet-0ddddddddddddddd0"), Groups: []string{"sg-0ddddddddddddddd0"}},
 		}
 		got, err := w.resolve(amiswap.Request{BackupJobID: grpJob}, Config{BuilderInstanceProfile: "arn:aws:iam::1:instance-profile/b"})
-		want := amiswap.BuilderSpec{InstanceType: "t3.medium", SubnetID: "subnet-0ddddddddddddddd0", SecurityGroupIDs: []string{"sg-0ddddddddddddddd0"}, InstanceProfileArn: "arn:aws:iam::1:instance-profile/b"}
+		want := amiswap.BuilderSpec{InstanceType: "t3.medium", SubnetID: "subnet-0ddddddddddddddd0", SecurityGroupIDs: []string{"sg-0ddddddddddddddd0"}, InstanceProfileArn: "arn:aws:iam::1:instance-profile/b", MetadataOptions: imdsv2}
 		if err != nil || !reflect.DeepEqual(got.Builder, want) {
 			t.Errorf("builder %+v, %v, want %+v", got.Builder, err, want)
 		}
@@ -441,4 +451,33 @@ func TestResolveVariants(t *testing.T) {
 			t.Errorf("target %+v, %v: a deregistered current image must not stop the swap", got, err)
 		}
 	})
+}
+
+// imdsv2 are the builder's metadata options when the launch template says
+// nothing: IMDSv2 required, the endpoint enabled.
+var imdsv2 = &amiswap.MetadataOptions{HttpTokens: "required", HttpEndpoint: "enabled"}
+
+// TestResolveBuilderMetadataFollowsTheTemplate: the builder gets the
+// launch template's metadata options (IMDSv1 allowed, a hop limit of 2,
+// tags in the metadata), and IMDSv2 required when the template sets none
+// ("Configure the instance metadata options",
+// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html).
+func TestResolveBuilderMetadataFollowsTheTemplate(t *testing.T) {
+	w := newResolveWorld(t)
+	w.ltv.LaunchTemplateData.MetadataOptions = &ec2types.LaunchTemplateInstanceMetadataOptions{
+		HttpTokens: ec2types.LaunchTemplateHttpTokensStateOptional, HttpPutResponseHopLimit: aws.Int32(2),
+		InstanceMetadataTags: ec2types.LaunchTemplateInstanceMetadataTagsStateEnabled,
+	}
+	got, err := w.resolve(amiswap.Request{BackupJobID: grpJob}, Config{})
+	want := &amiswap.MetadataOptions{HttpTokens: "optional", HttpEndpoint: "enabled", HttpPutResponseHopLimit: 2, InstanceMetadataTags: "enabled"}
+	if err != nil || !reflect.DeepEqual(got.Builder.MetadataOptions, want) {
+		t.Errorf("metadata options %+v, %v; want %+v", got.Builder.MetadataOptions, err, want)
+	}
+
+	w = newResolveWorld(t)
+	w.ltv.LaunchTemplateData.MetadataOptions = nil
+	got, err = w.resolve(amiswap.Request{BackupJobID: grpJob}, Config{})
+	if err != nil || !reflect.DeepEqual(got.Builder.MetadataOptions, imdsv2) {
+		t.Errorf("a template without metadata options: %+v, %v; want IMDSv2 required", got.Builder.MetadataOptions, err)
+	}
 }
