@@ -133,7 +133,7 @@ func isPoll(s string) bool {
 var successPath = []string{
 	"Resolve", "ShouldSwap", "Lock", "Freeze", "LaunchBuilder", "CheckBuilderReady", "BuilderReady", "ShouldPrepare",
 	"Generalize", "CheckGeneralized", "Generalized", "StopBuilder", "CheckBuilderStopped", "BuilderStopped",
-	"CreateImage", "CheckImage", "ImageAvailable", "ShouldVerify", "LaunchVerifier", "CheckVerifierReady", "VerifierReady",
+	"CreateImage", "CheckImage", "ImageAvailable", "TerminateBuilder", "ShouldVerify", "LaunchVerifier", "CheckVerifierReady", "VerifierReady",
 	"RunVerification", "CheckVerification", "Verified", "TerminateVerifier", "UpdateLaunchTemplate", "Thaw", "ShouldRefresh",
 	"ShouldHandOff", "RolledOut", "Cleanup", "Notify", "Unlock", "Swapped",
 }

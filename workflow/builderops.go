@@ -46,6 +46,7 @@ func registerBuilderOps(r *Registry, c Clients, conf Config) {
 	r.Handle("record-parameter", typedHandler(hand.Record))
 	r.Handle("hand-off", typedHandler(hand.Put))
 	r.Handle("check-hand-off", typedHandler(handCheck.Check))
+	r.Handle("terminate-builder", typedHandler(clean.TerminateBuilder))
 	r.Handle("cleanup", typedHandler(clean.Clean))
 	r.Handle("notify", typedHandler(notify.Send))
 }

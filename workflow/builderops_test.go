@@ -14,7 +14,7 @@ func TestRegisterBuilderOps(t *testing.T) {
 	registerBuilderOps(r, Clients{}, Config{})
 	want := []string{"check-builder-ready", "check-builder-stopped", "check-generalized", "check-hand-off", "check-image",
 		"check-prepared", "check-verification", "check-verifier-ready", "cleanup", "create-image", "generalize", "hand-off",
-		"launch-builder", "launch-verifier", "notify", "prepare", "record-parameter", "stop-builder", "terminate-verifier", "verify"}
+		"launch-builder", "launch-verifier", "notify", "prepare", "record-parameter", "stop-builder", "terminate-builder", "terminate-verifier", "verify"}
 	if got := r.Ops(); !slices.Equal(got, want) {
 		t.Errorf("ops = %v, want %v", got, want)
 	}

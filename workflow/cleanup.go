@@ -53,6 +53,24 @@ type Cleanup struct {
 // recovery point that could not be deleted for a reason that will not go
 // away on a retry (a vault lock, access denied, EXPIRED) is not an error:
 // the swap is done.
+// TerminateBuilder terminates the builder the state names (the
+// terminate-builder op, run as soon as the golden AMI is available, and
+// again by Cleanup). An instance already gone is no error.
+func (h *Cleanup) TerminateBuilder(ctx context.Context, p Payload) (*TerminateResult, error) {
+	b := p.State.Builder
+	if b == nil || b.InstanceID == "" {
+		return &TerminateResult{}, nil
+	}
+	if err := checkID("state.builder.instanceId", b.InstanceID, instanceIDRe); err != nil {
+		return nil, err
+	}
+	_, err := h.EC2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{b.InstanceID}})
+	if err != nil && apiCode(err) != "InvalidInstanceID.NotFound" {
+		return nil, classify("ec2:TerminateInstances", err)
+	}
+	return &TerminateResult{InstanceID: b.InstanceID, Terminated: true}, nil
+}
+
 func (h *Cleanup) Clean(ctx context.Context, p Payload) (*CleanupResult, error) {
 	t, err := needTarget(p)
 	if err != nil {
@@ -60,16 +78,12 @@ func (h *Cleanup) Clean(ctx context.Context, p Payload) (*CleanupResult, error) 
 	}
 	res := &CleanupResult{DeregisteredImages: []string{}, DeletedSnapshots: []string{}}
 
-	if b := p.State.Builder; b != nil && b.InstanceID != "" {
-		if err := checkID("state.builder.instanceId", b.InstanceID, instanceIDRe); err != nil {
-			return nil, err
-		}
-		_, err := h.EC2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{b.InstanceID}})
-		if err != nil && apiCode(err) != "InvalidInstanceID.NotFound" {
-			return nil, classify("ec2:TerminateInstances", err)
-		}
-		res.BuilderTerminated = true
+	// The backstop of TerminateBuilder: idempotent.
+	tr, err := h.TerminateBuilder(ctx, p)
+	if err != nil {
+		return nil, err
 	}
+	res.BuilderTerminated = tr.Terminated
 
 	// A verifier of this execution left by a lost answer.
 	if _, err := terminateTagged(ctx, h.EC2, p.Context.ExecutionID, amiswap.RoleVerifier, ""); err != nil {

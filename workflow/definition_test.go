@@ -141,7 +141,7 @@ func TestResultSelectorsMatchResultTypes(t *testing.T) {
 		"check-generalized": PollResult{}, "stop-builder": StopResult{}, "check-builder-stopped": PollResult{},
 		"create-image": ImageResult{}, "check-image": PollResult{}, "update-launch-template": SwapResult{},
 		"thaw": ThawResult{}, "start-refresh": RefreshResult{}, "check-refresh": PollResult{},
-		"cleanup": CleanupResult{}, "notify": NotifyResult{}, "unlock": map[string]bool{"released": false},
+		"terminate-builder": TerminateResult{}, "cleanup": CleanupResult{}, "notify": NotifyResult{}, "unlock": map[string]bool{"released": false},
 		"compensate": CompensationResult{}, "resolve-rollback": RollbackResult{},
 		"prepare": GeneralizeResult{}, "check-prepared": PollResult{},
 		"launch-verifier": BuilderResult{}, "check-verifier-ready": PollResult{}, "verify": GeneralizeResult{},

@@ -109,3 +109,18 @@ func pollAgain(step string, now, deadline time.Time, want time.Duration, waiting
 	secs := int((want + time.Second - 1) / time.Second)
 	return &PollResult{Ready: false, WaitSeconds: max(secs, 1), Waiting: waiting}, nil
 }
+
+// CheckDeadlines are the poll loops' deadlines, by check op (see the
+// table in README.md): past one, the check fails with a StepTimeoutError.
+// The execution's TimeoutSeconds must exceed their sum with the rest of
+// the run (see deploy's TestExecutionTimeoutExceedsTheStepDeadlines).
+var CheckDeadlines = map[string]time.Duration{
+	"check-builder-ready":   builderReadyDeadline,
+	"check-generalized":     generalizeDeadline,
+	"check-builder-stopped": builderStoppedDeadline,
+	"check-image":           imageDeadline,
+	"check-refresh":         refreshDeadline,
+}
+
+// MaxPollWait is the longest wait a check asks for.
+const MaxPollWait = maxPollWait

@@ -55,7 +55,7 @@ var Functions = []Function{
 	{"Verify", []string{"launch-verifier", "check-verifier-ready", "verify", "check-verification", "terminate-verifier"}},
 	{"UpdateAsg", []string{"freeze", "update-launch-template", "thaw", "start-refresh", "check-refresh"}},
 	{"HandOff", []string{"record-parameter", "hand-off", "check-hand-off"}},
-	{"Cleanup", []string{"cleanup"}},
+	{"Cleanup", []string{"terminate-builder", "cleanup"}},
 	{"Notify", []string{"notify"}},
 	{"Compensate", []string{"compensate"}},
 }
@@ -140,6 +140,7 @@ type State struct {
 	Verifier     *BuilderResult      `json:"verifier,omitempty"`
 	Verification *GeneralizeResult   `json:"verification,omitempty"`
 	VerifierDone *VerifierResult     `json:"verifierDone,omitempty"`
+	Terminate    *TerminateResult    `json:"terminate,omitempty"`
 	Swap         *SwapResult         `json:"swap,omitempty"`
 	Rollback     *RollbackResult     `json:"rollback,omitempty"`
 	Thaw         *ThawResult         `json:"thaw,omitempty"`
@@ -154,8 +155,11 @@ type State struct {
 	// Error is what a Catch recorded: the error that failed the run.
 	Error             *ErrorInfo `json:"error,omitempty"`
 	CompensationError *ErrorInfo `json:"compensationError,omitempty"`
-	NotifyError       *ErrorInfo `json:"notifyError,omitempty"`
-	UnlockError       *ErrorInfo `json:"unlockError,omitempty"`
+	// TerminateError is why TerminateBuilder failed (Cleanup terminates the
+	// builder again).
+	TerminateError *ErrorInfo `json:"terminateError,omitempty"`
+	NotifyError    *ErrorInfo `json:"notifyError,omitempty"`
+	UnlockError    *ErrorInfo `json:"unlockError,omitempty"`
 }
 
 // ErrorInfo is the error output of a Catch: {"Error": name, "Cause": message}.
@@ -210,6 +214,13 @@ type ImageResult struct {
 	ImageID     string    `json:"imageId"`
 	Name        string    `json:"name"`
 	RequestedAt time.Time `json:"requestedAt"`
+}
+
+// TerminateResult is the builder TerminateBuilder terminated as soon as
+// the golden AMI was available.
+type TerminateResult struct {
+	InstanceID string `json:"instanceId"`
+	Terminated bool   `json:"terminated"`
 }
 
 // SwapResult is what UpdateLaunchTemplate changed, with what it needs to
