@@ -25,7 +25,7 @@ type Config struct {
 }
 
 // DefaultLockTTL is the lock lifetime: longer than any swap's deadlines.
-const DefaultLockTTL = 14 * time.Hour
+const DefaultLockTTL = 27 * time.Hour
 
 // ConfigFromEnv reads the configuration from AMISWAP_* variables through
 // getenv (os.Getenv in production; tests pass their own).

@@ -23,7 +23,7 @@ func TestGroupOpsJSON(t *testing.T) {
 		op, state string
 		want      map[string]any
 	}{
-		{"lock", `{"target":{"group":"web"}}`, map[string]any{"table": "", "key": "group#web", "owner": grpExec, "expiresAt": "2026-11-27T02:00:00Z"}}, // entered + DefaultLockTTL (14 h),
+		{"lock", `{"target":{"group":"web"}}`, map[string]any{"table": "", "key": "group#web", "owner": grpExec, "expiresAt": "2026-11-27T15:00:00Z"}}, // entered + DefaultLockTTL (27 h),
 		{"unlock", `{"lock":{"table":"","key":"group#web","owner":"x"}}`, map[string]any{"released": false}},
 		{"freeze", `{"target":{"group":"web","settings":{"freezeMaxSize":false}}}`, map[string]any{"frozen": false, "originalMaxSize": 0.0, "frozenMaxSize": 0.0}},
 		{"thaw", `{"target":{"group":"web"},"freeze":{"frozen":false}}`, map[string]any{"restored": false, "maxSize": 0.0}},

@@ -120,6 +120,10 @@ var CheckDeadlines = map[string]time.Duration{
 	"check-builder-stopped": builderStoppedDeadline,
 	"check-image":           imageDeadline,
 	"check-refresh":         refreshDeadline,
+	"check-prepared":        prepareDeadline,
+	"check-verifier-ready":  verifierReadyDeadline,
+	"check-verification":    verifyDeadline,
+	"check-hand-off":        handOffDeadline,
 }
 
 // MaxPollWait is the longest wait a check asks for.
