@@ -12,6 +12,7 @@ import (
 	"github.com/amiswap/amiswap"
 	"github.com/amiswap/amiswap/asl"
 	"github.com/amiswap/amiswap/awssim"
+	"github.com/amiswap/amiswap/awssim/iam"
 	"github.com/amiswap/amiswap/deploy"
 	"github.com/amiswap/amiswap/runner"
 	"github.com/amiswap/amiswap/sandbox"
@@ -100,8 +101,15 @@ func janitorCase(t *testing.T, status string, def []byte, stopAt string, withHis
 	for _, f := range faults {
 		sb.Sim.AddFault(f)
 	}
+	return janitorRun(t, sb, runner.Options{AWS: sb.AWS, Config: sb.Config, Clock: sb.Sim}, sb.AWS, status, def, stopAt, withHistory)
+}
+
+// janitorRun is janitorCase in a given sandbox, the workflow run with opts
+// and the janitor with janitorAWS.
+func janitorRun(t *testing.T, sb *sandbox.Sandbox, opts runner.Options, janitorAWS aws.Config, status string, def []byte, stopAt string, withHistory bool) (*workflow.JanitorResult, *asl.Execution) {
+	t.Helper()
 	ctx := context.Background()
-	req := groupRequest(t, sb, sandbox.GroupSpec{Name: "web", Platform: "linux", Desired: 2,
+	req := groupRequest(t, sb, sandbox.GroupSpec{Name: "web", Platform: "linux", Desired: 2, InstanceProfile: "demo-windows-ssm",
 		Tags: map[string]string{amiswap.TagEnabled: "true", amiswap.TagRefresh: "rolling", amiswap.TagFreezeMaxSize: "true"}})
 	before, err := sandbox.Snapshot(ctx, sb.AWS, "web")
 	if err != nil {
@@ -109,12 +117,12 @@ func janitorCase(t *testing.T, status string, def []byte, stopAt string, withHis
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	ex, _, err := runner.Executor(runner.Options{AWS: sb.AWS, Config: sb.Config, Clock: sb.Sim,
-		Observer: func(x *asl.Execution, ev asl.Event) {
-			if stopAt != "" && ev.Type == asl.TaskScheduled && ev.State == stopAt {
-				stop() // the operator's StopExecution, mid-swap
-			}
-		}})
+	opts.Observer = func(x *asl.Execution, ev asl.Event) {
+		if stopAt != "" && ev.Type == asl.TaskScheduled && ev.State == stopAt {
+			stop() // the operator's StopExecution, mid-swap
+		}
+	}
+	ex, _, err := runner.Executor(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +164,7 @@ func janitorCase(t *testing.T, status string, def []byte, stopAt string, withHis
 	if withHistory {
 		hist = localHistory{x}
 	}
-	j := workflow.NewJanitor(workflow.NewClients(sb.AWS), sb.Config, hist, nil)
+	j := workflow.NewJanitor(workflow.NewClients(janitorAWS), sb.Config, hist, nil)
 	j.SetSleep(sb.Sim.Sleep)
 	out, err := j.Handle(ctx, event)
 	if err != nil {
@@ -358,5 +366,23 @@ func TestBuilderMetadataFollowsTheLaunchTemplate(t *testing.T) {
 		if in.MetadataOptions == nil || in.MetadataOptions.HttpTokens != want {
 			t.Errorf("template %s: builder metadata %+v, want HttpTokens %s", tokens, in.MetadataOptions, want)
 		}
+	}
+}
+
+// TestJanitorUnderItsRole: with IAM enforced from the generated template,
+// the swap runs under the functions' roles and the janitor under its own
+// (AKIAJANITOR): the aborted swap is compensated, nothing denied.
+func TestJanitorUnderItsRole(t *testing.T) {
+	sb, _ := iamSandbox(t, "")
+	janitor, err := sandbox.Config(context.Background(), sb.URL, sb.Sim.Region(), iam.KeyFor(workflow.JanitorFunction))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := janitorRun(t, sb, roleOptions(t, sb), janitor, "ABORTED", workflow.LocalDefinition(), "Thaw", false)
+	if out.Compensation == nil || len(out.Compensation.Actions) == 0 || !out.LockReleased {
+		t.Errorf("janitor result %+v", out)
+	}
+	if err := deniedCalls(sb); err != nil {
+		t.Error(err)
 	}
 }
