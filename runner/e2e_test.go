@@ -518,9 +518,19 @@ func TestFailuresAfterTheSwapStands(t *testing.T) {
 		// tags of the group (nil: amiswap:enabled=true)
 		tags map[string]string
 	}{
-		// Without verification: the verifier's termination would meet the
-		// fault first, before the rollout.
-		{"builder termination refused", awssim.Fault{Service: "ec2", Action: "TerminateInstances", Code: "UnauthorizedOperation"}, asl.StatusFailed, "Failed",
+		// Without verification (the verifier's termination would meet the
+		// fault first): TerminateBuilder, right after the image is
+		// available, is refused; the swap goes on and Cleanup terminates
+		// the builder.
+		{"early builder termination refused", awssim.Fault{Service: "ec2", Action: "TerminateInstances", Code: "UnauthorizedOperation", Count: 1}, asl.StatusSucceeded, "Swapped",
+			func(t *testing.T, r swapRun, msgs []string) {
+				if r.st.TerminateError == nil || r.st.Cleanup == nil || !r.st.Cleanup.BuilderTerminated {
+					t.Errorf("terminate error %+v, cleanup %+v: want the refusal recorded and Cleanup's termination", r.st.TerminateError, r.st.Cleanup)
+				}
+			}, map[string]string{amiswap.TagEnabled: "true", amiswap.TagVerify: "false"}},
+		// Refused twice, by TerminateBuilder and by Cleanup: the swap fails
+		// (compensation terminates the builder) and is notified.
+		{"builder termination refused", awssim.Fault{Service: "ec2", Action: "TerminateInstances", Code: "UnauthorizedOperation", Count: 2}, asl.StatusFailed, "Failed",
 			func(t *testing.T, r swapRun, msgs []string) {
 				if len(msgs) != 1 || !strings.Contains(msgs[0], "FAILED") {
 					t.Errorf("want one failure notification, got %v", msgs)
