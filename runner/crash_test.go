@@ -723,15 +723,16 @@ func crashAfterCall(t *testing.T, sb *sandbox.Sandbox, req amiswap.Request, acti
 func TestCompensateFromTheInputAloneKeepsASwapThatStands(t *testing.T) {
 	sb := newSandbox(t, awssim.Options{})
 	ctx := context.Background()
-	// Without verification, the first TerminateInstances is Cleanup's
-	// (the verifier's comes before the rollout).
+	// The run dies on Cleanup's DeleteRecoveryPoint (the TerminateInstances
+	// calls of TerminateBuilder and of the verifier come before the
+	// rollout).
 	req := groupRequest(t, sb, sandbox.GroupSpec{Name: "web", Platform: "linux", Tags: map[string]string{
 		amiswap.TagEnabled: "true", amiswap.TagFreezeMaxSize: "true", amiswap.TagVerify: "false"}})
 	before, err := sandbox.Snapshot(ctx, sb.AWS, "web")
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := crashAfterCall(t, sb, req, "TerminateInstances", nil)
+	id := crashAfterCall(t, sb, req, "DeleteRecoveryPoint", nil)
 	swapped, err := sandbox.Snapshot(ctx, sb.AWS, "web")
 	if err != nil {
 		t.Fatal(err)
