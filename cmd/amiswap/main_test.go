@@ -43,7 +43,7 @@ func ExampleRun_help() {
 	//   history     list local executions, or show one's history
 	//   rollback    put a group back on its previous golden AMI (locked, compensated, recorded)
 	//   run         run one swap locally against AWS (or the simulator via AWS_ENDPOINT_URL)
-	//   sim         serve the AWS simulator (EC2, Auto Scaling, SSM, Backup, SNS, STS, DynamoDB)
+	//   sim         serve the AWS simulator (EC2, Auto Scaling, SSM, Backup, SNS, STS, DynamoDB, IAM, KMS, Step Functions, CloudFormation)
 	//   status      show each opted-in group's AMI, its lineage, kept AMIs, last swap, lock and settings
 	//   template    print the CloudFormation template (or the deploying identity's IAM policy)
 	//   version     print amiswap's version, VCS revision and Go version

@@ -20,7 +20,7 @@ import (
 )
 
 func init() {
-	register(command{name: "sim", summary: "serve the AWS simulator (EC2, Auto Scaling, SSM, Backup, SNS, STS, DynamoDB)", run: runSim})
+	register(command{name: "sim", summary: "serve the AWS simulator (EC2, Auto Scaling, SSM, Backup, SNS, STS, DynamoDB, IAM, KMS, Step Functions, CloudFormation)", run: runSim})
 }
 
 // simInput are the flags of `amiswap sim`.
