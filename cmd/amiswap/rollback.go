@@ -140,16 +140,7 @@ func runRollback(ctx context.Context, args []string, env *Env) error {
 // failed and compensated. With --json, stdout carries one document: the
 // execution's output with outcome, status, execution and metrics.
 func reportRollback(env *Env, out io.Writer, x *asl.Execution, res asl.Result, m runner.Metrics, asJSON bool) error {
-	raw := res.Output
-	if res.Status != asl.StatusSucceeded {
-		_, raw, _ = x.Position()
-	}
-	var ws workflow.State
-	json.Unmarshal(raw, &ws)
-	doc := map[string]any{}
-	if json.Unmarshal(raw, &doc) != nil || doc == nil {
-		doc = map[string]any{}
-	}
+	ws, doc := endState(x, res)
 	outcome, line, code := "rolled back", "", 0
 	switch {
 	case res.Status == asl.StatusSucceeded && ws.Rollback != nil && ws.Swap != nil:
@@ -168,20 +159,7 @@ func reportRollback(env *Env, out io.Writer, x *asl.Execution, res asl.Result, m
 			line = fmt.Sprintf("rollback failed; compensation could not undo everything (%s): %s: %s", problems, res.Error, runner.ShortCause(res.Cause))
 		}
 	}
-	if asJSON {
-		doc["outcome"], doc["status"], doc["execution"], doc["metrics"] = outcome, res.Status, x.Name(), m
-		if res.Status != asl.StatusSucceeded {
-			doc["error"], doc["cause"] = res.Error, res.Cause
-		}
-		if err := writeJSON(env.Stdout, doc); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintln(out, line)
-	if code != 0 {
-		return &exitError{code: code}
-	}
-	return nil
+	return finishReport(env, out, x, res, m, asJSON, doc, outcome, line, code)
 }
 
 // failedOrCompensated says "failed and compensated" when the execution went

@@ -355,16 +355,7 @@ func changesSoFar(ws *workflow.State) []string {
 // reportResult prints how a swap ended; the last line says swapped,
 // skipped, failed and compensated, or aborted. A failed swap exits 1.
 func reportResult(env *Env, out io.Writer, x *asl.Execution, res asl.Result, m runner.Metrics, asJSON bool) error {
-	var ws workflow.State
-	var doc map[string]any
-	raw := res.Output
-	if res.Status != asl.StatusSucceeded {
-		_, raw, _ = x.Position()
-	}
-	json.Unmarshal(raw, &ws)
-	if json.Unmarshal(raw, &doc) != nil || doc == nil {
-		doc = map[string]any{}
-	}
+	ws, doc := endState(x, res)
 	_, aborted := x.History().Redirected()
 	outcome, line, code := "", "", 0
 	switch {
@@ -393,6 +384,31 @@ func reportResult(env *Env, out io.Writer, x *asl.Execution, res asl.Result, m r
 		outcome, code = "failed", 1
 		line = fmt.Sprintf("failed (%s): %s: %s", strings.ToLower(string(res.Status)), res.Error, runner.ShortCause(res.Cause))
 	}
+	return finishReport(env, out, x, res, m, asJSON, doc, outcome, line, code)
+}
+
+// endState reads the state an execution ended in — its output, or, when it
+// did not succeed, the input of the state it stopped in — as the
+// workflow's state and as the JSON object that --json reports.
+func endState(x *asl.Execution, res asl.Result) (workflow.State, map[string]any) {
+	raw := res.Output
+	if res.Status != asl.StatusSucceeded {
+		_, raw, _ = x.Position()
+	}
+	var ws workflow.State
+	json.Unmarshal(raw, &ws)
+	doc := map[string]any{}
+	if json.Unmarshal(raw, &doc) != nil || doc == nil {
+		doc = map[string]any{}
+	}
+	return ws, doc
+}
+
+// finishReport ends a run's report: with --json, the end state with
+// outcome, status, execution and metrics (and error and cause when it did
+// not succeed) as the one document on stdout; then line on out; code is
+// the exit status.
+func finishReport(env *Env, out io.Writer, x *asl.Execution, res asl.Result, m runner.Metrics, asJSON bool, doc map[string]any, outcome, line string, code int) error {
 	if asJSON {
 		doc["outcome"], doc["status"], doc["execution"], doc["metrics"] = outcome, res.Status, x.Name(), m
 		if res.Status != asl.StatusSucceeded {

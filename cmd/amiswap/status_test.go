@@ -141,17 +141,7 @@ func TestRollbackCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var golden []string
-	for range 2 {
-		job, _, err := sb.BackupEvent(ctx, ids[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if code, out, stderr := run(t, env, "run", "--backup-job-id", job); code != 0 {
-			t.Fatalf("run: exit %d\n%s\n%s", code, out, stderr)
-		}
-		golden = append(golden, statusJSON(t, env, "--group", "web").Groups[0].ImageID)
-	}
+	golden := cliSwaps(t, sb, env, "web", ids[0], 2)
 
 	code, out, stderr := run(t, env, "rollback", "--group", "web")
 	if code != 0 || !strings.Contains(out, "rolled back: group web now on "+golden[0]) {
@@ -207,17 +197,7 @@ func TestRollbackInterruptedThenResumed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var golden []string
-	for range 2 {
-		job, _, err := sb.BackupEvent(ctx, ids[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if code, out, stderr := run(t, env, "run", "--backup-job-id", job); code != 0 {
-			t.Fatalf("run: exit %d\n%s\n%s", code, out, stderr)
-		}
-		golden = append(golden, statusJSON(t, env, "--group", "web").Groups[0].ImageID)
-	}
+	golden := cliSwaps(t, sb, env, "web", ids[0], 2)
 	code, stdout, stderr := runSignaled(t, env, "Lock", []os.Signal{syscall.SIGINT}, "rollback", "--group", "web")
 	if code != 130 {
 		t.Fatalf("exit %d, want 130\n%s\n%s", code, stdout, stderr)
@@ -236,4 +216,22 @@ func TestRollbackInterruptedThenResumed(t *testing.T) {
 	if g := statusJSON(t, env, "--group", "web").Groups[0]; g.ImageID != golden[0] {
 		t.Errorf("after the resumed rollback the group launches %s, want %s", g.ImageID, golden[0])
 	}
+}
+
+// cliSwaps swaps group n times through `amiswap run`, each from a new
+// backup of instance, and returns the golden AMIs, oldest first.
+func cliSwaps(t *testing.T, sb *sandbox.Sandbox, env map[string]string, group, instance string, n int) []string {
+	t.Helper()
+	var golden []string
+	for range n {
+		job, _, err := sb.BackupEvent(context.Background(), instance)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, out, stderr := run(t, env, "run", "--backup-job-id", job); code != 0 {
+			t.Fatalf("run: exit %d\n%s\n%s", code, out, stderr)
+		}
+		golden = append(golden, statusJSON(t, env, "--group", group).Groups[0].ImageID)
+	}
+	return golden
 }
