@@ -21,9 +21,10 @@ import (
 	"strings"
 )
 
-// policyStrings reads a policy element that is a string or a list of
-// strings.
-func policyStrings(v any) ([]string, error) {
+// PolicyStrings reads a policy element (Action, Resource, a principal, a
+// condition value) that JSON gives as a string or a list of strings. The
+// IAM engine reads its policies with it too.
+func PolicyStrings(v any) ([]string, error) {
 	switch v := v.(type) {
 	case string:
 		return []string{v}, nil
@@ -90,7 +91,7 @@ func parseKeyPolicy(doc string) ([]kmsStatement, error) {
 		case map[string]any:
 			for _, k := range []string{"AWS", "Service"} {
 				if v, ok := pr[k]; ok {
-					list, err := policyStrings(v)
+					list, err := PolicyStrings(v)
 					if err != nil {
 						return nil, fmt.Errorf("statement %d: Principal %s: %v", i, k, err)
 					}
@@ -100,7 +101,7 @@ func parseKeyPolicy(doc string) ([]kmsStatement, error) {
 		default:
 			return nil, fmt.Errorf("statement %d: a key policy statement needs a Principal", i)
 		}
-		acts, err := policyStrings(m["Action"])
+		acts, err := PolicyStrings(m["Action"])
 		if err != nil {
 			return nil, fmt.Errorf("statement %d: Action: %v", i, err)
 		}
@@ -124,7 +125,7 @@ func parseKeyPolicy(doc string) ([]kmsStatement, error) {
 			}
 			keys, _ := kv.(map[string]any)
 			for k, v := range keys {
-				vals, err := policyStrings(v)
+				vals, err := PolicyStrings(v)
 				if err != nil {
 					if b, ok := v.(bool); ok {
 						vals, err = []string{fmt.Sprint(b)}, nil

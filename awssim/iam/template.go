@@ -11,6 +11,8 @@ import (
 	"maps"
 	"sort"
 	"strings"
+
+	"github.com/amiswap/amiswap/awssim"
 )
 
 var errNoValue = errors.New("AWS::NoValue")
@@ -262,24 +264,6 @@ func (cf *cfnResolver) role(id string) (*role, error) {
 	return rl, nil
 }
 
-func strList(v any) ([]string, error) {
-	switch v := v.(type) {
-	case string:
-		return []string{v}, nil
-	case []any:
-		out := make([]string, 0, len(v))
-		for _, e := range v {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("%v is not a string", e)
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("%v is not a string or a list of strings", v)
-}
-
 func parseStatement(v any) (statement, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
@@ -300,10 +284,10 @@ func parseStatement(v any) (statement, error) {
 		return st, fmt.Errorf("effect %v", m["Effect"])
 	}
 	var err error
-	if st.actions, err = strList(m["Action"]); err != nil {
+	if st.actions, err = awssim.PolicyStrings(m["Action"]); err != nil {
 		return st, fmt.Errorf("action: %w", err)
 	}
-	if st.resources, err = strList(m["Resource"]); err != nil {
+	if st.resources, err = awssim.PolicyStrings(m["Resource"]); err != nil {
 		return st, fmt.Errorf("resource: %w", err)
 	}
 	conds, _ := m["Condition"].(map[string]any)
@@ -336,7 +320,7 @@ func parseStatement(v any) (statement, error) {
 		}
 		sort.Strings(names)
 		for _, k := range names {
-			vals, err := strList(keys[k])
+			vals, err := awssim.PolicyStrings(keys[k])
 			if err != nil {
 				return st, fmt.Errorf("condition %s %s: %w", op, k, err)
 			}
@@ -539,7 +523,7 @@ func (cf *cfnResolver) intrinsic(fn string, arg any) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		parts, err := strList(list)
+		parts, err := awssim.PolicyStrings(list)
 		if err != nil {
 			return nil, fmt.Errorf("Fn::Join: %w", err)
 		}
