@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/amiswap/amiswap/asl"
 	"github.com/amiswap/amiswap/runner"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -58,6 +59,15 @@ type awsTarget struct {
 	// Sim follows the simulator's clock when Endpoint is an amiswap
 	// simulator (it answers GET /_sim/clock); nil against AWS.
 	Sim *runner.SimClock
+}
+
+// clock is what the run's waits follow: the simulator's clock against the
+// simulator, the wall clock against AWS.
+func (t *awsTarget) clock() asl.Clock {
+	if t.Sim != nil {
+		return t.Sim
+	}
+	return asl.SystemClock{}
 }
 
 // String names the target for people: the simulator's endpoint, or the

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/amiswap/amiswap/asl"
+	"github.com/amiswap/amiswap/runner"
 )
 
 // interrupter turns signals into cancelling a run's context at the right
@@ -97,6 +98,15 @@ func (it *interrupter) observe(_ *asl.Execution, ev asl.Event) {
 	}
 	if it.sig != nil && it.idle && !it.exited {
 		it.stopRun()
+	}
+}
+
+// observeWith is an execution observer that shows the interrupter each
+// event first (once a step shows, it is in flight), then progress.
+func (it *interrupter) observeWith(progress *runner.Progress) func(*asl.Execution, asl.Event) {
+	return func(x *asl.Execution, ev asl.Event) {
+		it.observe(x, ev)
+		progress.Observe(x, ev)
 	}
 }
 

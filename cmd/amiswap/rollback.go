@@ -11,7 +11,6 @@ import (
 	"github.com/amiswap/amiswap"
 	"github.com/amiswap/amiswap/asl"
 	"github.com/amiswap/amiswap/runner"
-	"github.com/amiswap/amiswap/store"
 	"github.com/amiswap/amiswap/workflow"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 )
@@ -95,21 +94,13 @@ func runRollback(ctx context.Context, args []string, env *Env) error {
 	in.Config.LockTable = lock.Table
 	fmt.Fprintf(env.Stderr, "amiswap: %s\n", lock.Why)
 
-	var clock asl.Clock = asl.SystemClock{}
-	if target.Sim != nil {
-		clock = target.Sim
-	}
-	st, err := store.Open(in.HistoryDir)
+	clock := target.clock()
+	st, err := openHistory(in.HistoryDir, target)
 	if err != nil {
 		return fmt.Errorf("rollback: %w", err)
 	}
 	defer st.Close()
-	st.Meta = &store.Meta{Target: target.String()}
-	progress := &runner.Progress{W: out, Terminal: isTerminal(out)}
-	observe := func(x *asl.Execution, ev asl.Event) {
-		intr.observe(x, ev)
-		progress.Observe(x, ev)
-	}
+	observe := intr.observeWith(&runner.Progress{W: out, Terminal: isTerminal(out)})
 	ex, def, err := runner.Executor(runner.Options{AWS: awsCfg, Config: in.Config, Clock: clock, Journal: st, Observer: observe,
 		StateMachine: runner.RollbackStateMachineName})
 	if err != nil {

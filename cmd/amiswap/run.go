@@ -146,10 +146,7 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 	}
 	calls := &runner.Calls{}
 	awsCfg := calls.Instrument(target.Config)
-	var clock asl.Clock = asl.SystemClock{}
-	if target.Sim != nil {
-		clock = target.Sim
-	}
+	clock := target.clock()
 	if in.Abort == "" {
 		// An abort takes no lock: its compensation releases the one
 		// the execution holds.
@@ -177,18 +174,12 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 		return nil
 	}
 
-	st, err := store.Open(in.HistoryDir)
+	st, err := openHistory(in.HistoryDir, target)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
 	defer st.Close()
-	st.Meta = &store.Meta{Target: target.String()}
-	progress := &runner.Progress{W: out, Terminal: isTerminal(out)}
-	observe := func(x *asl.Execution, ev asl.Event) {
-		// The interrupter first: once a step shows, it is in flight.
-		intr.observe(x, ev)
-		progress.Observe(x, ev)
-	}
+	observe := intr.observeWith(&runner.Progress{W: out, Terminal: isTerminal(out)})
 	var perFunction map[string]aws.Config
 	if in.FunctionKeys {
 		if perFunction, err = functionConfigs(ctx, target, calls); err != nil {
@@ -385,6 +376,17 @@ func reportResult(env *Env, out io.Writer, x *asl.Execution, res asl.Result, m r
 		line = fmt.Sprintf("failed (%s): %s: %s", strings.ToLower(string(res.Status)), res.Error, runner.ShortCause(res.Cause))
 	}
 	return finishReport(env, out, x, res, m, asJSON, doc, outcome, line, code)
+}
+
+// openHistory opens the local execution store, recording target with each
+// new execution.
+func openHistory(dir string, target *awsTarget) (*store.Store, error) {
+	st, err := store.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	st.Meta = &store.Meta{Target: target.String()}
+	return st, nil
 }
 
 // endState reads the state an execution ended in — its output, or, when it
